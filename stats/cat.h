@@ -1,0 +1,64 @@
+/*
+ * cat.h -- counts of a categorical feature: values interned up to a bound, the rest in
+ * __other__.
+ *
+ * A value is a byte string (the agent passes JSON strings and "true"/"false"). The first
+ * max_values distinct values seen are interned (copied once, then looked up by hash); every
+ * later new value, every value longer than STATS_CAT_MAX_VALUE_LEN bytes, and the literal
+ * "__other__" itself are counted in the __other__ bucket. Memory is bounded by
+ * max_values * (STATS_CAT_MAX_VALUE_LEN + overhead). The comparison with a baseline uses the
+ * baseline's categories plus __other__: stats_cat_align.
+ */
+#ifndef DRIFTD_STATS_CAT_H
+#define DRIFTD_STATS_CAT_H
+
+#include "stats.h"
+
+#define STATS_CAT_MAX_VALUES_DEFAULT 256u
+#define STATS_CAT_MAX_VALUES_LIMIT   65536u
+#define STATS_CAT_MAX_VALUE_LEN	     256u
+#define STATS_CAT_OTHER		     "__other__"
+
+struct stats_cat;
+
+/* max_values in [1, STATS_CAT_MAX_VALUES_LIMIT], 0 for the default (256). */
+struct stats_cat *stats_cat_new(size_t max_values, enum stats_status *st);
+struct stats_cat *stats_cat_clone(const struct stats_cat *c);
+void stats_cat_free(struct stats_cat *c);
+
+/* Counts `count` occurrences of the value s[0..len) (not NUL-terminated; any bytes). Returns the
+ * index of the category counted (0..size-1) or STATS_CAT_OTHER_INDEX for __other__. O(len). */
+#define STATS_CAT_OTHER_INDEX ((size_t)-1)
+size_t stats_cat_add(struct stats_cat *c, const char *s, size_t len, uint64_t count);
+
+/* Index of an interned value, or STATS_CAT_OTHER_INDEX. */
+size_t stats_cat_find(const struct stats_cat *c, const char *s, size_t len);
+
+size_t stats_cat_size(const struct stats_cat *c); /* interned values, in first-seen order */
+size_t stats_cat_max_values(const struct stats_cat *c);
+const char *stats_cat_value(const struct stats_cat *c, size_t i, size_t *len); /* NUL-ended */
+uint64_t stats_cat_count(const struct stats_cat *c, size_t i);
+uint64_t stats_cat_other(const struct stats_cat *c);
+uint64_t stats_cat_total(const struct stats_cat *c);
+
+/* Zeroes counts and forgets every interned value. */
+void stats_cat_reset(struct stats_cat *c);
+
+/* dst += src by value (values new to dst are interned while room remains, otherwise counted in
+ * dst's __other__). STATS_ERANGE on counter overflow (dst unchanged), ENOMEM. */
+enum stats_status stats_cat_merge(struct stats_cat *dst, const struct stats_cat *src);
+
+/* Aligns live counts on the baseline's categories: for i < size(base), live_out[i] and
+ * base_out[i] are the counts of base's i-th value; slot size(base) is __other__ (live values
+ * unknown to the baseline, plus both __other__ buckets). cap must be >= size(base) + 1;
+ * *k receives size(base) + 1. STATS_EINVAL when cap is too small. */
+enum stats_status stats_cat_align(const struct stats_cat *live, const struct stats_cat *base,
+				  uint64_t *live_out, uint64_t *base_out, size_t cap, size_t *k);
+
+/* Portable, versioned serialization, as for stats_hist (see hist.h). */
+size_t stats_cat_serialized_max(const struct stats_cat *c);
+enum stats_status stats_cat_serialize(const struct stats_cat *c, uint8_t *buf, size_t cap,
+				      size_t *len);
+struct stats_cat *stats_cat_deserialize(const uint8_t *buf, size_t len, enum stats_status *st);
+
+#endif

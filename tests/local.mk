@@ -1,0 +1,77 @@
+# tests/ -- cmocka unit tests (TAP through automake's tap-driver), shell checks, fuzz-target
+# replays, benchmarks (make bench) and fuzzers (make fuzz).
+TEST_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) -I$(top_srcdir)/tests/unit $(GSL_CFLAGS) \
+	$(JANSSON_CFLAGS) $(CMOCKA_CFLAGS) -DDRIFTD_TEST_DATA='"$(abs_top_srcdir)/tests/data"'
+TEST_STATS_LIBS = $(STATS_LIBS) $(JANSSON_LIBS) $(CMOCKA_LIBS)
+
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	NM='$(NM)' CLANG_FORMAT='$(CLANG_FORMAT)' PYTHON3='$(PYTHON3)'; export top_srcdir \
+	top_builddir NM CLANG_FORMAT PYTHON3;
+
+# ---- unit tests: one program per module, tests/unit/<layer>/test_<module>.c ----
+STATS_UNIT_TESTS = \
+	tests/unit/stats/test_codec \
+	tests/unit/stats/test_hist \
+	tests/unit/stats/test_edges \
+	tests/unit/stats/test_cat \
+	tests/unit/stats/test_divergence \
+	tests/unit/stats/test_stattests \
+	tests/unit/stats/test_sketch
+check_PROGRAMS += $(STATS_UNIT_TESTS)
+TESTS += $(STATS_UNIT_TESTS)
+EXTRA_DIST += tests/unit/testutil.h
+
+tests_unit_stats_test_codec_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/stats
+tests_unit_stats_test_codec_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_hist_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_hist_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_edges_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_edges_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_cat_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_cat_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_divergence_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_divergence_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_stattests_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_stattests_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_sketch_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
+
+# ---- fuzz targets: every parser has one. `make check` replays the committed corpus plus
+# seeded random and mutated inputs through each (tests/fuzz/replay.c); `make fuzz` builds them
+# with libFuzzer (clang) for real fuzzing. ----
+FUZZ_TARGETS = tests/fuzz/fuzz_hist tests/fuzz/fuzz_sketch tests/fuzz/fuzz_cat
+check_PROGRAMS += $(FUZZ_TARGETS)
+TESTS += $(FUZZ_TARGETS)
+tests_fuzz_fuzz_hist_SOURCES = tests/fuzz/fuzz_hist.c tests/fuzz/replay.c
+tests_fuzz_fuzz_hist_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"hist"'
+tests_fuzz_fuzz_hist_LDADD = $(STATS_LIBS)
+tests_fuzz_fuzz_sketch_SOURCES = tests/fuzz/fuzz_sketch.c tests/fuzz/replay.c
+tests_fuzz_fuzz_sketch_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"sketch"'
+tests_fuzz_fuzz_sketch_LDADD = $(STATS_LIBS)
+tests_fuzz_fuzz_cat_SOURCES = tests/fuzz/fuzz_cat.c tests/fuzz/replay.c
+tests_fuzz_fuzz_cat_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"cat"'
+tests_fuzz_fuzz_cat_LDADD = $(STATS_LIBS)
+EXTRA_DIST += tests/fuzz/fuzz.h tests/fuzz/run-libfuzzer.sh
+
+fuzz:
+	$(SHELL) $(top_srcdir)/tests/fuzz/run-libfuzzer.sh $(FUZZ_SECONDS)
+.PHONY: fuzz
+
+# ---- project checks (layering, format, generated docs) ----
+TESTS += tests/tools/check-layering.sh tests/tools/check-format.sh
+EXTRA_DIST += tests/tools/check-layering.sh tests/tools/check-format.sh
+
+# ---- benchmarks: `make bench`, one JSON object per line; not tests ----
+EXTRA_PROGRAMS += tests/bench/bench_hist
+tests_bench_bench_hist_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_hist_LDADD = $(STATS_LIBS)
+CLEANFILES += tests/bench/bench_hist$(EXEEXT)
+
+bench: tests/bench/bench_hist$(EXEEXT)
+	./tests/bench/bench_hist
+.PHONY: bench
+
+EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data
