@@ -8,9 +8,14 @@
  *     p_i = (c_i + alpha) / (n + K alpha),    q_i = (b_i + alpha) / (m + K alpha).
  * Every divergence is computed on the smoothed p, q; the tests (chi-square, KS, z) on raw counts.
  * See doc/statistics.md for each formula, its direction, base and reference.
- * All functions return STATS_OK or STATS_EINVAL (K == 0, alpha < 0 or not finite, a zero total
- * with alpha == 0, NULL pointers) or STATS_ENUMERIC (a GSL routine failed); outputs are written
- * only on STATS_OK.
+ * All functions return STATS_OK, STATS_EINVAL (K == 0, alpha < 0 or not finite, a zero total
+ * with alpha == 0, n + K alpha overflowing, NULL pointers, and the per-function cases below),
+ * STATS_ERANGE (a count total overflows 64 bits, or a result overflows a double) or
+ * STATS_ENUMERIC (a GSL routine failed); outputs are written only on STATS_OK.
+ * With alpha == 0 and a bin empty in the baseline only, KL and PSI are +Inf (as in SciPy): the
+ * caller must be ready for it (JSON has no Inf). The bit-exact identities (a distribution against
+ * itself gives exactly 0; the single functions equal the stats_divergence fields) rely on
+ * -ffp-contract=off, which the build sets.
  */
 #ifndef DRIFTD_STATS_DIVERGENCE_H
 #define DRIFTD_STATS_DIVERGENCE_H
@@ -57,7 +62,7 @@ enum stats_status stats_divergence(const uint64_t *c, const uint64_t *b, size_t 
  * W1 = sum_{i<k-1} |P_i - Q_i| (r_{i+1} - r_i) with P, Q the cumulative sums: the value of
  * scipy.stats.wasserstein_distance(r, r, p, q). scale is the baseline IQR; when it is not > 0
  * and finite the baseline range e_B - e_0 is used instead. *used_scale receives the divisor
- * (may be NULL).
+ * (may be NULL). EINVAL also when k < 3 or edges is NULL, not finite or not increasing.
  */
 enum stats_status stats_wasserstein(const uint64_t *c, const uint64_t *b, const double *edges,
 				    size_t k, double alpha, double scale, double *out,
@@ -86,7 +91,8 @@ struct stats_ks {
 };
 enum stats_status stats_ks_test(const uint64_t *c, const uint64_t *b, size_t k,
 				struct stats_ks *out);
-/* Kolmogorov's survival function Q_KS(lambda) = 2 sum_{j>=1} (-1)^(j-1) exp(-2 j^2 lambda^2). */
+/* Kolmogorov's survival function Q_KS(lambda) = 2 sum_{j>=1} (-1)^(j-1) exp(-2 j^2 lambda^2)
+ * (the theta-function form below lambda = 1); 1 for lambda <= 0, NaN for NaN. */
 double stats_kolmogorov_sf(double lambda);
 
 /* Wilson score interval for x successes in n trials at confidence conf (e.g. 0.95): the value
@@ -109,13 +115,15 @@ enum stats_status stats_two_prop_test(uint64_t x1, uint64_t n1, uint64_t x2, uin
 				      double conf, struct stats_two_prop *out);
 
 /* Sample-size-aware significance of a KL value over k bins: under no drift
- * G = 2 n m/(n+m) KL ~ chi-square(k-1); *p = upper tail. EINVAL: k < 2, n or m 0, kl < 0. */
+ * G = 2 n m/(n+m) KL ~ chi-square(k-1); *p = upper tail. EINVAL: k < 2, n or m 0, kl < 0.
+ * kl = +Inf gives G = +Inf, p = 0. */
 enum stats_status stats_kl_significance(double kl, uint64_t n, uint64_t m, size_t k, double *g,
 					double *p);
 
 /* Benjamini-Hochberg step-up over count p-values at FDR level q: adj[i] receives the adjusted
  * p-value min(1, min_{j: p_(j) >= p_i} p_(j) count / rank_j) and reject[i] = adj[i] <= q.
- * NaN p-values are treated as 1. adj or reject may be NULL. O(count log count); allocates. */
+ * NaN p-values are treated as 1. adj or reject may be NULL. O(count log count); allocates.
+ * EINVAL: q outside [0, 1], a p-value outside [0, 1], p NULL with count > 0; ENOMEM. */
 enum stats_status stats_bh(const double *p, size_t count, double q, double *adj,
 			   unsigned char *reject);
 

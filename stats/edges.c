@@ -2,7 +2,8 @@
  * edges.c -- equal-frequency bin edges from a sample: the baseline builder's binning.
  *
  * The definition (hist.h, doc/statistics.md): finite values only; e_0 = min; e_k the
- * ceil(m k / B)-th smallest value (numpy's 'inverted_cdf' quantile at k/B) for 0 < k < B;
+ * ceil(m k / B)-th smallest value in exact integer arithmetic (numpy's 'inverted_cdf' quantile at
+ * k/B, except where numpy's rounded index m*(k/B) lands just above an integer) for 0 < k < B;
  * e_B = nextafter(max, +Inf); duplicates removed. Every interior edge is a data value, so a
  * discrete feature gets one bin per value it takes, and a point mass one bin of its own.
  */

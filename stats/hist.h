@@ -84,12 +84,13 @@ struct stats_hist *stats_hist_deserialize(const uint8_t *buf, size_t len, enum s
 
 /*
  * Equal-frequency edges from a sample (the baseline builder): NaN and +-Inf are ignored; with the
- * m finite values sorted, e_0 = min, e_k = x_(ceil(m*k/B)) (1-based order statistic, numpy's
- * 'inverted_cdf' quantile) for 0 < k < B, e_B = nextafter(max, +Inf) so that max falls in the
- * last bin (when max is DBL_MAX, e_B = DBL_MAX and those values count as overflow). Duplicate edges
- * (discrete data, point masses) are removed, so every returned edge is a data value (or the last
- * one) and strictly increasing; a constant sample gives 2 edges. edges must hold bins+1 doubles;
- * *nedges receives the number written (2..bins+1). STATS_EINVAL when bins is 0 or >
+ * m finite values sorted, e_0 = min, e_k = x_(ceil(m*k/B)) (1-based order statistic in exact
+ * integer arithmetic: numpy's 'inverted_cdf' quantile, except where numpy's floating-point index
+ * m*(k/B) rounds up past an integer) for 0 < k < B, e_B = nextafter(max, +Inf) so that max falls in
+ * the last bin (when max is DBL_MAX, e_B = DBL_MAX and those values count as overflow). Duplicate
+ * edges (discrete data, point masses) are removed, so every returned edge is a data value (or the
+ * last one) and strictly increasing; a constant sample gives 2 edges. edges must hold bins+1
+ * doubles; *nedges receives the number written (2..bins+1). STATS_EINVAL when bins is 0 or >
  * STATS_HIST_MAX_BINS or no finite value exists; ENOMEM.
  */
 enum stats_status stats_edges_quantile(const double *x, size_t n, size_t bins, double *edges,
