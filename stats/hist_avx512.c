@@ -17,19 +17,23 @@
 
 #include <immintrin.h>
 
-#define BUMP8(k)                                                                                   \
-	do {                                                                                       \
-		uint32_t i_[8];                                                                    \
-		_mm256_storeu_si256((__m256i *)i_, (k));                                           \
-		s0[i_[0]]++;                                                                       \
-		s1[i_[1]]++;                                                                       \
-		s2[i_[2]]++;                                                                       \
-		s3[i_[3]]++;                                                                       \
-		s0[i_[4]]++;                                                                       \
-		s1[i_[5]]++;                                                                       \
-		s2[i_[6]]++;                                                                       \
-		s3[i_[7]]++;                                                                       \
-	} while (0)
+/* Increments the slots of 8 lanes (int32) in the 4 sub-histograms, taking the indices out of
+ * the register 64 bits at a time (a store and 8 reloads measured ~10 % slower). */
+static inline void bump8(uint32_t *s0, uint32_t *s1, uint32_t *s2, uint32_t *s3, __m256i k)
+{
+	__m128i lo = _mm256_castsi256_si128(k), hi = _mm256_extracti128_si256(k, 1);
+	uint64_t q0 = (uint64_t)_mm_cvtsi128_si64(lo), q1 = (uint64_t)_mm_extract_epi64(lo, 1);
+	uint64_t q2 = (uint64_t)_mm_cvtsi128_si64(hi), q3 = (uint64_t)_mm_extract_epi64(hi, 1);
+
+	s0[(uint32_t)q0]++;
+	s1[q0 >> 32]++;
+	s2[(uint32_t)q1]++;
+	s3[q1 >> 32]++;
+	s0[(uint32_t)q2]++;
+	s1[q2 >> 32]++;
+	s2[(uint32_t)q3]++;
+	s3[q3 >> 32]++;
+}
 
 static void avx512_uniform(uint64_t *slots, uint32_t *scratch, const struct hist_uniform_args *a,
 			   const double *x, size_t n)
@@ -58,10 +62,12 @@ static void avx512_uniform(uint64_t *slots, uint32_t *scratch, const struct hist
 		for (; i + 16 <= chunk; i += 16) {
 			__m256i k0, k1;
 
+			_mm_prefetch((const char *)(x + i + HIST_PREFETCH_AHEAD), _MM_HINT_T0);
+			_mm_prefetch((const char *)(x + i + HIST_PREFETCH_AHEAD + 8), _MM_HINT_T0);
 			UNIFORM8(_mm512_loadu_pd(x + i), k0);
 			UNIFORM8(_mm512_loadu_pd(x + i + 8), k1);
-			BUMP8(k0);
-			BUMP8(k1);
+			bump8(s0, s1, s2, s3, k0);
+			bump8(s0, s1, s2, s3, k1);
 		}
 		for (; i < chunk; i += 8) {
 			/* tail lanes load NaN; their NaN counts are taken back after the flush */
@@ -71,7 +77,7 @@ static void avx512_uniform(uint64_t *slots, uint32_t *scratch, const struct hist
 
 			UNIFORM8(_mm512_mask_loadu_pd(_mm512_set1_pd(__builtin_nan("")), m, x + i),
 				 k);
-			BUMP8(k);
+			bump8(s0, s1, s2, s3, k);
 			if (left < 8) {
 				hist_flush4(slots, scratch, ns);
 				slots[a->bins + 2] -= 8 - left;
@@ -164,10 +170,12 @@ static void avx512_edges(uint64_t *slots, uint32_t *scratch, const struct hist_e
 		for (; i + 16 <= chunk; i += 16) {
 			__m256i k0, k1;
 
+			_mm_prefetch((const char *)(x + i + HIST_PREFETCH_AHEAD), _MM_HINT_T0);
+			_mm_prefetch((const char *)(x + i + HIST_PREFETCH_AHEAD + 8), _MM_HINT_T0);
 			EDGES8(_mm512_loadu_pd(x + i), k0);
 			EDGES8(_mm512_loadu_pd(x + i + 8), k1);
-			BUMP8(k0);
-			BUMP8(k1);
+			bump8(s0, s1, s2, s3, k0);
+			bump8(s0, s1, s2, s3, k1);
 		}
 		for (; i < chunk; i += 8) {
 			size_t left = chunk - i < 8 ? chunk - i : 8;
@@ -176,7 +184,7 @@ static void avx512_edges(uint64_t *slots, uint32_t *scratch, const struct hist_e
 
 			EDGES8(_mm512_mask_loadu_pd(_mm512_set1_pd(__builtin_nan("")), m, x + i),
 			       k);
-			BUMP8(k);
+			bump8(s0, s1, s2, s3, k);
 			if (left < 8) {
 				hist_flush4(slots, scratch, ns);
 				slots[a->bins + 2] -= 8 - left;

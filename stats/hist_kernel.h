@@ -53,6 +53,10 @@ extern const struct hist_kernel hist_kernel_avx512;
 const struct hist_kernel *hist_kernel_get(int k);
 enum stats_status stats_hist_kernel_init(void);
 
+/* Doubles ahead of the current position that the kernels prefetch (2 KiB): binning a column
+ * streamed from DRAM measured twice as fast with it, cached columns lose nothing. */
+#define HIST_PREFETCH_AHEAD 256
+
 /* Values per flush of the 32-bit sub-histograms: far below 2^32 / 4. */
 #define HIST_FLUSH_EVERY ((size_t)1 << 28)
 

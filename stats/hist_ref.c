@@ -51,6 +51,8 @@ static void ref_uniform(uint64_t *slots, uint32_t *scratch, const struct hist_un
 		size_t chunk = n < HIST_FLUSH_EVERY ? n : HIST_FLUSH_EVERY, i = 0;
 
 		for (; i + 4 <= chunk; i += 4) {
+			if ((i & 7) == 0)
+				__builtin_prefetch(x + i + HIST_PREFETCH_AHEAD);
 			s0[slot_uniform(a, x[i])]++;
 			s1[slot_uniform(a, x[i + 1])]++;
 			s2[slot_uniform(a, x[i + 2])]++;
@@ -74,6 +76,8 @@ static void ref_edges(uint64_t *slots, uint32_t *scratch, const struct hist_edge
 		size_t chunk = n < HIST_FLUSH_EVERY ? n : HIST_FLUSH_EVERY, i = 0;
 
 		for (; i + 4 <= chunk; i += 4) {
+			if ((i & 7) == 0)
+				__builtin_prefetch(x + i + HIST_PREFETCH_AHEAD);
 			s0[slot_edges(a, x[i])]++;
 			s1[slot_edges(a, x[i + 1])]++;
 			s2[slot_edges(a, x[i + 2])]++;

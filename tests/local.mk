@@ -61,8 +61,8 @@ fuzz:
 .PHONY: fuzz
 
 # ---- project checks (layering, format, generated docs) ----
-TESTS += tests/tools/check-layering.sh tests/tools/check-format.sh
-EXTRA_DIST += tests/tools/check-layering.sh tests/tools/check-format.sh
+TESTS += tests/tools/check-layering.sh tests/tools/check-format.sh tests/tools/check-vectors.sh
+EXTRA_DIST += tests/tools/check-layering.sh tests/tools/check-format.sh tests/tools/check-vectors.sh
 
 # ---- benchmarks: `make bench`, one JSON object per line; not tests ----
 EXTRA_PROGRAMS += tests/bench/bench_hist
