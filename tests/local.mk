@@ -65,13 +65,16 @@ TESTS += tests/tools/check-layering.sh tests/tools/check-format.sh tests/tools/c
 EXTRA_DIST += tests/tools/check-layering.sh tests/tools/check-format.sh tests/tools/check-vectors.sh
 
 # ---- benchmarks: `make bench`, one JSON object per line; not tests ----
-EXTRA_PROGRAMS += tests/bench/bench_hist
+BENCHES = tests/bench/bench_hist tests/bench/bench_sketch
+EXTRA_PROGRAMS += $(BENCHES)
 tests_bench_bench_hist_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_bench_hist_LDADD = $(STATS_LIBS)
-CLEANFILES += tests/bench/bench_hist$(EXEEXT)
+tests_bench_bench_sketch_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_sketch_LDADD = $(STATS_LIBS)
+CLEANFILES += $(BENCHES)
 
-bench: tests/bench/bench_hist$(EXEEXT)
-	./tests/bench/bench_hist
+bench: $(BENCHES)
+	@for b in $(BENCHES); do ./$$b || exit 1; done
 .PHONY: bench
 
 EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data
