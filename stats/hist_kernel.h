@@ -71,4 +71,56 @@ static inline void hist_flush4(uint64_t *slots, uint32_t *scratch, size_t nslots
 	}
 }
 
+/* ---- the two-pass block driver of the SIMD kernels ----
+ * For each block of HIST_BLOCK values, a kernel's group function computes the slots of
+ * HIST_GROUP consecutive values at a time into an L1 buffer (vector stores), then one tight loop
+ * increments 4 sub-histograms from the buffer. Measured faster than incrementing straight from
+ * the vector registers (uniform, 64 bins: ~2,300 vs ~1,450 M values/s in cache). The tail (fewer
+ * than HIST_GROUP values) goes through a NaN-padded copy, and only its real values are counted. */
+#define HIST_GROUP 16
+#define HIST_BLOCK 256
+
+/* Writes the slots of x[0..HIST_GROUP) into out[0..HIST_GROUP). */
+typedef void (*hist_group_fn)(const void *ctx, const double *x, uint32_t *out);
+
+static inline __attribute__((always_inline)) void
+hist_run_blocks(uint64_t *slots, uint32_t *scratch, uint32_t bins, const double *x, size_t n,
+		hist_group_fn group, const void *ctx)
+{
+	const size_t ns = (size_t)bins + 3;
+	uint32_t *s0 = scratch, *s1 = scratch + ns, *s2 = scratch + 2 * ns, *s3 = scratch + 3 * ns;
+	uint32_t buf[HIST_BLOCK] __attribute__((aligned(64)));
+
+	while (n) {
+		size_t chunk = n < HIST_FLUSH_EVERY ? n : HIST_FLUSH_EVERY, i = 0;
+
+		for (; i + HIST_BLOCK <= chunk; i += HIST_BLOCK) {
+			for (size_t j = 0; j < HIST_BLOCK; j += HIST_GROUP) {
+				__builtin_prefetch(x + i + j + HIST_PREFETCH_AHEAD);
+				__builtin_prefetch(x + i + j + HIST_PREFETCH_AHEAD + 8);
+				group(ctx, x + i + j, buf + j);
+			}
+			for (size_t j = 0; j < HIST_BLOCK; j += 4) {
+				s0[buf[j]]++;
+				s1[buf[j + 1]]++;
+				s2[buf[j + 2]]++;
+				s3[buf[j + 3]]++;
+			}
+		}
+		for (; i < chunk; i += HIST_GROUP) {
+			size_t left = chunk - i < HIST_GROUP ? chunk - i : HIST_GROUP;
+			double tail[HIST_GROUP];
+
+			for (size_t j = 0; j < HIST_GROUP; j++)
+				tail[j] = j < left ? x[i + j] : __builtin_nan("");
+			group(ctx, tail, buf);
+			for (size_t j = 0; j < left; j++)
+				s0[buf[j]]++;
+		}
+		hist_flush4(slots, scratch, ns);
+		x += chunk;
+		n -= chunk;
+	}
+}
+
 #endif

@@ -12,6 +12,7 @@
  * equal-frequency edges of a N(0,1) sample (stats_edges_quantile), as a baseline has them.
  * GSL: gsl_histogram_set_ranges_uniform / gsl_histogram_set_ranges, gsl_histogram_increment per
  * value (it ignores out-of-range values and NaN, i.e. does less work than we do).
+ * BENCH_ONLY=uniform|edges|divergence restricts the run to one group.
  */
 #include "stats/divergence.h"
 #include "stats/hist.h"
@@ -198,6 +199,13 @@ static void bench_divergence(void)
 		fprintf(stderr, "unlikely\n");
 }
 
+static int wanted(const char *group)
+{
+	const char *only = getenv("BENCH_ONLY");
+
+	return !only || !*only || strcmp(only, group) == 0;
+}
+
 int main(void)
 {
 	double *x = malloc(N * sizeof *x);
@@ -214,7 +222,7 @@ int main(void)
 	       N, REPS, BATCH, WORKSET, stats_hist_kernel_name(stats_hist_kernel_selected()));
 	bench_memory(x);
 
-	for (size_t i = 0; i < sizeof ubins / sizeof *ubins; i++) {
+	for (size_t i = 0; wanted("uniform") && i < sizeof ubins / sizeof *ubins; i++) {
 		struct stats_hist *h = stats_hist_new_uniform(-4.0, 4.0, ubins[i], NULL);
 		gsl_histogram *g = gsl_histogram_alloc(ubins[i]);
 
@@ -223,7 +231,7 @@ int main(void)
 		stats_hist_free(h);
 		gsl_histogram_free(g);
 	}
-	for (size_t i = 0; i < sizeof ebins / sizeof *ebins; i++) {
+	for (size_t i = 0; wanted("edges") && i < sizeof ebins / sizeof *ebins; i++) {
 		double edges[65];
 		size_t ne;
 		struct stats_hist *h;
@@ -237,7 +245,8 @@ int main(void)
 		stats_hist_free(h);
 		gsl_histogram_free(g);
 	}
-	bench_divergence();
+	if (wanted("divergence"))
+		bench_divergence();
 	free(x);
 	return 0;
 }
