@@ -140,7 +140,9 @@ static struct stats_hist *make_edges_hist(struct tu_rng *r, size_t bins)
 	return h;
 }
 
-static const size_t lengths[] = { 0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1000003 };
+/* around the vector widths (4, 8, 16) and the kernels' 256-value blocks, and one long run */
+static const size_t lengths[] = { 0,   1,   2,	 3,   7,   8,	9,   15,  16,  17,  31,	    33,
+				  100, 255, 256, 257, 271, 272, 273, 511, 512, 513, 1000003 };
 
 static void run_lengths(struct tu_rng *r, const struct stats_hist *h)
 {
