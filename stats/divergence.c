@@ -28,6 +28,7 @@
 #include "config.h"
 #endif
 #include "divergence.h"
+#include "counts.h"
 
 #include <math.h>
 
@@ -41,18 +42,6 @@ struct row {
 	double inv; /* 1 / (total + K a) */
 	uint64_t n; /* total of the row */
 };
-
-/* Sum of c[0..k-1] into *n; STATS_ERANGE if it does not fit in 64 bits. */
-static enum stats_status total(const uint64_t *c, size_t k, uint64_t *n)
-{
-	uint64_t s = 0;
-
-	for (size_t i = 0; i < k; i++)
-		if (__builtin_add_overflow(s, c[i], &s))
-			return STATS_ERANGE;
-	*n = s;
-	return STATS_OK;
-}
 
 /* Sets up a row of total n. An all-zero row with alpha > 0 is uniform; with alpha == 0 it is
  * undefined (EINVAL). EINVAL too when n + K alpha overflows (alpha far too large). */
@@ -175,7 +164,7 @@ enum stats_status stats_smooth(const uint64_t *c, size_t k, double alpha, double
 
 	if (!c || !p || k == 0 || !alpha_ok(alpha))
 		return STATS_EINVAL;
-	st = total(c, k, &n);
+	st = stats_counts_total(c, k, &n);
 	if (st == STATS_OK)
 		st = row_init(n, k, alpha, &r);
 	if (st != STATS_OK)

@@ -2,9 +2,9 @@
  * hist_ref.c -- the scalar reference histogram kernels: the definition every SIMD kernel must
  * match count for count (see hist_kernel.h for the slot rules).
  *
- * Still written for speed: the uniform kernel spreads consecutive values over 4 sub-histograms
- * so that runs of equal bins do not serialise on one counter, and the edge kernel is a
- * branch-free binary search over the interior edges padded to a power of two.
+ * slot_uniform and slot_edges are the definition; the counting goes through the same block
+ * driver as the SIMD kernels (hist_run_blocks). The edge search is branch-free: a binary search
+ * over the interior edges padded with +Inf to a power of two.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -41,54 +41,28 @@ static inline uint32_t slot_edges(const struct hist_edges_args *a, double x)
 	return 1 + pos;
 }
 
+static void uni_group(const void *ctx, const double *x, uint32_t *out)
+{
+	for (int i = 0; i < HIST_GROUP; i++)
+		out[i] = slot_uniform(ctx, x[i]);
+}
+
+static void edge_group(const void *ctx, const double *x, uint32_t *out)
+{
+	for (int i = 0; i < HIST_GROUP; i++)
+		out[i] = slot_edges(ctx, x[i]);
+}
+
 static void ref_uniform(uint64_t *slots, uint32_t *scratch, const struct hist_uniform_args *a,
 			const double *x, size_t n)
 {
-	const size_t ns = a->bins + 3;
-	uint32_t *s0 = scratch, *s1 = scratch + ns, *s2 = scratch + 2 * ns, *s3 = scratch + 3 * ns;
-
-	while (n) {
-		size_t chunk = n < HIST_FLUSH_EVERY ? n : HIST_FLUSH_EVERY, i = 0;
-
-		for (; i + 4 <= chunk; i += 4) {
-			if ((i & 7) == 0)
-				__builtin_prefetch(x + i + HIST_PREFETCH_AHEAD);
-			s0[slot_uniform(a, x[i])]++;
-			s1[slot_uniform(a, x[i + 1])]++;
-			s2[slot_uniform(a, x[i + 2])]++;
-			s3[slot_uniform(a, x[i + 3])]++;
-		}
-		for (; i < chunk; i++)
-			s0[slot_uniform(a, x[i])]++;
-		hist_flush4(slots, scratch, ns);
-		x += chunk;
-		n -= chunk;
-	}
+	hist_run_blocks(slots, scratch, a->bins, x, n, uni_group, a);
 }
 
 static void ref_edges(uint64_t *slots, uint32_t *scratch, const struct hist_edges_args *a,
 		      const double *x, size_t n)
 {
-	const size_t ns = a->bins + 3;
-	uint32_t *s0 = scratch, *s1 = scratch + ns, *s2 = scratch + 2 * ns, *s3 = scratch + 3 * ns;
-
-	while (n) {
-		size_t chunk = n < HIST_FLUSH_EVERY ? n : HIST_FLUSH_EVERY, i = 0;
-
-		for (; i + 4 <= chunk; i += 4) {
-			if ((i & 7) == 0)
-				__builtin_prefetch(x + i + HIST_PREFETCH_AHEAD);
-			s0[slot_edges(a, x[i])]++;
-			s1[slot_edges(a, x[i + 1])]++;
-			s2[slot_edges(a, x[i + 2])]++;
-			s3[slot_edges(a, x[i + 3])]++;
-		}
-		for (; i < chunk; i++)
-			s0[slot_edges(a, x[i])]++;
-		hist_flush4(slots, scratch, ns);
-		x += chunk;
-		n -= chunk;
-	}
+	hist_run_blocks(slots, scratch, a->bins, x, n, edge_group, a);
 }
 
 const struct hist_kernel hist_kernel_ref = {

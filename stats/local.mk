@@ -10,7 +10,7 @@ stats_libstats_a_SOURCES = \
 	stats/hist.h stats/hist.c stats/hist_kernel.h stats/hist_dispatch.c stats/hist_ref.c \
 	stats/edges.c \
 	stats/cat.h stats/cat.c \
-	stats/divergence.h stats/divergence.c stats/stattests.c \
+	stats/divergence.h stats/divergence.c stats/stattests.c stats/counts.h \
 	stats/sketch.h stats/sketch.c
 stats_libstats_a_LIBADD =
 

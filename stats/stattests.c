@@ -19,6 +19,7 @@
 #include "config.h"
 #endif
 #include "divergence.h"
+#include "counts.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -37,18 +38,6 @@
 
 /* ---- helpers ---- */
 
-/* Sum of c[0..k-1]; STATS_ERANGE if it does not fit in 64 bits. */
-static enum stats_status total(const uint64_t *c, size_t k, uint64_t *n)
-{
-	uint64_t s = 0;
-
-	for (size_t i = 0; i < k; i++)
-		if (__builtin_add_overflow(s, c[i], &s))
-			return STATS_ERANGE;
-	*n = s;
-	return STATS_OK;
-}
-
 /* Both row totals of a two-sample test; EINVAL when a pointer is NULL or a total is 0. */
 static enum stats_status totals(const uint64_t *c, const uint64_t *b, size_t k, const void *out,
 				uint64_t *n, uint64_t *m)
@@ -57,9 +46,9 @@ static enum stats_status totals(const uint64_t *c, const uint64_t *b, size_t k, 
 
 	if (!c || !b || !out)
 		return STATS_EINVAL;
-	st = total(c, k, n);
+	st = stats_counts_total(c, k, n);
 	if (st == STATS_OK)
-		st = total(b, k, m);
+		st = stats_counts_total(b, k, m);
 	if (st == STATS_OK && (*n == 0 || *m == 0))
 		st = STATS_EINVAL;
 	return st;

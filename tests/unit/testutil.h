@@ -94,6 +94,34 @@ static inline void tu_assert_rel(double got, double want, double rel, const char
 			 want != 0 ? fabs(got - want) / fabs(want) : fabs(got), rel);
 }
 
+#define TU_REL	1e-9  /* agreement required with the SciPy/NumPy vectors */
+#define TU_ZERO 1e-15 /* |got| bound when the reference value is exactly 0 */
+
+/* got against a reference value from the vectors: relative TU_REL, or |got| <= TU_ZERO when the
+ * reference is 0. `cname` names the case, `what` the quantity. */
+static inline void tu_check_ref(double got, double want, const char *cname, const char *what)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof msg, "%s: %s", cname, what);
+	if (want == 0) {
+		if (!(fabs(got) <= TU_ZERO))
+			fail_msg("%s: got %.17g, want 0", msg, got);
+		return;
+	}
+	tu_assert_rel(got, want, TU_REL, msg);
+}
+
+/* The number under `key` of a JSON object (see tu_num); fails when the key is missing. */
+static inline double tu_key_num(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!v)
+		fail_msg("missing key %s", key);
+	return tu_num(v);
+}
+
 /* Deterministic generator for tests (xoshiro256**-like splitmix seed); no global state. */
 struct tu_rng {
 	uint64_t s;

@@ -10,34 +10,6 @@
 #include "stats/divergence.h"
 #include "testutil.h"
 
-#define REL  1e-9  /* agreement with the SciPy vectors */
-#define ZERO 1e-15 /* |got| bound when the reference is exactly 0 */
-
-/* got against a reference value: relative REL, or |got| <= ZERO when the reference is 0. */
-static void check(double got, double want, const char *cname, const char *what)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof msg, "%s: %s", cname, what);
-	if (want == 0) {
-		if (!(fabs(got) <= ZERO))
-			fail_msg("%s: got %.17g, want 0", msg, got);
-		return;
-	}
-	tu_assert_rel(got, want, REL, msg);
-}
-
-static double num(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (!v)
-		fail_msg("missing key %s", key);
-	return tu_num(v);
-}
-
-/* ---- the SciPy vectors ---- */
-
 static void test_vectors(void **state)
 {
 	json_t *doc = tu_load_json("stats/divergence.json");
@@ -55,7 +27,7 @@ static void test_vectors(void **state)
 		double *wp = tu_doubles(json_object_get(cs, "p"), &kp);
 		double *wq = tu_doubles(json_object_get(cs, "q"), &kq);
 		double *p = malloc(k * sizeof *p);
-		double alpha = num(cs, "alpha"), v;
+		double alpha = tu_key_num(cs, "alpha"), v;
 		struct stats_divergence d;
 		json_t *je = json_object_get(cs, "edges");
 		char what[64];
@@ -69,31 +41,32 @@ static void test_vectors(void **state)
 		assert_int_equal(stats_smooth(c, k, alpha, p), STATS_OK);
 		for (size_t i = 0; i < k; i++) {
 			snprintf(what, sizeof what, "p[%zu]", i);
-			check(p[i], wp[i], name, what);
+			tu_check_ref(p[i], wp[i], name, what);
 		}
 		assert_int_equal(stats_smooth(b, k, alpha, p), STATS_OK);
 		for (size_t i = 0; i < k; i++) {
 			snprintf(what, sizeof what, "q[%zu]", i);
-			check(p[i], wq[i], name, what);
+			tu_check_ref(p[i], wq[i], name, what);
 		}
 
 		assert_int_equal(stats_kl(c, b, k, alpha, &v), STATS_OK);
-		check(v, num(cs, "kl"), name, "stats_kl");
+		tu_check_ref(v, tu_key_num(cs, "kl"), name, "stats_kl");
 		assert_int_equal(stats_kl(b, c, k, alpha, &v), STATS_OK);
-		check(v, num(cs, "kl_rev"), name, "stats_kl reversed");
+		tu_check_ref(v, tu_key_num(cs, "kl_rev"), name, "stats_kl reversed");
 		assert_int_equal(stats_psi(c, b, k, alpha, &v), STATS_OK);
-		check(v, num(cs, "psi"), name, "stats_psi");
+		tu_check_ref(v, tu_key_num(cs, "psi"), name, "stats_psi");
 		assert_int_equal(stats_js(c, b, k, alpha, &v), STATS_OK);
-		check(v, num(cs, "js"), name, "stats_js");
+		tu_check_ref(v, tu_key_num(cs, "js"), name, "stats_js");
 		assert_int_equal(stats_hellinger(c, b, k, alpha, &v), STATS_OK);
-		check(v, num(cs, "hellinger"), name, "stats_hellinger");
+		tu_check_ref(v, tu_key_num(cs, "hellinger"), name, "stats_hellinger");
 
 		assert_int_equal(stats_divergence(c, b, k, alpha, &d), STATS_OK);
-		check(d.kl, num(cs, "kl"), name, "divergence.kl");
-		check(d.kl_rev, num(cs, "kl_rev"), name, "divergence.kl_rev");
-		check(d.psi, num(cs, "psi"), name, "divergence.psi");
-		check(d.js, num(cs, "js"), name, "divergence.js");
-		check(d.hellinger, num(cs, "hellinger"), name, "divergence.hellinger");
+		tu_check_ref(d.kl, tu_key_num(cs, "kl"), name, "divergence.kl");
+		tu_check_ref(d.kl_rev, tu_key_num(cs, "kl_rev"), name, "divergence.kl_rev");
+		tu_check_ref(d.psi, tu_key_num(cs, "psi"), name, "divergence.psi");
+		tu_check_ref(d.js, tu_key_num(cs, "js"), name, "divergence.js");
+		tu_check_ref(d.hellinger, tu_key_num(cs, "hellinger"), name,
+			     "divergence.hellinger");
 		assert_int_equal(d.k, k);
 		{
 			uint64_t n = 0, m = 0;
@@ -113,15 +86,17 @@ static void test_vectors(void **state)
 
 			assert_int_equal(ne + 1, k);
 			assert_int_equal(
-			    stats_wasserstein(c, b, e, k, alpha, num(cs, "iqr"), &v, &used),
+			    stats_wasserstein(c, b, e, k, alpha, tu_key_num(cs, "iqr"), &v, &used),
 			    STATS_OK);
-			check(v, num(cs, "wasserstein"), name, "stats_wasserstein");
-			check(used, num(cs, "wasserstein_scale"), name, "wasserstein scale");
+			tu_check_ref(v, tu_key_num(cs, "wasserstein"), name, "stats_wasserstein");
+			tu_check_ref(used, tu_key_num(cs, "wasserstein_scale"), name,
+				     "wasserstein scale");
 			/* used_scale may be NULL */
 			assert_int_equal(
-			    stats_wasserstein(c, b, e, k, alpha, num(cs, "iqr"), &v, NULL),
+			    stats_wasserstein(c, b, e, k, alpha, tu_key_num(cs, "iqr"), &v, NULL),
 			    STATS_OK);
-			check(v, num(cs, "wasserstein"), name, "stats_wasserstein (no scale out)");
+			tu_check_ref(v, tu_key_num(cs, "wasserstein"), name,
+				     "stats_wasserstein (no scale out)");
 			nw++;
 			free(e);
 		}

@@ -10,31 +10,6 @@
 #include "stats/divergence.h"
 #include "testutil.h"
 
-#define REL  1e-9  /* agreement with the SciPy vectors */
-#define ZERO 1e-15 /* |got| bound when the reference is exactly 0 */
-
-static void check(double got, double want, const char *cname, const char *what)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof msg, "%s: %s", cname, what);
-	if (want == 0) {
-		if (!(fabs(got) <= ZERO))
-			fail_msg("%s: got %.17g, want 0", msg, got);
-		return;
-	}
-	tu_assert_rel(got, want, REL, msg);
-}
-
-static double num(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (!v)
-		fail_msg("missing key %s", key);
-	return tu_num(v);
-}
-
 static uint64_t u64(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
@@ -78,8 +53,9 @@ static void test_chi2_vectors(void **state)
 
 		assert_int_equal(k, kb);
 		assert_int_equal(stats_chi2_test(c, b, k, &r), STATS_OK);
-		check(r.statistic, num(cs, "statistic"), name_of(cs), "chi2 statistic");
-		check(r.p_value, num(cs, "p_value"), name_of(cs), "chi2 p-value");
+		tu_check_ref(r.statistic, tu_key_num(cs, "statistic"), name_of(cs),
+			     "chi2 statistic");
+		tu_check_ref(r.p_value, tu_key_num(cs, "p_value"), name_of(cs), "chi2 p-value");
 		assert_int_equal(r.dof, u64(cs, "dof"));
 		assert_int_equal(r.n, u64(cs, "n"));
 		assert_int_equal(r.m, u64(cs, "m"));
@@ -104,8 +80,8 @@ static void test_ks_vectors(void **state)
 
 		assert_int_equal(k, kb);
 		assert_int_equal(stats_ks_test(c, b, k, &r), STATS_OK);
-		check(r.statistic, num(cs, "statistic"), name_of(cs), "KS statistic");
-		check(r.p_value, num(cs, "p_value"), name_of(cs), "KS p-value");
+		tu_check_ref(r.statistic, tu_key_num(cs, "statistic"), name_of(cs), "KS statistic");
+		tu_check_ref(r.p_value, tu_key_num(cs, "p_value"), name_of(cs), "KS p-value");
 		assert_int_equal(r.n, u64(cs, "n"));
 		assert_int_equal(r.m, u64(cs, "m"));
 		free(c);
@@ -123,17 +99,18 @@ static void test_kolmogorov_vectors(void **state)
 	(void)state;
 	json_array_foreach(section(doc, "kolmogorov_sf", 150), i, cs)
 	{
-		double lam = num(cs, "lambda");
+		double lam = tu_key_num(cs, "lambda");
 
 		snprintf(what, sizeof what, "Q_KS(%.17g)", lam);
-		check(stats_kolmogorov_sf(lam), num(cs, "sf"), "kolmogorov_sf", what);
+		tu_check_ref(stats_kolmogorov_sf(lam), tu_key_num(cs, "sf"), "kolmogorov_sf", what);
 	}
 	json_array_foreach(section(doc, "kolmogorov_sf_limits", 4), i, cs)
 	{
-		double lam = num(cs, "lambda");
+		double lam = tu_key_num(cs, "lambda");
 
 		snprintf(what, sizeof what, "Q_KS(%.17g)", lam);
-		check(stats_kolmogorov_sf(lam), num(cs, "sf"), "kolmogorov_sf limits", what);
+		tu_check_ref(stats_kolmogorov_sf(lam), tu_key_num(cs, "sf"), "kolmogorov_sf limits",
+			     what);
 	}
 	json_decref(doc);
 }
@@ -209,10 +186,10 @@ static void test_wilson_vectors(void **state)
 		char name[64];
 
 		snprintf(name, sizeof name, "wilson(%llu/%llu, %g)", (unsigned long long)x,
-			 (unsigned long long)n, num(cs, "conf"));
-		assert_int_equal(stats_wilson(x, n, num(cs, "conf"), &lo, &hi), STATS_OK);
-		check(lo, num(cs, "lo"), name, "lo");
-		check(hi, num(cs, "hi"), name, "hi");
+			 (unsigned long long)n, tu_key_num(cs, "conf"));
+		assert_int_equal(stats_wilson(x, n, tu_key_num(cs, "conf"), &lo, &hi), STATS_OK);
+		tu_check_ref(lo, tu_key_num(cs, "lo"), name, "lo");
+		tu_check_ref(hi, tu_key_num(cs, "hi"), name, "hi");
 		assert_true(lo <= (double)x / (double)n && (double)x / (double)n <= hi);
 	}
 	json_decref(doc);
@@ -233,17 +210,17 @@ static void test_two_prop_vectors(void **state)
 			 (unsigned long long)u64(cs, "x1"), (unsigned long long)u64(cs, "n1"),
 			 (unsigned long long)u64(cs, "x2"), (unsigned long long)u64(cs, "n2"));
 		assert_int_equal(stats_two_prop_test(u64(cs, "x1"), u64(cs, "n1"), u64(cs, "x2"),
-						     u64(cs, "n2"), num(cs, "conf"), &r),
+						     u64(cs, "n2"), tu_key_num(cs, "conf"), &r),
 				 STATS_OK);
-		check(r.p1, num(cs, "p1"), name, "p1");
-		check(r.p2, num(cs, "p2"), name, "p2");
-		check(r.delta, num(cs, "delta"), name, "delta");
-		check(r.z, num(cs, "z"), name, "z");
-		check(r.p_value, num(cs, "p_value"), name, "p-value");
-		check(r.p1_lo, num(cs, "p1_lo"), name, "p1_lo");
-		check(r.p1_hi, num(cs, "p1_hi"), name, "p1_hi");
-		check(r.p2_lo, num(cs, "p2_lo"), name, "p2_lo");
-		check(r.p2_hi, num(cs, "p2_hi"), name, "p2_hi");
+		tu_check_ref(r.p1, tu_key_num(cs, "p1"), name, "p1");
+		tu_check_ref(r.p2, tu_key_num(cs, "p2"), name, "p2");
+		tu_check_ref(r.delta, tu_key_num(cs, "delta"), name, "delta");
+		tu_check_ref(r.z, tu_key_num(cs, "z"), name, "z");
+		tu_check_ref(r.p_value, tu_key_num(cs, "p_value"), name, "p-value");
+		tu_check_ref(r.p1_lo, tu_key_num(cs, "p1_lo"), name, "p1_lo");
+		tu_check_ref(r.p1_hi, tu_key_num(cs, "p1_hi"), name, "p1_hi");
+		tu_check_ref(r.p2_lo, tu_key_num(cs, "p2_lo"), name, "p2_lo");
+		tu_check_ref(r.p2_hi, tu_key_num(cs, "p2_hi"), name, "p2_hi");
 		assert_int_equal(r.n1, u64(cs, "n1"));
 		assert_int_equal(r.n2, u64(cs, "n2"));
 	}
@@ -261,14 +238,14 @@ static void test_kl_significance_vectors(void **state)
 		double g = -1, p = -1;
 		char name[96];
 
-		snprintf(name, sizeof name, "kl_significance(%g, %llu, %llu, %llu)", num(cs, "kl"),
-			 (unsigned long long)u64(cs, "n"), (unsigned long long)u64(cs, "m"),
-			 (unsigned long long)u64(cs, "k"));
-		assert_int_equal(stats_kl_significance(num(cs, "kl"), u64(cs, "n"), u64(cs, "m"),
-						       (size_t)u64(cs, "k"), &g, &p),
+		snprintf(name, sizeof name, "kl_significance(%g, %llu, %llu, %llu)",
+			 tu_key_num(cs, "kl"), (unsigned long long)u64(cs, "n"),
+			 (unsigned long long)u64(cs, "m"), (unsigned long long)u64(cs, "k"));
+		assert_int_equal(stats_kl_significance(tu_key_num(cs, "kl"), u64(cs, "n"),
+						       u64(cs, "m"), (size_t)u64(cs, "k"), &g, &p),
 				 STATS_OK);
-		check(g, num(cs, "g"), name, "G");
-		check(p, num(cs, "p"), name, "p");
+		tu_check_ref(g, tu_key_num(cs, "g"), name, "G");
+		tu_check_ref(p, tu_key_num(cs, "p"), name, "p");
 	}
 	json_decref(doc);
 }
@@ -289,7 +266,7 @@ static void test_bh_vectors(void **state)
 		json_t *rej = json_object_get(cs, "reject");
 		double *adj = malloc(n * sizeof *adj), *adj2 = malloc(n * sizeof *adj2);
 		unsigned char *r = malloc(n), *r2 = malloc(n);
-		double q = num(cs, "q");
+		double q = tu_key_num(cs, "q");
 		char what[64];
 
 		assert_true(adj && adj2 && r && r2);
@@ -298,7 +275,7 @@ static void test_bh_vectors(void **state)
 		assert_int_equal(stats_bh(p, n, q, adj, r), STATS_OK);
 		for (size_t j = 0; j < n; j++) {
 			snprintf(what, sizeof what, "adj[%zu]", j);
-			check(adj[j], want[j], name_of(cs), what);
+			tu_check_ref(adj[j], want[j], name_of(cs), what);
 			if (r[j] != json_is_true(json_array_get(rej, j)))
 				fail_msg("%s: reject[%zu] = %d", name_of(cs), j, r[j]);
 		}
