@@ -2,7 +2,7 @@
  * about.c -- version and usage text of driftd.
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "agent/about.h"
 #include "connectors/versions.h"
@@ -26,10 +26,18 @@ void agent_about_version(FILE *out)
 
 void agent_about_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: driftd [--version] [--help]\n"
-		"\n"
-		"driftd monitors ML models in production for data drift and performance decay.\n"
-		"This build holds the statistics core (see doc/statistics.md); the agent's\n"
-		"sources, windows and rules come next (see README.md).\n");
+	fprintf(
+	    out,
+	    "usage: driftd [-c FILE.json] [--OPTION VALUE]...   run the agent\n"
+	    "       driftd check-config [-c FILE.json] [--OPTION VALUE]...\n"
+	    "       driftd config-doc        the configuration reference (Markdown)\n"
+	    "       driftd generate [--records N] [--drift SIGMAS] ...   generated records "
+	    "(JSONL)\n"
+	    "       driftd --version | --help\n"
+	    "\n"
+	    "driftd monitors ML models in production for data drift and performance decay and\n"
+	    "emits rollback events. Most used options: --source file:PATH|-  --events file:PATH|-\n"
+	    "--store dir:PATH  --window SECONDS  --dry-run  --log-format text|json  --log-level "
+	    "LEVEL\n"
+	    "Every option: doc/configuration.md (driftd config-doc). Environment: DRIFTD_*.\n");
 }

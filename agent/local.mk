@@ -1,13 +1,34 @@
-# agent/ -- the daemons: the only layer that sees both stats/ and connectors/. driftd.c holds
-# little more than main; everything else is in libagent.a, which the tests link.
+# agent/ -- the daemons: the only layer that sees both stats/ and connectors/. driftd.c and
+# driftctl.c hold little more than main; everything else is in libagent.a, which the tests link.
 AGENT_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) $(GSL_CFLAGS) $(RDKAFKA_CFLAGS) \
 	$(HIREDIS_CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS)
 
 noinst_LIBRARIES += agent/libagent.a
 agent_libagent_a_CPPFLAGS = $(AGENT_CPPFLAGS)
-agent_libagent_a_SOURCES = agent/about.h agent/about.c
+agent_libagent_a_SOURCES = \
+	agent/about.h agent/about.c \
+	agent/accuracy.h agent/accuracy.c \
+	agent/baseline.h agent/baseline.c \
+	agent/config.h agent/config.c \
+	agent/ctl.h agent/ctl.c \
+	agent/decide.h agent/decide.c \
+	agent/demo.h agent/demo.c \
+	agent/engine.h agent/engine.c \
+	agent/event.h agent/event.c \
+	agent/generate.h agent/generate.c \
+	agent/log.h agent/log.c \
+	agent/rules.h agent/rules.c \
+	agent/run.h agent/run.c \
+	agent/timefmt.h agent/timefmt.c \
+	agent/traffic.h agent/traffic.c \
+	agent/window.h agent/window.c
 
-bin_PROGRAMS += driftd
+AGENT_LIBS = agent/libagent.a $(CONN_LIBS) $(STATS_LIBS)
+
+bin_PROGRAMS += driftd driftctl
 driftd_CPPFLAGS = $(AGENT_CPPFLAGS)
 driftd_SOURCES = agent/driftd.c
-driftd_LDADD = agent/libagent.a $(CONN_LIBS) $(STATS_LIBS)
+driftd_LDADD = $(AGENT_LIBS)
+driftctl_CPPFLAGS = $(AGENT_CPPFLAGS)
+driftctl_SOURCES = agent/driftctl.c
+driftctl_LDADD = $(AGENT_LIBS)

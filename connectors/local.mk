@@ -5,6 +5,18 @@ CONN_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) $(RDKAFKA_CFLAGS) $(HIREDIS_CF
 
 noinst_LIBRARIES += connectors/libconnectors.a
 connectors_libconnectors_a_CPPFLAGS = $(CONN_CPPFLAGS)
-connectors_libconnectors_a_SOURCES = connectors/versions.h connectors/versions.c
+connectors_libconnectors_a_CXXFLAGS = $(AM_CXXFLAGS) $(SIMDJSON_CFLAGS)
+connectors_libconnectors_a_SOURCES = \
+	connectors/versions.h connectors/versions.c \
+	connectors/record.h connectors/record_impl.h connectors/record.c \
+	connectors/record_jansson.c \
+	connectors/io.h connectors/io_impl.h connectors/io.c connectors/io_file.c \
+	connectors/store.h connectors/store_dir.c \
+	connectors/kafka.h connectors/kafka.c
+# the one C++ file: simdjson On-Demand behind a C ABI (record_impl.h)
+if HAVE_SIMDJSON
+connectors_libconnectors_a_SOURCES += connectors/record_simdjson.cc
+endif
 
-CONN_LIBS = connectors/libconnectors.a $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(JANSSON_LIBS) $(MHD_LIBS)
+CONN_LIBS = connectors/libconnectors.a $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(JANSSON_LIBS) \
+	$(MHD_LIBS) $(SIMDJSON_LIBS)

@@ -21,7 +21,7 @@
  * finally a varint __other__ count.
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "cat.h"
 #include "codec.h"

@@ -25,7 +25,7 @@
  * come from SciPy (tests/gen/gen_stats_vectors.py, tests/data/stats/divergence.json).
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "divergence.h"
 #include "counts.h"

@@ -7,7 +7,7 @@
  * stats_hist_add never allocates).
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "hist.h"
 #include "codec.h"

@@ -12,7 +12,7 @@
  *            most 4 candidate edges picks them from a register (vpermd), deeper levels gather.
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "hist_kernel.h"
 

@@ -14,7 +14,7 @@
  *            memory access happens in the search; deeper levels (B > 64) gather.
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "hist_kernel.h"
 

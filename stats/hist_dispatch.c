@@ -3,7 +3,7 @@
  * environment variable DRIFTD_HIST_KERNEL=ref|avx2|avx512 forces one (tests and benchmarks).
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "hist.h"
 #include "hist_kernel.h"

@@ -7,7 +7,7 @@
  * over the interior edges padded with +Inf to a power of two.
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "hist_kernel.h"
 

@@ -16,7 +16,7 @@
  * (tests/gen/gen_stats_vectors.py, tests/data/stats/stattests.json).
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"
+#include "build.h"
 #endif
 #include "divergence.h"
 #include "counts.h"

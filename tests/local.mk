@@ -3,10 +3,15 @@
 TEST_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) -I$(top_srcdir)/tests/unit $(GSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CMOCKA_CFLAGS) -DDRIFTD_TEST_DATA='"$(abs_top_srcdir)/tests/data"'
 TEST_STATS_LIBS = $(STATS_LIBS) $(JANSSON_LIBS) $(CMOCKA_LIBS)
+TEST_AGENT_CPPFLAGS = $(TEST_CPPFLAGS) $(AGENT_CPPFLAGS)
+TEST_AGENT_LIBS = $(AGENT_LIBS) $(CMOCKA_LIBS)
 
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
-TEST_EXTENSIONS = .sh
+TEST_EXTENSIONS = .sh .test
 SH_LOG_COMPILER = $(SHELL)
+# .test scripts print TAP (one counted result per check)
+TEST_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+TEST_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	NM='$(NM)' CLANG_FORMAT='$(CLANG_FORMAT)' PYTHON3='$(PYTHON3)'; export top_srcdir \
 	top_builddir NM CLANG_FORMAT PYTHON3;
@@ -39,10 +44,44 @@ tests_unit_stats_test_stattests_LDADD = $(TEST_STATS_LIBS)
 tests_unit_stats_test_sketch_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
 
+# ---- connectors and agent unit tests (they link the whole agent library) ----
+AGENT_UNIT_TESTS = \
+	tests/unit/connectors/test_record \
+	tests/unit/connectors/test_io_file \
+	tests/unit/connectors/test_store_dir \
+	tests/unit/agent/test_config \
+	tests/unit/agent/test_baseline \
+	tests/unit/agent/test_decide \
+	tests/unit/agent/test_engine
+check_PROGRAMS += $(AGENT_UNIT_TESTS)
+TESTS += $(AGENT_UNIT_TESTS)
+tests_unit_connectors_test_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_connectors_test_record_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_connectors_test_io_file_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_connectors_test_io_file_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_connectors_test_store_dir_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_connectors_test_store_dir_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_config_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_baseline_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_decide_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_decide_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_engine_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_engine_LDADD = $(TEST_AGENT_LIBS)
+
+# ---- integration tests: real programs end to end (each cleans up after itself) ----
+INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.test \
+	tests/integration/demo.test
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS)
+$(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
+
 # ---- fuzz targets: every parser has one. `make check` replays the committed corpus plus
 # seeded random and mutated inputs through each (tests/fuzz/replay.c); `make fuzz` builds them
 # with libFuzzer (clang) for real fuzzing. ----
-FUZZ_TARGETS = tests/fuzz/fuzz_hist tests/fuzz/fuzz_sketch tests/fuzz/fuzz_cat
+FUZZ_TARGETS = tests/fuzz/fuzz_hist tests/fuzz/fuzz_sketch tests/fuzz/fuzz_cat \
+	tests/fuzz/fuzz_record tests/fuzz/fuzz_config tests/fuzz/fuzz_baseline
 check_PROGRAMS += $(FUZZ_TARGETS)
 TESTS += $(FUZZ_TARGETS)
 tests_fuzz_fuzz_hist_SOURCES = tests/fuzz/fuzz_hist.c tests/fuzz/replay.c
@@ -54,6 +93,15 @@ tests_fuzz_fuzz_sketch_LDADD = $(STATS_LIBS)
 tests_fuzz_fuzz_cat_SOURCES = tests/fuzz/fuzz_cat.c tests/fuzz/replay.c
 tests_fuzz_fuzz_cat_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"cat"'
 tests_fuzz_fuzz_cat_LDADD = $(STATS_LIBS)
+tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz_record.c tests/fuzz/replay.c
+tests_fuzz_fuzz_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"record"'
+tests_fuzz_fuzz_record_LDADD = $(AGENT_LIBS)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/replay.c
+tests_fuzz_fuzz_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"config"'
+tests_fuzz_fuzz_config_LDADD = $(AGENT_LIBS)
+tests_fuzz_fuzz_baseline_SOURCES = tests/fuzz/fuzz_baseline.c tests/fuzz/replay.c
+tests_fuzz_fuzz_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"baseline"'
+tests_fuzz_fuzz_baseline_LDADD = $(AGENT_LIBS)
 EXTRA_DIST += tests/fuzz/fuzz.h tests/fuzz/run-libfuzzer.sh
 
 fuzz:
@@ -61,8 +109,11 @@ fuzz:
 .PHONY: fuzz
 
 # ---- project checks (layering, format, generated docs) ----
-TESTS += tests/tools/check-layering.sh tests/tools/check-format.sh tests/tools/check-vectors.sh
-EXTRA_DIST += tests/tools/check-layering.sh tests/tools/check-format.sh tests/tools/check-vectors.sh
+TOOL_CHECKS = tests/tools/check-layering.sh tests/tools/check-format.sh \
+	tests/tools/check-vectors.sh tests/tools/check-config-doc.sh
+TESTS += $(TOOL_CHECKS)
+EXTRA_DIST += $(TOOL_CHECKS)
+tests/tools/check-config-doc.log: driftd$(EXEEXT)
 
 # ---- benchmarks: `make bench`, one JSON object per line; not tests ----
 BENCHES = tests/bench/bench_hist tests/bench/bench_sketch

@@ -1,0 +1,643 @@
+/*
+ * engine.c -- routing records into windows, closing windows on the event-time watermark,
+ * deciding and emitting (see engine.h).
+ *
+ * State: a small array of (model, version) pairs (at most max_models; the last one used is
+ * tried first, as streams are usually dominated by one pair), each with its open windows sorted
+ * by start and its rule streaks; a cache of baselines loaded from the store; per model the end
+ * of the window of its last rollback (cooldown); events the sink refused, retried on each tick.
+ */
+#include "agent/engine.h"
+#include "agent/event.h"
+#include "agent/log.h"
+#include "agent/timefmt.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PENDING_MAX 1024 /* events kept for retry when the sink fails */
+
+struct pair {
+	char *model, *version; /* NUL-terminated copies */
+	size_t mlen, vlen;
+	struct agent_window **win; /* open windows, sorted by start */
+	size_t nwin, capwin;
+	int64_t closed_upto;	      /* windows ending at or before this are closed */
+	int any_closed;		      /* closed_upto is meaningful */
+	struct agent_streaks streaks; /* rule streaks */
+	char *base_version;	      /* baseline version of the newest open window, or NULL */
+};
+
+struct cached_baseline {
+	char *model, *version;	  /* key */
+	struct agent_baseline *b; /* NULL: not in the store (looked up again next time) */
+};
+
+struct model_cooldown {
+	char *model;
+	int64_t last_end_ms; /* window end of its last rollback */
+};
+
+struct pending_event {
+	char *key, *json, *model, *id;
+	size_t len;
+};
+
+struct agent_engine {
+	const struct agent_config *c; /* borrowed */
+	struct conn_store *store;     /* borrowed */
+	struct conn_sink *sink;	      /* borrowed */
+	struct conn_decoder *dec;     /* owned */
+	struct pair *pairs;	      /* max_models slots */
+	size_t npairs, last;
+	struct cached_baseline *cache;
+	size_t ncache;
+	struct model_cooldown *cool;
+	size_t ncool;
+	struct pending_event *pending;
+	size_t npending;
+	int64_t window_ms, grace_ms, cooldown_ms;
+	int64_t max_ts; /* largest record time seen */
+	int have_ts;
+	struct agent_counters k;
+	agent_window_fn fn;
+	void *fn_arg;
+};
+
+static const char *const engine_reject_names[] = { "too_many_models" };
+
+const char *agent_reject_name(int reason)
+{
+	if (reason > 0 && reason < CONN_REJECT_COUNT)
+		return conn_reject_name((enum conn_reject)reason);
+	if (reason >= CONN_REJECT_COUNT && reason < AGENT_REJECT_COUNT)
+		return engine_reject_names[reason - CONN_REJECT_COUNT];
+	return "unknown";
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+/* ---- construction ---- */
+
+struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_store *store,
+				      struct conn_sink *sink, char *err, size_t errlen)
+{
+	struct agent_engine *e = calloc(1, sizeof *e);
+	struct conn_limits lim;
+
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->c = c;
+	e->store = store;
+	e->sink = sink;
+	e->window_ms = (int64_t)llround(c->window_s * 1000.0);
+	e->grace_ms = (int64_t)llround(c->grace_s * 1000.0);
+	e->cooldown_ms = (int64_t)llround(c->cooldown_s * 1000.0);
+	if (e->window_ms <= 0)
+		e->window_ms = 1;
+	conn_limits_default(&lim);
+	lim.max_message = c->max_message;
+	lim.max_features = c->max_features;
+	lim.max_feature_name = c->max_feature_name;
+	e->dec = conn_decoder_new(CONN_DECODER_AUTO, &lim, err, errlen);
+	e->pairs = calloc(c->max_models ? c->max_models : 1, sizeof *e->pairs);
+	e->pending = calloc(PENDING_MAX, sizeof *e->pending);
+	if (!e->dec || !e->pairs || !e->pending) {
+		if (e->dec)
+			snprintf(err, errlen, "out of memory");
+		agent_engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void free_pair(struct pair *p)
+{
+	for (size_t i = 0; i < p->nwin; i++)
+		agent_window_free(p->win[i]);
+	free(p->win);
+	free(p->model);
+	free(p->version);
+	free(p->base_version);
+	memset(p, 0, sizeof *p);
+}
+
+void agent_engine_free(struct agent_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->npairs; i++)
+		free_pair(&e->pairs[i]);
+	free(e->pairs);
+	for (size_t i = 0; i < e->ncache; i++) {
+		free(e->cache[i].model);
+		free(e->cache[i].version);
+		agent_baseline_free(e->cache[i].b);
+	}
+	free(e->cache);
+	for (size_t i = 0; i < e->ncool; i++)
+		free(e->cool[i].model);
+	free(e->cool);
+	for (size_t i = 0; e->pending && i < e->npending; i++) {
+		free(e->pending[i].key);
+		free(e->pending[i].json);
+		free(e->pending[i].model);
+		free(e->pending[i].id);
+	}
+	free(e->pending);
+	conn_decoder_free(e->dec);
+	free(e);
+}
+
+void agent_engine_on_window(struct agent_engine *e, agent_window_fn fn, void *arg)
+{
+	e->fn = fn;
+	e->fn_arg = arg;
+}
+
+const struct agent_counters *agent_engine_counters(const struct agent_engine *e)
+{
+	return &e->k;
+}
+
+int agent_engine_watermark(const struct agent_engine *e, int64_t *ts_ms)
+{
+	if (!e->have_ts)
+		return -1;
+	*ts_ms = e->max_ts;
+	return 0;
+}
+
+/* ---- baselines ---- */
+
+/* The baseline of (model, version) from the cache or the store; NULL when there is none. */
+static const struct agent_baseline *baseline_of(struct agent_engine *e, const char *model,
+						const char *version)
+{
+	struct cached_baseline *cb = NULL, *grown;
+	struct conn_blob blob;
+	char err[256];
+	int rc;
+
+	for (size_t i = 0; i < e->ncache; i++)
+		if (!strcmp(e->cache[i].model, model) && !strcmp(e->cache[i].version, version))
+			cb = &e->cache[i];
+	if (cb && cb->b)
+		return cb->b;
+	rc = conn_store_baseline_get(e->store, model, version, &blob);
+	if (rc < 0) {
+		e->k.store_errors++;
+		agent_log(AGENT_LOG_WARNING, "store", "baseline %s %s: %s", model, version,
+			  conn_store_error(e->store));
+		return NULL;
+	}
+	if (!cb) {
+		grown = realloc(e->cache, (e->ncache + 1) * sizeof *e->cache);
+		if (!grown) {
+			if (rc == 0)
+				free(blob.data);
+			return NULL;
+		}
+		e->cache = grown;
+		cb = &e->cache[e->ncache];
+		cb->model = strdup(model);
+		cb->version = strdup(version);
+		cb->b = NULL;
+		if (!cb->model || !cb->version) {
+			free(cb->model);
+			free(cb->version);
+			if (rc == 0)
+				free(blob.data);
+			return NULL;
+		}
+		e->ncache++;
+	}
+	if (rc == 1)
+		return NULL;
+	cb->b = agent_baseline_from_json(blob.data, blob.len, err, sizeof err);
+	free(blob.data);
+	if (!cb->b)
+		agent_log(AGENT_LOG_ERR, "store", "baseline %s %s is invalid: %s", model, version,
+			  err);
+	else
+		agent_log(AGENT_LOG_INFO, "baseline",
+			  "loaded %s %s (%" PRIu64 " samples, %zu features)", model, version,
+			  cb->b->samples, cb->b->nfeatures);
+	return cb->b;
+}
+
+/* The model's last known good version (malloc'd) or NULL. */
+static char *good_of(struct agent_engine *e, const char *model)
+{
+	struct conn_blob blob;
+	int rc = conn_store_good_get(e->store, model, &blob);
+
+	if (rc < 0) {
+		e->k.store_errors++;
+		return NULL;
+	}
+	return rc == 0 ? blob.data : NULL;
+}
+
+/* Chooses the comparison baseline for a new window of p: the last known good version's (or,
+ * with none, the version's own), or the version's own with baseline = self. */
+static const struct agent_baseline *choose_baseline(struct agent_engine *e, struct pair *p)
+{
+	const struct agent_baseline *b = NULL;
+	char *good = e->c->baseline == AGENT_BASELINE_LAST_GOOD ? good_of(e, p->model) : NULL;
+
+	if (good)
+		b = baseline_of(e, p->model, good);
+	if (!b)
+		b = baseline_of(e, p->model, p->version);
+	free(good);
+	free(p->base_version);
+	p->base_version = b ? strdup(b->version) : NULL;
+	return b;
+}
+
+/* ---- pairs and windows ---- */
+
+static struct pair *find_pair(struct agent_engine *e, const struct conn_record *r)
+{
+	struct pair *p;
+
+	if (e->last < e->npairs) {
+		p = &e->pairs[e->last];
+		if (p->mlen == r->model_len && p->vlen == r->version_len &&
+		    !memcmp(p->model, r->model, p->mlen) &&
+		    !memcmp(p->version, r->version, p->vlen))
+			return p;
+	}
+	for (size_t i = 0; i < e->npairs; i++) {
+		p = &e->pairs[i];
+		if (p->mlen == r->model_len && p->vlen == r->version_len &&
+		    !memcmp(p->model, r->model, p->mlen) &&
+		    !memcmp(p->version, r->version, p->vlen)) {
+			e->last = i;
+			return p;
+		}
+	}
+	if (e->npairs == e->c->max_models) {
+		/* reuse an idle pair (no open window): its streaks are forgotten */
+		for (size_t i = 0; i < e->npairs; i++) {
+			if (e->pairs[i].nwin == 0) {
+				agent_log(AGENT_LOG_INFO, "engine", "forgetting idle %s %s",
+					  e->pairs[i].model, e->pairs[i].version);
+				free_pair(&e->pairs[i]);
+				e->pairs[i] = e->pairs[--e->npairs];
+				break;
+			}
+		}
+		if (e->npairs == e->c->max_models)
+			return NULL;
+	}
+	p = &e->pairs[e->npairs];
+	memset(p, 0, sizeof *p);
+	p->model = dup_n(r->model, r->model_len);
+	p->version = dup_n(r->version, r->version_len);
+	if (!p->model || !p->version) {
+		free_pair(p);
+		return NULL;
+	}
+	p->mlen = r->model_len;
+	p->vlen = r->version_len;
+	e->last = e->npairs++;
+	return p;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* The open window of p holding time ts (created if needed), or NULL when late / no memory. */
+static struct agent_window *window_for(struct agent_engine *e, struct pair *p, int64_t ts,
+				       int *late)
+{
+	int64_t start = floor_div(ts, e->window_ms) * e->window_ms;
+	struct agent_window *w;
+	size_t at;
+
+	*late = 0;
+	if (p->nwin && p->win[p->nwin - 1]->start_ms == start)
+		return p->win[p->nwin - 1];
+	if (p->any_closed && start + e->window_ms <= p->closed_upto) {
+		*late = 1;
+		return NULL;
+	}
+	for (at = 0; at < p->nwin && p->win[at]->start_ms < start; at++)
+		;
+	if (at < p->nwin && p->win[at]->start_ms == start)
+		return p->win[at];
+	if (p->nwin == p->capwin) {
+		size_t cap = p->capwin ? 2 * p->capwin : 4;
+		struct agent_window **g = realloc(p->win, cap * sizeof *g);
+
+		if (!g)
+			return NULL;
+		p->win = g;
+		p->capwin = cap;
+	}
+	w = agent_window_new(start, start + e->window_ms, choose_baseline(e, p),
+			     e->c->max_categories);
+	if (!w)
+		return NULL;
+	memmove(p->win + at + 1, p->win + at, (p->nwin - at) * sizeof *p->win);
+	p->win[at] = w;
+	p->nwin++;
+	return w;
+}
+
+/* ---- events ---- */
+
+static int64_t *cooldown_slot(struct agent_engine *e, const char *model)
+{
+	struct model_cooldown *g;
+
+	for (size_t i = 0; i < e->ncool; i++)
+		if (!strcmp(e->cool[i].model, model))
+			return &e->cool[i].last_end_ms;
+	g = realloc(e->cool, (e->ncool + 1) * sizeof *g);
+	if (!g)
+		return NULL;
+	e->cool = g;
+	g[e->ncool].model = strdup(model);
+	if (!g[e->ncool].model)
+		return NULL;
+	g[e->ncool].last_end_ms = INT64_MIN;
+	return &g[e->ncool++].last_end_ms;
+}
+
+/* After the sink took an event: history, and the latch for a rollback or needs_target. */
+static void after_emit(struct agent_engine *e, const char *model, const char *version,
+		       const char *json, size_t len, const char *type)
+{
+	e->k.events++;
+	if (conn_store_history_append(e->store, model, json, len) < 0) {
+		e->k.event_errors++;
+		agent_log(AGENT_LOG_ERR, "store", "history %s: %s", model,
+			  conn_store_error(e->store));
+	}
+	if (version && strcmp(type, AGENT_EVENT_DRYRUN) != 0 &&
+	    conn_store_latch_set(e->store, model, version, 1) < 0) {
+		e->k.event_errors++;
+		agent_log(AGENT_LOG_ERR, "store", "latch %s %s: %s", model, version,
+			  conn_store_error(e->store));
+	}
+}
+
+/* Keeps an event the sink refused, for retry on the next tick. */
+static void keep_pending(struct agent_engine *e, const char *model, const struct agent_event *ev)
+{
+	struct pending_event *pe;
+
+	if (e->npending == PENDING_MAX) {
+		agent_log(AGENT_LOG_CRIT, "events", "retry queue full: event %s not kept", ev->id);
+		return;
+	}
+	pe = &e->pending[e->npending];
+	pe->key = strdup(model);
+	pe->model = strdup(model);
+	pe->id = strdup(ev->id);
+	pe->json = dup_n(ev->json, ev->len);
+	pe->len = ev->len;
+	if (pe->key && pe->model && pe->id && pe->json) {
+		e->npending++;
+		return;
+	}
+	free(pe->key);
+	free(pe->model);
+	free(pe->id);
+	free(pe->json);
+	agent_log(AGENT_LOG_CRIT, "events", "out of memory: event %s not kept", ev->id);
+}
+
+static void retry_pending(struct agent_engine *e)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < e->npending; i++) {
+		struct pending_event *pe = &e->pending[i];
+
+		if (conn_sink_emit(e->sink, pe->key, pe->json, pe->len, NULL, 0) == 0) {
+			agent_log(AGENT_LOG_NOTICE, "events", "delivered %s after retry", pe->id);
+			after_emit(e, pe->model, NULL, pe->json, pe->len, "");
+			free(pe->key);
+			free(pe->json);
+			free(pe->model);
+			free(pe->id);
+		} else {
+			e->pending[kept++] = *pe;
+		}
+	}
+	e->npending = kept;
+}
+
+/* ---- closing a window ---- */
+
+static void log_window(const struct pair *p, const struct agent_eval *ev,
+		       const struct agent_decision *d)
+{
+	char line[1024], s[AGENT_TIME_LEN];
+	size_t o = 0;
+
+	if (!agent_log_enabled(AGENT_LOG_INFO))
+		return;
+	agent_time_format(ev->start_ms, s);
+	o += (size_t)snprintf(line + o, sizeof line - o, "%s %s window %s n=%" PRIu64, p->model,
+			      p->version, s, ev->n);
+	for (int r = 0; r < AGENT_RULE_COUNT && o < sizeof line; r++) {
+		const struct agent_rule_result *rr = &ev->rule[r];
+
+		if (!rr->enabled)
+			continue;
+		if (rr->outcome == AGENT_INCONCLUSIVE)
+			o += (size_t)snprintf(line + o, sizeof line - o, " %s=inconclusive(%s)",
+					      agent_rule_name(r), rr->why);
+		else
+			o += (size_t)snprintf(line + o, sizeof line - o, " %s=%s(%s%s%.4g vs %.4g)",
+					      agent_rule_name(r), agent_outcome_name(rr->outcome),
+					      rr->feature ? rr->feature : "",
+					      rr->feature ? " " : "", rr->value, rr->threshold);
+	}
+	if (o < sizeof line && d->fired_mask)
+		snprintf(line + o, sizeof line - o, " -> %s%s",
+			 d->fire ? d->type : "blocked:", d->fire ? "" : d->blocked);
+	agent_log(AGENT_LOG_INFO, "window", "%s", line);
+}
+
+static void close_window(struct agent_engine *e, struct pair *p, struct agent_window *w)
+{
+	struct agent_eval ev;
+	struct agent_decision d;
+	struct agent_decide_ctx ctx = { 0 };
+	struct agent_event event = { 0 };
+	struct agent_window_report rep = { 0 };
+	const char *bver = w->base ? w->base->version : NULL;
+	char *good = NULL;
+	int64_t *cool;
+
+	agent_window_flush(w);
+	e->k.windows++;
+	if (agent_rules_eval(e->c, w, &ev) < 0) {
+		agent_log(AGENT_LOG_ERR, "window", "%s %s: out of memory evaluating", p->model,
+			  p->version);
+		return;
+	}
+	if (conn_store_hold_get(e->store, p->model, &ctx.hold) < 0 ||
+	    conn_store_latch_get(e->store, p->model, p->version, &ctx.latched) < 0)
+		e->k.store_errors++;
+	good = good_of(e, p->model);
+	ctx.good_version = good;
+	ctx.version = p->version;
+	cool = cooldown_slot(e, p->model);
+	ctx.in_cooldown = cool && *cool != INT64_MIN && w->end_ms - *cool < e->cooldown_ms;
+	agent_decide(&p->streaks, &ev, e->c->breach_windows, e->c->dry_run, &ctx, &d);
+	log_window(p, &ev, &d);
+
+	rep.model = p->model;
+	rep.version = p->version;
+	rep.baseline_version = bver;
+	rep.eval = &ev;
+	rep.decision = &d;
+	if (d.fire &&
+	    agent_event_build(&event, e->c->agent_id, p->model, p->version, bver, &ev, &d) == 0) {
+		int claim = conn_store_claim(e->store, event.id);
+
+		if (claim == 1) {
+			e->k.duplicates++;
+			rep.duplicate = 1;
+			agent_log(AGENT_LOG_NOTICE, "events",
+				  "%s already decided: not emitted again", event.id);
+		} else {
+			if (claim < 0) {
+				e->k.event_errors++;
+				agent_log(AGENT_LOG_ERR, "store", "claim %s: %s (emitting anyway)",
+					  event.id, conn_store_error(e->store));
+			}
+			if (conn_sink_emit(e->sink, p->model, event.json, event.len, event.headers,
+					   AGENT_EVENT_HEADERS) == 0) {
+				after_emit(e, p->model, p->version, event.json, event.len,
+					   event.type);
+				rep.event_json = event.json;
+				agent_log(AGENT_LOG_NOTICE, "events", "%s %s", event.type,
+					  event.id);
+			} else {
+				e->k.event_errors++;
+				agent_log(AGENT_LOG_ERR, "events", "%s: %s (kept for retry)",
+					  event.id, conn_sink_error(e->sink));
+				keep_pending(e, p->model, &event);
+			}
+			if (cool && !strcmp(event.type, AGENT_EVENT_ROLLBACK))
+				*cool = w->end_ms;
+		}
+	} else if (d.fire) {
+		e->k.event_errors++;
+		agent_log(AGENT_LOG_CRIT, "events", "%s %s: out of memory building the event",
+			  p->model, p->version);
+	}
+	if (e->fn)
+		e->fn(e->fn_arg, &rep);
+	agent_event_free(&event);
+	agent_eval_free(&ev);
+	free(good);
+}
+
+/* Closes the windows of p ending at or before upto (all when all != 0), oldest first. */
+static void close_pair_windows(struct agent_engine *e, struct pair *p, int64_t upto, int all)
+{
+	size_t n = 0;
+
+	while (n < p->nwin && (all || p->win[n]->end_ms <= upto)) {
+		struct agent_window *w = p->win[n];
+
+		close_window(e, p, w);
+		if (!p->any_closed || w->end_ms > p->closed_upto)
+			p->closed_upto = w->end_ms;
+		p->any_closed = 1;
+		agent_window_free(w);
+		n++;
+	}
+	if (n) {
+		memmove(p->win, p->win + n, (p->nwin - n) * sizeof *p->win);
+		p->nwin -= n;
+	}
+}
+
+void agent_engine_tick(struct agent_engine *e)
+{
+	if (e->npending)
+		retry_pending(e);
+	if (!e->have_ts)
+		return;
+	for (size_t i = 0; i < e->npairs; i++)
+		close_pair_windows(e, &e->pairs[i], e->max_ts - e->grace_ms, 0);
+}
+
+void agent_engine_finish(struct agent_engine *e)
+{
+	for (size_t i = 0; i < e->npairs; i++)
+		close_pair_windows(e, &e->pairs[i], 0, 1);
+	if (e->npending)
+		retry_pending(e);
+}
+
+/* ---- records ---- */
+
+void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64_t ts)
+{
+	struct pair *p = find_pair(e, r);
+	struct agent_window *w;
+	int late;
+
+	if (!p) {
+		e->k.rejected[AGENT_REJECT_TOO_MANY_MODELS]++;
+		return;
+	}
+	w = window_for(e, p, ts, &late);
+	if (!w) {
+		if (late)
+			e->k.late++;
+		else
+			e->k.dropped_nomem++;
+		return;
+	}
+	agent_window_add(w, r, e->c->accuracy_threshold);
+	e->k.accepted++;
+	if (!e->have_ts || ts > e->max_ts) {
+		e->max_ts = ts;
+		e->have_ts = 1;
+	}
+}
+
+void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t now_ms)
+{
+	struct conn_record r;
+	enum conn_reject why;
+
+	e->k.records++;
+	why = m->oversized ? CONN_REJECT_TOO_LARGE : conn_decode(e->dec, m->data, m->len, &r);
+	if (why != CONN_REJECT_NONE) {
+		e->k.rejected[why]++;
+		agent_log(AGENT_LOG_DEBUG, "records", "offset %" PRId64 " rejected: %s", m->offset,
+			  conn_reject_name(why));
+		return;
+	}
+	agent_engine_add(e, &r, r.has_ts ? r.ts_ms : m->ts_ms >= 0 ? m->ts_ms : now_ms);
+}

@@ -1,0 +1,168 @@
+/*
+ * event.c -- the CloudEvents JSON of a rollback decision (see event.h).
+ *
+ * data.reasons lists the evidence of every firing rule: for the per-feature rules (kl, psi, js)
+ * one entry per feature breaching in the deciding window, worst first; for latency, accuracy and
+ * error_rate one entry each. Non-finite numbers are written as null (JSON has no NaN).
+ */
+#include "agent/event.h"
+#include "agent/timefmt.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* json_object_set_new that tolerates a NULL value (no memory): reports it through *ok. */
+static void put(json_t *o, const char *k, json_t *v, int *ok)
+{
+	if (!v || json_object_set_new(o, k, v) != 0)
+		*ok = 0;
+}
+
+static void add_feature_reasons(json_t *reasons, const struct agent_eval *e, int r, int *ok)
+{
+	for (size_t i = 0; i < e->nfeatures; i++) {
+		const struct agent_fscore *fs = &e->features[i];
+		double v = r == AGENT_RULE_KL ? fs->kl : r == AGENT_RULE_PSI ? fs->psi : fs->js;
+		json_t *o;
+
+		if (fs->state[r] != AGENT_BREACH)
+			continue;
+		o = json_object();
+		if (!o) {
+			*ok = 0;
+			return;
+		}
+		put(o, "rule", json_string(agent_rule_name(r)), ok);
+		put(o, "feature", json_string(fs->name), ok);
+		put(o, "value", num(v), ok);
+		put(o, "threshold", num(e->rule[r].threshold), ok);
+		put(o, "n", json_integer((json_int_t)fs->n), ok);
+		put(o, "baseline_n", json_integer((json_int_t)fs->m), ok);
+		put(o, "p_value", num(r == AGENT_RULE_KL ? fs->kl_p : NAN), ok);
+		if (json_array_append_new(reasons, o) != 0)
+			*ok = 0;
+	}
+}
+
+static void add_rule_reason(json_t *reasons, const struct agent_eval *e, int r, int *ok)
+{
+	const struct agent_rule_result *rr = &e->rule[r];
+	json_t *o = json_object();
+
+	if (!o) {
+		*ok = 0;
+		return;
+	}
+	put(o, "rule", json_string(agent_rule_name(r)), ok);
+	put(o, "value", num(rr->value), ok);
+	put(o, "threshold", num(rr->threshold), ok);
+	put(o, "n", json_integer((json_int_t)rr->n), ok);
+	put(o, "baseline_n", json_integer((json_int_t)rr->m), ok);
+	put(o, "p_value", num(rr->p_value), ok);
+	if (r == AGENT_RULE_LATENCY) {
+		put(o, "p95_seconds", num(e->p95), ok);
+		put(o, "baseline_p95_seconds", num(e->base_p95), ok);
+	} else if (r == AGENT_RULE_ACCURACY) {
+		put(o, "accuracy", num(e->accuracy), ok);
+		put(o, "baseline_accuracy", num(e->base_accuracy), ok);
+	} else if (r == AGENT_RULE_ERROR_RATE) {
+		put(o, "error_ratio", num(e->error_ratio), ok);
+		put(o, "baseline_error_ratio", num(e->base_error_ratio), ok);
+	}
+	if (json_array_append_new(reasons, o) != 0)
+		*ok = 0;
+}
+
+int agent_event_build(struct agent_event *ev, const char *agent_id, const char *model,
+		      const char *version, const char *baseline_version, const struct agent_eval *e,
+		      const struct agent_decision *d)
+{
+	json_t *root = json_object(), *data = json_object(), *win = json_object();
+	json_t *reasons = json_array();
+	char start[AGENT_TIME_LEN];
+	int ok = root && data && win && reasons;
+	size_t idlen = strlen(model) + strlen(version) + 24;
+
+	memset(ev, 0, sizeof *ev);
+	ev->id = malloc(idlen);
+	ev->source = malloc(strlen(agent_id) + 10);
+	if (!ev->id || !ev->source)
+		ok = 0;
+	if (!ok)
+		goto out;
+	snprintf(ev->id, idlen, "%s/%s/%lld", model, version, (long long)e->end_ms);
+	snprintf(ev->source, strlen(agent_id) + 10, "driftd://%s", agent_id);
+	agent_time_format(e->end_ms, ev->time);
+	agent_time_format(e->start_ms, start);
+	ev->type = d->type;
+
+	put(root, "specversion", json_string("1.0"), &ok);
+	put(root, "id", json_string(ev->id), &ok);
+	put(root, "source", json_string(ev->source), &ok);
+	put(root, "type", json_string(d->type), &ok);
+	put(root, "time", json_string(ev->time), &ok);
+	put(root, "subject", json_string(model), &ok);
+	put(root, "datacontenttype", json_string("application/json"), &ok);
+
+	put(data, "model", json_string(model), &ok);
+	put(data, "from_version", json_string(version), &ok);
+	put(data, "to_version", d->to_version ? json_string(d->to_version) : json_null(), &ok);
+	put(data, "trigger", json_string(d->trigger), &ok);
+	put(win, "start", json_string(start), &ok);
+	put(win, "end", json_string(ev->time), &ok);
+	put(win, "samples", json_integer((json_int_t)e->n), &ok);
+	put(data, "window", json_incref(win), &ok);
+	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
+		if (!(d->fired_mask & (1u << r)))
+			continue;
+		if (r <= AGENT_RULE_JS)
+			add_feature_reasons(reasons, e, r, &ok);
+		else
+			add_rule_reason(reasons, e, r, &ok);
+	}
+	put(data, "reasons", json_incref(reasons), &ok);
+	put(data, "breach_windows", json_integer(d->breach_windows), &ok);
+	put(data, "dry_run", json_boolean(d->dry_run), &ok);
+	put(data, "baseline_version",
+	    baseline_version ? json_string(baseline_version) : json_null(), &ok);
+	put(root, "data", json_incref(data), &ok);
+	if (ok) {
+		ev->json =
+		    json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		ok = ev->json != NULL;
+		ev->len = ok ? strlen(ev->json) : 0;
+	}
+	if (ok) {
+		ev->headers[0] = (struct conn_header){ "ce_specversion", "1.0" };
+		ev->headers[1] = (struct conn_header){ "ce_id", ev->id };
+		ev->headers[2] = (struct conn_header){ "ce_source", ev->source };
+		ev->headers[3] = (struct conn_header){ "ce_type", ev->type };
+		ev->headers[4] = (struct conn_header){ "ce_time", ev->time };
+		ev->headers[5] = (struct conn_header){ "ce_subject", model };
+		ev->headers[6] = (struct conn_header){ "content-type", AGENT_EVENT_CONTENT_TYPE };
+	}
+out:
+	json_decref(root);
+	json_decref(data);
+	json_decref(win);
+	json_decref(reasons);
+	if (!ok)
+		agent_event_free(ev);
+	return ok ? 0 : -1;
+}
+
+void agent_event_free(struct agent_event *ev)
+{
+	free(ev->id);
+	free(ev->json);
+	free(ev->source);
+	ev->id = ev->json = ev->source = NULL;
+}

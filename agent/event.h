@@ -1,0 +1,35 @@
+/*
+ * event.h -- the rollback event: CloudEvents 1.0 in structured JSON mode (SPEC.md "Rollback
+ * event", doc/events.md). The id is deterministic for (model, from_version, window end), so a
+ * re-evaluated window produces the same id and the store's claim suppresses the duplicate; the
+ * time is the window's end, so the whole event is a function of the window and its decision.
+ */
+#ifndef DRIFTD_AGENT_EVENT_H
+#define DRIFTD_AGENT_EVENT_H
+
+#include "agent/decide.h"
+#include "connectors/io.h"
+
+#define AGENT_EVENT_CONTENT_TYPE "application/cloudevents+json; charset=UTF-8"
+#define AGENT_EVENT_HEADERS                                                                        \
+	7 /* ce_specversion ce_id ce_source ce_type ce_time ce_subject                             \
+	   * content-type */
+
+struct agent_event {
+	char *id;   /* "model/version/window_end_ms" */
+	char *json; /* the whole event, compact, one line */
+	size_t len;
+	char time[32]; /* RFC 3339 of the window end */
+	char *source;  /* "driftd://agent_id" */
+	const char *type;
+	struct conn_header headers[AGENT_EVENT_HEADERS];
+};
+
+/* Builds the event of a firing decision. baseline_version: the version whose baseline the
+ * window was compared with (NULL if none). 0, or -1 on no memory. */
+int agent_event_build(struct agent_event *ev, const char *agent_id, const char *model,
+		      const char *version, const char *baseline_version, const struct agent_eval *e,
+		      const struct agent_decision *d);
+void agent_event_free(struct agent_event *ev);
+
+#endif

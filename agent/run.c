@@ -1,0 +1,143 @@
+/*
+ * run.c -- the main loop of driftd (see run.h): batches of messages from the source into the
+ * engine, windows closed on the watermark after each batch; replay pacing for file sources.
+ */
+#include "agent/run.h"
+#include "agent/log.h"
+#include "agent/timefmt.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH 256 /* messages per source call */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Sleeps until wall time target_ms (replay pacing), waking early on a stop request. */
+static void sleep_until(int64_t target_ms)
+{
+	while (!stop_requested) {
+		int64_t left = target_ms - agent_time_now_ms();
+		struct timespec ts;
+
+		if (left <= 0)
+			return;
+		if (left > 100)
+			left = 100;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)left * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void log_summary(const struct agent_counters *k)
+{
+	uint64_t rejected = 0;
+
+	for (int r = 1; r < AGENT_REJECT_COUNT; r++)
+		rejected += k->rejected[r];
+	agent_log(AGENT_LOG_INFO, "run",
+		  "records=%" PRIu64 " accepted=%" PRIu64 " rejected=%" PRIu64 " late=%" PRIu64
+		  " windows=%" PRIu64 " events=%" PRIu64 " duplicates=%" PRIu64,
+		  k->records, k->accepted, rejected, k->late, k->windows, k->events, k->duplicates);
+	for (int r = 1; r < AGENT_REJECT_COUNT; r++)
+		if (k->rejected[r])
+			agent_log(AGENT_LOG_INFO, "run", "rejected %s: %" PRIu64,
+				  agent_reject_name(r), k->rejected[r]);
+}
+
+int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *arg)
+{
+	char err[512];
+	struct conn_store *store = NULL;
+	struct conn_sink *sink = NULL;
+	struct conn_source *src = NULL;
+	struct agent_engine *e = NULL;
+	struct conn_msg msgs[BATCH];
+	struct sigaction sa;
+	int64_t wall0 = 0, ts0 = 0;
+	int rc = 1, n = 0, paced = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	stop_requested = 0;
+
+	if (!(store = conn_store_open(c->store, err, sizeof err))) {
+		agent_log(AGENT_LOG_ERR, "store", "%s", err);
+		goto out;
+	}
+	if (!(sink = conn_sink_open(c->events, err, sizeof err))) {
+		agent_log(AGENT_LOG_ERR, "events", "%s", err);
+		goto out;
+	}
+	if (!(src = conn_source_open(c->source, c->max_message, err, sizeof err))) {
+		agent_log(AGENT_LOG_ERR, "source", "%s", err);
+		goto out;
+	}
+	if (!(e = agent_engine_new(c, store, sink, err, sizeof err))) {
+		agent_log(AGENT_LOG_ERR, "engine", "%s", err);
+		goto out;
+	}
+	agent_engine_on_window(e, fn, arg);
+	agent_log(AGENT_LOG_INFO, "run", "source %s, events %s, window %gs, grace %gs", c->source,
+		  c->events, c->window_s, c->grace_s);
+	while (!stop_requested) {
+		int64_t now;
+
+		n = conn_source_next(src, msgs, BATCH);
+		if (n < 0)
+			break;
+		if (n == 0) {
+			if (conn_source_finite(src))
+				break;
+			agent_engine_tick(e); /* nothing new: retries, nothing else moves */
+			continue;
+		}
+		now = agent_time_now_ms();
+		for (int i = 0; i < n; i++)
+			agent_engine_feed(e, &msgs[i], now);
+		if (c->replay_speed > 0) {
+			int64_t ts;
+
+			if (agent_engine_watermark(e, &ts) == 0) {
+				if (!paced) {
+					paced = 1;
+					wall0 = now;
+					ts0 = ts;
+				}
+				sleep_until(wall0 +
+					    (int64_t)((double)(ts - ts0) / c->replay_speed));
+			}
+		}
+		agent_engine_tick(e);
+	}
+	if (n < 0) {
+		agent_log(AGENT_LOG_ERR, "source", "%s", conn_source_error(src));
+		agent_engine_finish(e);
+		goto out;
+	}
+	agent_engine_finish(e);
+	log_summary(agent_engine_counters(e));
+	rc = 0;
+out:
+	agent_engine_free(e);
+	conn_source_close(src);
+	conn_sink_close(sink);
+	conn_store_close(store);
+	return rc;
+}
+
+int agent_run(const struct agent_config *c)
+{
+	return agent_run_observed(c, NULL, NULL);
+}

@@ -1,0 +1,16 @@
+/*
+ * timefmt.h -- RFC 3339 UTC timestamps with milliseconds ("2026-11-26T21:14:00.123Z").
+ */
+#ifndef DRIFTD_AGENT_TIMEFMT_H
+#define DRIFTD_AGENT_TIMEFMT_H
+
+#include <stdint.h>
+
+#define AGENT_TIME_LEN 32 /* buffer size for agent_time_format */
+
+/* Formats epoch milliseconds (any int64; years outside 0..9999 are clamped) into buf. */
+void agent_time_format(int64_t ms, char buf[AGENT_TIME_LEN]);
+/* Wall clock, epoch milliseconds. */
+int64_t agent_time_now_ms(void);
+
+#endif

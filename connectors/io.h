@@ -1,0 +1,56 @@
+/*
+ * io.h -- where records come from and where events go, behind two small interfaces so that the
+ * engine does not know: "file:PATH" / "file:-" now, "kafka:TOPIC" next (same interfaces).
+ *
+ * A source hands out messages in batches; a message is the raw bytes of one record (a line of
+ * a JSONL file, without its newline, or a Kafka message value) plus what the transport knows
+ * (Kafka timestamp, topic/partition/offset). A sink takes events: a key (the model), the value
+ * (CloudEvents JSON) and the CloudEvents attributes to duplicate as headers.
+ */
+#ifndef DRIFTD_CONN_IO_H
+#define DRIFTD_CONN_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn_msg {
+	const char *data; /* valid until the next conn_source_next */
+	size_t len;
+	int64_t ts_ms;	/* transport timestamp, -1 when none */
+	int64_t offset; /* position in the source (line number for files), for logs/dead letters */
+	int oversized;	/* 1: longer than the source's max_message: data holds a prefix only */
+};
+
+struct conn_source;
+
+/* spec: "file:PATH" or "file:-" (stdin). max_message: longer lines are not kept whole (their
+ * message is flagged oversized, memory stays bounded). speed: 0 as fast as possible, else
+ * replay at that multiple of the records' own time (the engine paces; stored here). NULL with
+ * errbuf on failure. */
+struct conn_source *conn_source_open(const char *spec, size_t max_message, char *errbuf,
+				     size_t errlen);
+void conn_source_close(struct conn_source *s);
+/* Fills up to cap messages; returns how many, 0 when there is nothing (for a finite source --
+ * a file -- the end; for Kafka, nothing within the poll time), -1 on an error (message on the
+ * handle). Messages stay valid until the next call. */
+int conn_source_next(struct conn_source *s, struct conn_msg *msgs, int cap);
+int conn_source_finite(const struct conn_source *s);
+const char *conn_source_error(const struct conn_source *s);
+
+struct conn_header {
+	const char *name;
+	const char *value;
+};
+
+struct conn_sink;
+
+/* spec: "file:PATH" (appended) or "file:-" (stdout). */
+struct conn_sink *conn_sink_open(const char *spec, char *errbuf, size_t errlen);
+void conn_sink_close(struct conn_sink *s);
+/* Writes one event; the file sink writes the value as one line (the key and headers are for
+ * transports that carry them). 0 once durably handed over (the file is flushed), -1 on error. */
+int conn_sink_emit(struct conn_sink *s, const char *key, const char *value, size_t len,
+		   const struct conn_header *headers, size_t nheaders);
+const char *conn_sink_error(const struct conn_sink *s);
+
+#endif

@@ -1,0 +1,449 @@
+/*
+ * kafka.c -- the librdkafka consumer source, producer, Kafka sink and mock cluster of kafka.h.
+ */
+#include "connectors/io_impl.h"
+#include "connectors/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_MAX 1024 /* messages held by one source batch */
+
+/* Builds a configuration: our settings first, then the pass-through properties (so an operator
+ * can override any of ours). NULL with errbuf on a bad property (named; its value is never shown,
+ * it may be a secret). ours: key, value pairs, NULL-terminated. */
+static rd_kafka_conf_t *make_conf(const struct conn_kafka_props *props, const char *const *ours,
+				  char *errbuf, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char err[512];
+
+	for (size_t i = 0; ours[i]; i += 2) {
+		if (rd_kafka_conf_set(conf, ours[i], ours[i + 1], err, sizeof err) !=
+		    RD_KAFKA_CONF_OK) {
+			snprintf(errbuf, errlen, "kafka property %s: %s", ours[i], err);
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; props && i < props->n; i++) {
+		if (rd_kafka_conf_set(conf, props->keys[i], props->values[i], err, sizeof err) !=
+		    RD_KAFKA_CONF_OK) {
+			snprintf(errbuf, errlen, "kafka property %s: invalid (%s)", props->keys[i],
+				 strstr(err, "nknown") ? "unknown property" : "bad value");
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+	}
+	return conf;
+}
+
+/* ---- consumer source ---- */
+
+struct kafka_source {
+	struct conn_source base;	     /* ops, err */
+	rd_kafka_t *rk;			     /* the consumer */
+	rd_kafka_queue_t *q;		     /* its consumer queue */
+	rd_kafka_message_t *held[BATCH_MAX]; /* the last batch, freed on the next call */
+	size_t nheld;
+	int poll_ms;
+	size_t max_message;
+};
+
+static void release(struct kafka_source *s)
+{
+	for (size_t i = 0; i < s->nheld; i++)
+		rd_kafka_message_destroy(s->held[i]);
+	s->nheld = 0;
+}
+
+static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
+{
+	struct kafka_source *s = (struct kafka_source *)base;
+	ssize_t got;
+	int n = 0;
+
+	release(s);
+	if (cap > BATCH_MAX)
+		cap = BATCH_MAX;
+	got = rd_kafka_consume_batch_queue(s->q, s->poll_ms, s->held, (size_t)cap);
+	if (got < 0) {
+		snprintf(s->base.err, sizeof s->base.err, "consume: %s",
+			 rd_kafka_err2str(rd_kafka_last_error()));
+		return -1;
+	}
+	s->nheld = (size_t)got;
+	for (size_t i = 0; i < s->nheld; i++) {
+		rd_kafka_message_t *m = s->held[i];
+		rd_kafka_timestamp_type_t tt;
+		int64_t ts;
+
+		if (m->err) /* partition EOF and transient errors: librdkafka recovers */
+			continue;
+		ts = rd_kafka_message_timestamp(m, &tt);
+		msgs[n] =
+		    (struct conn_msg){ .data = m->payload ? m->payload : "",
+				       .len = m->len,
+				       .ts_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+				       .offset = m->offset,
+				       .oversized = m->len > s->max_message };
+		if (msgs[n].oversized)
+			msgs[n].len = s->max_message;
+		n++;
+	}
+	return n;
+}
+
+static void kafka_close(struct conn_source *base)
+{
+	struct kafka_source *s = (struct kafka_source *)base;
+
+	release(s);
+	if (s->q)
+		rd_kafka_queue_destroy(s->q);
+	if (s->rk) {
+		rd_kafka_consumer_close(s->rk); /* leaves the group (no-op without one) */
+		rd_kafka_destroy(s->rk);
+	}
+	free(s);
+}
+
+static const struct conn_source_ops kafka_source_ops = { kafka_next, kafka_close, 0 };
+
+/* Adds every partition of topic, from the beginning, to tl (metadata within 10 s). */
+static int add_all_partitions(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *tl,
+			      const char *topic, char *errbuf, size_t errlen)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e;
+	int rc = -1;
+
+	if (!rkt) {
+		snprintf(errbuf, errlen, "kafka topic %s: %s", topic,
+			 rd_kafka_err2str(rd_kafka_last_error()));
+		return -1;
+	}
+	e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err) {
+		snprintf(errbuf, errlen, "kafka metadata of %s: %s", topic,
+			 rd_kafka_err2str(e		  ? e
+					  : md->topic_cnt ? md->topics[0].err
+							  : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+		goto out;
+	}
+	for (int p = 0; p < md->topics[0].partition_cnt; p++)
+		rd_kafka_topic_partition_list_add(tl, topic, md->topics[0].partitions[p].id)
+		    ->offset = RD_KAFKA_OFFSET_BEGINNING;
+	rc = 0;
+out:
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	return rc;
+}
+
+struct conn_source *conn_source_open_kafka(const char *topics, const char *brokers,
+					   const char *group, const struct conn_kafka_props *props,
+					   int poll_ms, size_t max_message, char *errbuf,
+					   size_t errlen)
+{
+	/* without a group: a private group id, nothing committed */
+	const char *ours[] = { "bootstrap.servers", brokers, "group.id",
+			       group ? group : "driftd-unassigned", "auto.offset.reset", "earliest",
+			       "enable.partition.eof", "false", "enable.auto.commit",
+			       group ? "true" : "false",
+			       /* a monitor wants records soon: at most 100 ms idle per fetch */
+			       "fetch.wait.max.ms", "100", NULL };
+	struct kafka_source *s = calloc(1, sizeof *s);
+	rd_kafka_topic_partition_list_t *tl = NULL;
+	rd_kafka_conf_t *conf;
+	char err[512], *copy = NULL, *save = NULL;
+
+	if (!s) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	s->base.ops = &kafka_source_ops;
+	s->poll_ms = poll_ms;
+	s->max_message = max_message;
+	conf = make_conf(props, ours, errbuf, errlen);
+	if (!conf)
+		goto error;
+	s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+	if (!s->rk) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(errbuf, errlen, "kafka consumer: %s", err);
+		goto error;
+	}
+	rd_kafka_poll_set_consumer(s->rk);
+	s->q = rd_kafka_queue_get_consumer(s->rk);
+	tl = rd_kafka_topic_partition_list_new(4);
+	copy = strdup(topics);
+	if (!copy || !tl || !s->q) {
+		snprintf(errbuf, errlen, "out of memory");
+		goto error;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (group) {
+			rd_kafka_topic_partition_list_add(tl, t, RD_KAFKA_PARTITION_UA);
+		} else if (add_all_partitions(s->rk, tl, t, errbuf, errlen) < 0) {
+			goto error;
+		}
+	}
+	if (!group) {
+		if (rd_kafka_assign(s->rk, tl) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			snprintf(errbuf, errlen, "kafka assign %s: failed", topics);
+			goto error;
+		}
+	} else if (rd_kafka_subscribe(s->rk, tl) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(errbuf, errlen, "kafka subscribe %s: %s", topics,
+			 rd_kafka_err2str(rd_kafka_last_error()));
+		goto error;
+	}
+	rd_kafka_topic_partition_list_destroy(tl);
+	free(copy);
+	return &s->base;
+error:
+	if (tl)
+		rd_kafka_topic_partition_list_destroy(tl);
+	free(copy);
+	kafka_close(&s->base);
+	return NULL;
+}
+
+/* ---- producer ---- */
+
+struct conn_kafka_producer {
+	rd_kafka_t *rk;
+	uint64_t failed; /* delivery failures since the last flush */
+	char err[256];	 /* the last error */
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct conn_kafka_producer *p = opaque;
+
+	(void)rk;
+	if (m->err) {
+		p->failed++;
+		snprintf(p->err, sizeof p->err, "delivery: %s", rd_kafka_err2str(m->err));
+	}
+}
+
+struct conn_kafka_producer *conn_kafka_producer_new(const char *brokers,
+						    const struct conn_kafka_props *props,
+						    char *errbuf, size_t errlen)
+{
+	const char *ours[] = { "bootstrap.servers",
+			       brokers,
+			       "enable.idempotence",
+			       "true",
+			       "acks",
+			       "all",
+			       "linger.ms",
+			       "5",
+			       NULL };
+	struct conn_kafka_producer *p = calloc(1, sizeof *p);
+	rd_kafka_conf_t *conf;
+	char err[512];
+
+	if (!p) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	conf = make_conf(props, ours, errbuf, errlen);
+	if (!conf) {
+		free(p);
+		return NULL;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_opaque(conf, p);
+	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+	if (!p->rk) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(errbuf, errlen, "kafka producer: %s", err);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void conn_kafka_producer_free(struct conn_kafka_producer *p)
+{
+	if (!p)
+		return;
+	rd_kafka_flush(p->rk, 5000);
+	rd_kafka_destroy(p->rk);
+	free(p);
+}
+
+const char *conn_kafka_producer_error(const struct conn_kafka_producer *p)
+{
+	return p->err;
+}
+
+int conn_kafka_produce(struct conn_kafka_producer *p, const char *topic, const char *key,
+		       const char *value, size_t len, int64_t ts_ms,
+		       const struct conn_header *headers, size_t nheaders)
+{
+	rd_kafka_headers_t *hs = nheaders ? rd_kafka_headers_new(nheaders) : NULL;
+	rd_kafka_resp_err_t e;
+
+	for (size_t i = 0; i < nheaders; i++)
+		rd_kafka_header_add(hs, headers[i].name, -1, headers[i].value, -1);
+	for (int tries = 0;; tries++) {
+		e = rd_kafka_producev(
+		    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+		    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_TIMESTAMP(ts_ms < 0 ? 0 : ts_ms), RD_KAFKA_V_HEADERS(hs),
+		    RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries == 100)
+			break;
+		rd_kafka_poll(p->rk, 50); /* let deliveries drain the queue */
+	}
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (hs)
+			rd_kafka_headers_destroy(hs); /* not taken over on failure */
+		snprintf(p->err, sizeof p->err, "produce to %s: %s", topic, rd_kafka_err2str(e));
+		return -1;
+	}
+	rd_kafka_poll(p->rk, 0);
+	return 0;
+}
+
+int conn_kafka_producer_flush(struct conn_kafka_producer *p, int timeout_ms)
+{
+	rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, timeout_ms);
+	int rc = 0;
+
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(p->err, sizeof p->err, "flush: %s", rd_kafka_err2str(e));
+		rc = -1;
+	}
+	if (p->failed) {
+		p->failed = 0;
+		rc = -1;
+	}
+	return rc;
+}
+
+/* ---- sink ---- */
+
+struct kafka_sink {
+	struct conn_sink base; /* ops, err */
+	struct conn_kafka_producer *p;
+	char *topic;
+};
+
+static int kafka_emit(struct conn_sink *base, const char *key, const char *value, size_t len,
+		      const struct conn_header *headers, size_t nheaders)
+{
+	struct kafka_sink *k = (struct kafka_sink *)base;
+
+	if (conn_kafka_produce(k->p, k->topic, key, value, len, -1, headers, nheaders) < 0 ||
+	    conn_kafka_producer_flush(k->p, 10000) < 0) {
+		snprintf(k->base.err, sizeof k->base.err, "%s", conn_kafka_producer_error(k->p));
+		return -1;
+	}
+	return 0;
+}
+
+static void kafka_sink_close(struct conn_sink *base)
+{
+	struct kafka_sink *k = (struct kafka_sink *)base;
+
+	conn_kafka_producer_free(k->p);
+	free(k->topic);
+	free(k);
+}
+
+static const struct conn_sink_ops kafka_sink_ops = { kafka_emit, kafka_sink_close };
+
+struct conn_sink *conn_sink_open_kafka(const char *topic, const char *brokers,
+				       const struct conn_kafka_props *props, char *errbuf,
+				       size_t errlen)
+{
+	struct kafka_sink *k = calloc(1, sizeof *k);
+
+	if (!k || !(k->topic = strdup(topic))) {
+		free(k);
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	k->base.ops = &kafka_sink_ops;
+	k->p = conn_kafka_producer_new(brokers, props, errbuf, errlen);
+	if (!k->p) {
+		free(k->topic);
+		free(k);
+		return NULL;
+	}
+	return &k->base;
+}
+
+/* ---- mock cluster ---- */
+
+struct conn_kafka_mock {
+	rd_kafka_t *rk; /* the client instance hosting the cluster */
+	rd_kafka_mock_cluster_t *mcluster;
+};
+
+struct conn_kafka_mock *conn_kafka_mock_new(int brokers, char *errbuf, size_t errlen)
+{
+	struct conn_kafka_mock *m = calloc(1, sizeof *m);
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char err[512];
+
+	if (!m) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	/* the hosting client never connects anywhere itself */
+	rd_kafka_conf_set(conf, "bootstrap.servers", "127.0.0.1:1", NULL, 0);
+	rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
+	m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+	if (!m->rk) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(errbuf, errlen, "mock cluster host: %s", err);
+		free(m);
+		return NULL;
+	}
+	m->mcluster = rd_kafka_mock_cluster_new(m->rk, brokers);
+	if (!m->mcluster) {
+		snprintf(errbuf, errlen, "mock cluster: could not start %d brokers", brokers);
+		conn_kafka_mock_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void conn_kafka_mock_free(struct conn_kafka_mock *m)
+{
+	if (!m)
+		return;
+	if (m->mcluster)
+		rd_kafka_mock_cluster_destroy(m->mcluster);
+	rd_kafka_destroy(m->rk);
+	free(m);
+}
+
+const char *conn_kafka_mock_bootstraps(const struct conn_kafka_mock *m)
+{
+	return rd_kafka_mock_cluster_bootstraps(m->mcluster);
+}
+
+int conn_kafka_mock_topic(struct conn_kafka_mock *m, const char *topic, int partitions,
+			  char *errbuf, size_t errlen)
+{
+	rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(m->mcluster, topic, partitions, 1);
+
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(errbuf, errlen, "create topic %s: %s", topic, rd_kafka_err2str(e));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * kafka.h -- Kafka through librdkafka: a consumer source for io.h, a producer, and librdkafka's
+ * mock cluster (the embedded Kafka-protocol broker of `driftd demo` and the tests; its API is
+ * experimental in librdkafka, so it is used in this one file only).
+ *
+ * Client properties pass through unchanged (`kafka.*` options: SASL, SSL, ...); an invalid one
+ * is reported by name, never with its value (it may be a secret).
+ */
+#ifndef DRIFTD_CONN_KAFKA_H
+#define DRIFTD_CONN_KAFKA_H
+
+#include "connectors/io.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* librdkafka properties to set on a client, in order. */
+struct conn_kafka_props {
+	char *const *keys;
+	char *const *values;
+	size_t n;
+};
+
+/* ---- consumer source ----
+ * Subscribes to the comma-separated topics in consumer group `group` (auto.offset.reset
+ * earliest unless props say otherwise) and hands out messages in batches; next() waits at most
+ * poll_ms and returns 0 when nothing came. Message timestamps become conn_msg.ts_ms.
+ * group NULL: no group at all -- every partition of the topics is assigned from its beginning,
+ * nothing is committed (the demo: no rebalance to wait for). */
+struct conn_source *conn_source_open_kafka(const char *topics, const char *brokers,
+					   const char *group, const struct conn_kafka_props *props,
+					   int poll_ms, size_t max_message, char *errbuf,
+					   size_t errlen);
+
+/* ---- producer ----
+ * Idempotent (enable.idempotence=true, acks=all). produce() queues a copy of the message;
+ * flush() waits until every queued message is acknowledged by the broker or failed. */
+struct conn_kafka_producer;
+struct conn_kafka_producer *conn_kafka_producer_new(const char *brokers,
+						    const struct conn_kafka_props *props,
+						    char *errbuf, size_t errlen);
+void conn_kafka_producer_free(struct conn_kafka_producer *p);
+/* 0 queued, -1 on error (conn_kafka_producer_error). ts_ms < 0: the producer's clock. */
+int conn_kafka_produce(struct conn_kafka_producer *p, const char *topic, const char *key,
+		       const char *value, size_t len, int64_t ts_ms,
+		       const struct conn_header *headers, size_t nheaders);
+/* 0 when everything queued so far was delivered, -1 on a delivery failure or a timeout. */
+int conn_kafka_producer_flush(struct conn_kafka_producer *p, int timeout_ms);
+const char *conn_kafka_producer_error(const struct conn_kafka_producer *p);
+/* A sink (io.h) producing to `topic` with the event's key and headers; delivery is awaited on
+ * each emit (a decision is handed over only once the broker acknowledged it). */
+struct conn_sink *conn_sink_open_kafka(const char *topic, const char *brokers,
+				       const struct conn_kafka_props *props, char *errbuf,
+				       size_t errlen);
+
+/* ---- mock cluster ---- */
+struct conn_kafka_mock;
+struct conn_kafka_mock *conn_kafka_mock_new(int brokers, char *errbuf, size_t errlen);
+void conn_kafka_mock_free(struct conn_kafka_mock *m);
+/* "127.0.0.1:PORT[,...]": real TCP listeners other processes can use. */
+const char *conn_kafka_mock_bootstraps(const struct conn_kafka_mock *m);
+int conn_kafka_mock_topic(struct conn_kafka_mock *m, const char *topic, int partitions,
+			  char *errbuf, size_t errlen);
+
+#endif

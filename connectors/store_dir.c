@@ -1,0 +1,1073 @@
+/*
+ * store_dir.c -- the "dir:PATH" backend of store.h: driftd's durable state as files under one
+ * directory (layout in doc/store.md), and conn_store_open's dispatch on the spec's scheme.
+ *
+ *   PATH/models/<m>/name                   the raw model name (only when <m> is a hashed name)
+ *   PATH/models/<m>/versions.idx           "<registered_ms> <full encoding of version>\n" lines
+ *   PATH/models/<m>/versions/<v>.json      registration documents
+ *   PATH/models/<m>/baselines/<v>.json     baselines
+ *   PATH/models/<m>/good                   the last known good version (raw bytes)
+ *   PATH/models/<m>/hold                   "1\n" or "0\n"
+ *   PATH/models/<m>/latch/<v>              "1\n" or "0\n"
+ *   PATH/models/<m>/history.jsonl          one entry per line, appended
+ *   PATH/claims/<id>                       empty files, created with O_CREAT|O_EXCL
+ *
+ * Names are percent-encoded: every byte outside [A-Za-z0-9._-], and a leading '.', becomes %XX,
+ * so no name can be "." or "..", contain '/', or start with '.' (the temporary files do). An
+ * encoding longer than ENC_SHORT bytes is shortened to its first bytes, '~' and the SHA-256 of
+ * the raw name in hex ('~' never appears in an encoding): file names stay under NAME_MAX for
+ * every legal name.
+ *
+ * Writes: a temporary ".tmp.<pid>.<n>" in the target's directory, written, fsync'd, renamed over
+ * the target (linked, for a registration, so that an existing version is never replaced), then
+ * the directory fsync'd. A version is registered once its document exists; versions.idx gives
+ * the order. version_put holds an flock on versions.idx, appends the index line (fsync'd) and
+ * only then links the document, so a crash can leave an index line without a document (ignored;
+ * a retry appends a new one, and the last line of a name wins) but never a document without its
+ * line. History appends hold an flock on history.jsonl and complete a torn last line first.
+ * Reads refuse files over MAX_FILE bytes. Nothing is ever printed: errors stay on the handle.
+ */
+#include "connectors/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_FILE     ((size_t)64 << 20) /* largest file a read accepts */
+#define MAX_NAME     128u		/* model and version names, bytes */
+#define MAX_ID	     1024u		/* claim ids, bytes */
+#define ENC_SHORT    160u		/* longer encodings are shortened */
+#define ENC_PREFIX   90u		/* bytes of the encoding kept in a shortened name */
+#define ENC_FULL_MAX (3 * MAX_ID + 1)	/* a full encoding with its NUL */
+#define ENC_FILE_MAX 168u		/* a file-name encoding with its NUL */
+#define MREL_MAX     (8 + ENC_FILE_MAX) /* "models/<m>" with its NUL */
+#define REL_MAX	     512u		/* a path relative to the root */
+
+struct conn_store {
+	int root;      /* directory fd of PATH */
+	char err[512]; /* first error since the last successful call; "" when none */
+};
+
+/* ---- errors ---- */
+
+static void set_err(struct conn_store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Records an error unless one is already recorded (first error wins). */
+static void set_err(struct conn_store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+	if (!s->err[0])
+		snprintf(s->err, sizeof s->err, "error");
+}
+
+/* The error of a failed system call on a relative path. */
+static int sys_err(struct conn_store *s, const char *what, const char *rel)
+{
+	set_err(s, "%s %s: %s", what, rel, strerror(errno));
+	return -1;
+}
+
+/* A call that succeeded clears the error. */
+static int done(struct conn_store *s, int rc)
+{
+	if (rc >= 0)
+		s->err[0] = '\0';
+	return rc;
+}
+
+/* ---- SHA-256 (FIPS 180-4), for shortened names ---- */
+
+static const uint32_t sha_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+	0xc67178f2
+};
+
+static uint32_t ror(uint32_t x, unsigned n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static void sha_block(uint32_t h[8], const uint8_t *p)
+{
+	uint32_t w[64], a, b, c, d, e, f, g, k;
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) +
+			      sha_k[i] + w[i];
+		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+		k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+	}
+	h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+}
+
+/* Writes the 64 hex digits of SHA-256(p[0..n)) and a NUL into hex. */
+static void sha256_hex(const void *data, size_t n, char hex[65])
+{
+	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+			  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	const uint8_t *p = data;
+	uint8_t tail[128] = { 0 };
+	size_t full = n / 64 * 64, rest = n - full, tlen = rest < 56 ? 64 : 128;
+	uint64_t bits = (uint64_t)n * 8;
+
+	for (size_t off = 0; off < full; off += 64)
+		sha_block(h, p + off);
+	if (rest)
+		memcpy(tail, p + full, rest);
+	tail[rest] = 0x80;
+	for (int i = 0; i < 8; i++)
+		tail[tlen - 1 - i] = (uint8_t)(bits >> (8 * i));
+	sha_block(h, tail);
+	if (tlen == 128)
+		sha_block(h, tail + 64);
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 8 * i, 9, "%08x", h[i]);
+}
+
+/* ---- names ---- */
+
+static int safe_byte(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+/* The full percent-encoding of name (out holds ENC_FULL_MAX bytes; n <= MAX_ID). */
+static void enc_full(const char *name, size_t n, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (safe_byte(c) && !(i == 0 && c == '.')) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* The file-name form of name (out holds ENC_FILE_MAX bytes): the encoding, or when that is
+ * longer than ENC_SHORT, its first at most ENC_PREFIX bytes (never half an %XX), '~' and the
+ * hex SHA-256 of the raw name. */
+static void enc_file(const char *name, size_t n, char *out)
+{
+	char full[ENC_FULL_MAX];
+	size_t len, cut = 0;
+
+	enc_full(name, n, full);
+	len = strlen(full);
+	if (len <= ENC_SHORT) {
+		memcpy(out, full, len + 1);
+		return;
+	}
+	while (cut < len) {
+		size_t step = full[cut] == '%' ? 3 : 1;
+
+		if (cut + step > ENC_PREFIX)
+			break;
+		cut += step;
+	}
+	memcpy(out, full, cut);
+	out[cut] = '~';
+	sha256_hex(name, n, out + cut + 1);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes a full encoding into out (cap bytes, NUL-terminated); the length, or -1 when enc is
+ * not exactly what enc_full produces for some name. */
+static long dec_full(const char *enc, char *out, size_t cap)
+{
+	size_t o = 0;
+	char again[ENC_FULL_MAX];
+
+	for (size_t i = 0; enc[i]; i++) {
+		int c = (unsigned char)enc[i];
+
+		if (c == '%') {
+			int hi = hexval(enc[i + 1]), lo = hi < 0 ? -1 : hexval(enc[i + 2]);
+
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c == 0 || o + 1 >= cap || o >= MAX_ID)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	if (o == 0)
+		return -1;
+	enc_full(out, o, again);
+	return strcmp(again, enc) == 0 ? (long)o : -1;
+}
+
+/* 0 when name is 1..max bytes without NUL; -1 with the error set otherwise. */
+static int check_name(struct conn_store *s, const char *what, const char *name, size_t max)
+{
+	size_t n = name ? strnlen(name, max + 1) : 0;
+
+	if (n == 0 || n > max) {
+		set_err(s, "%s name must be 1 to %zu bytes", what, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* "models/<enc(model)>" into rel (MREL_MAX bytes); -1 when the model name is invalid. */
+static int model_rel(struct conn_store *s, const char *model, char *rel)
+{
+	char e[ENC_FILE_MAX];
+
+	if (check_name(s, "model", model, MAX_NAME) < 0)
+		return -1;
+	enc_file(model, strlen(model), e);
+	snprintf(rel, MREL_MAX, "models/%s", e);
+	return 0;
+}
+
+/* ---- files ---- */
+
+/* Creates rel and its missing parents under the root (like mkdir -p). */
+static int mkdirs(struct conn_store *s, const char *rel)
+{
+	char buf[REL_MAX];
+	size_t n = strlen(rel);
+
+	memcpy(buf, rel, n + 1);
+	for (size_t i = 0; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdirat(s->root, buf, 0755) < 0 && errno != EEXIST)
+			return sys_err(s, "mkdir", buf);
+		buf[i] = i < n ? '/' : '\0';
+	}
+	return 0;
+}
+
+/* Opens directory rel (created when create is set). The fd; -2 when it does not exist and
+ * create is 0; -1 on error. */
+static int open_dir(struct conn_store *s, const char *rel, int create)
+{
+	int fd;
+
+	if (create && mkdirs(s, rel) < 0)
+		return -1;
+	fd = openat(s->root, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && !create)
+		return -2;
+	if (fd < 0)
+		return sys_err(s, "open", rel);
+	return fd;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes data atomically as dir/name: a temporary file in dir, fsync'd, then renamed over name
+ * (excl == 0) or linked to it (excl == 1: 2 when name exists, nothing changed); the directory
+ * is fsync'd. 0 on success, -1 on error. */
+static int put_file(struct conn_store *s, const char *dir, const char *name, const void *data,
+		    size_t len, int excl)
+{
+	static unsigned long counter;
+	char tmp[64], rel[REL_MAX];
+	int dfd, fd, rc = -1;
+
+	snprintf(rel, sizeof rel, "%s/%s", dir, name);
+	dfd = open_dir(s, dir, 1);
+	if (dfd < 0)
+		return -1;
+	snprintf(tmp, sizeof tmp, ".tmp.%ld.%lu", (long)getpid(),
+		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		sys_err(s, "create a temporary file in", dir);
+		close(dfd);
+		return -1;
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		sys_err(s, "write", rel);
+		close(fd);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		sys_err(s, "write", rel);
+		goto out;
+	}
+	if (excl) {
+		if (linkat(dfd, tmp, dfd, name, 0) < 0) {
+			if (errno == EEXIST) {
+				set_err(s, "%s already exists", rel);
+				rc = 2;
+			} else {
+				sys_err(s, "link", rel);
+			}
+			goto out;
+		}
+	} else if (renameat(dfd, tmp, dfd, name) < 0) {
+		sys_err(s, "rename", rel);
+		goto out;
+	}
+	rc = 0;
+	if (excl)
+		unlinkat(dfd, tmp, 0);
+	if (fsync(dfd) < 0)
+		rc = sys_err(s, "fsync", dir);
+out:
+	if (rc != 0)
+		unlinkat(dfd, tmp, 0);
+	close(dfd);
+	return rc;
+}
+
+/* Reads the whole of an open regular file, at most MAX_FILE bytes, into out. */
+static int read_fd(struct conn_store *s, int fd, const char *rel, struct conn_blob *out)
+{
+	struct stat st;
+	size_t cap, len = 0;
+	char *buf;
+
+	if (fstat(fd, &st) < 0)
+		return sys_err(s, "stat", rel);
+	if (!S_ISREG(st.st_mode)) {
+		set_err(s, "%s is not a regular file", rel);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > MAX_FILE) {
+		set_err(s, "%s is larger than %zu bytes", rel, MAX_FILE);
+		return -1;
+	}
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		set_err(s, "out of memory reading %s", rel);
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = pread(fd, buf + len, cap - len, (off_t)len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return sys_err(s, "read", rel);
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len == cap) { /* the file grew while read: take more, within the bound */
+			char *nb;
+
+			if (cap > MAX_FILE) {
+				free(buf);
+				set_err(s, "%s is larger than %zu bytes", rel, MAX_FILE);
+				return -1;
+			}
+			cap = cap * 2 > MAX_FILE + 1 ? MAX_FILE + 1 : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				set_err(s, "out of memory reading %s", rel);
+				return -1;
+			}
+			buf = nb;
+		}
+	}
+	buf[len] = '\0';
+	out->data = buf;
+	out->len = len;
+	return 0;
+}
+
+/* Reads root-relative rel into out: 0, 1 when it does not exist, -1 on error. */
+static int get_file(struct conn_store *s, const char *rel, struct conn_blob *out)
+{
+	int fd = openat(s->root, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
+
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return 1;
+	if (fd < 0)
+		return sys_err(s, "open", rel);
+	rc = read_fd(s, fd, rel, out);
+	close(fd);
+	return rc;
+}
+
+/* 1 when root-relative rel exists, 0 when not, -1 on error. */
+static int exists(struct conn_store *s, const char *rel)
+{
+	struct stat st;
+
+	if (fstatat(s->root, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	return sys_err(s, "stat", rel);
+}
+
+/* Creates models/<m> with, for a shortened name, the file "name" holding the raw name. */
+static int model_dir_create(struct conn_store *s, const char *model, char *rel)
+{
+	char name_rel[REL_MAX];
+	int e;
+
+	if (model_rel(s, model, rel) < 0 || mkdirs(s, rel) < 0)
+		return -1;
+	if (!strchr(rel, '~'))
+		return 0;
+	snprintf(name_rel, sizeof name_rel, "%s/name", rel);
+	e = exists(s, name_rel);
+	if (e != 0)
+		return e < 0 ? -1 : 0;
+	return put_file(s, rel, "name", model, strlen(model), 0);
+}
+
+/* A flag file ("1\n" / "0\n"): *on receives its value, 0 when missing. */
+static int get_flag(struct conn_store *s, const char *rel, int *on)
+{
+	struct conn_blob b = { 0 };
+	int rc = get_file(s, rel, &b);
+
+	*on = 0;
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return 0;
+	if (b.len == 2 && (b.data[0] == '0' || b.data[0] == '1') && b.data[1] == '\n') {
+		*on = b.data[0] == '1';
+	} else {
+		set_err(s, "%s: not a flag file", rel);
+		rc = -1;
+	}
+	free(b.data);
+	return rc;
+}
+
+/* ---- open / close ---- */
+
+struct conn_store *conn_store_open(const char *spec, char *errbuf, size_t errlen)
+{
+	struct conn_store *s;
+	const char *path;
+	char buf[4096];
+	size_t n;
+
+	if (!spec || strncmp(spec, "dir:", 4) != 0) {
+		const char *scheme = !spec				 ? "(none)"
+				     : strncmp(spec, "redis://", 8) == 0 ? "redis://"
+				     : strncmp(spec, "unix:", 5) == 0	 ? "unix:"
+									 : NULL;
+		if (scheme)
+			snprintf(
+			    errbuf, errlen,
+			    "unsupported store %s (only dir:PATH is built in; redis comes later)",
+			    scheme);
+		else
+			snprintf(errbuf, errlen,
+				 "unsupported store (expected dir:PATH; redis comes later)");
+		return NULL;
+	}
+	path = spec + 4;
+	n = strlen(path);
+	if (n == 0 || n >= sizeof buf) {
+		snprintf(errbuf, errlen, "store dir: the path must be 1 to %zu bytes",
+			 sizeof buf - 1);
+		return NULL;
+	}
+	/* mkdir -p PATH */
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+			snprintf(errbuf, errlen, "store %s: mkdir %s: %s", path, buf,
+				 strerror(errno));
+			return NULL;
+		}
+		buf[i] = i < n ? '/' : '\0';
+	}
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	s->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->root < 0) {
+		snprintf(errbuf, errlen, "store %s: %s", path, strerror(errno));
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void conn_store_close(struct conn_store *s)
+{
+	if (!s)
+		return;
+	close(s->root);
+	free(s);
+}
+
+const char *conn_store_error(const struct conn_store *s)
+{
+	return s->err;
+}
+
+/* ---- version registry ---- */
+
+int conn_store_version_put(struct conn_store *s, const char *model, const char *version,
+			   const char *doc, size_t len, int64_t registered_ms)
+{
+	char mrel[MREL_MAX], idx[REL_MAX], dir[MREL_MAX + 16], vfile[ENC_FILE_MAX + 8],
+	    vfull[ENC_FULL_MAX];
+	char line[ENC_FULL_MAX + 32], vrel[REL_MAX];
+	int fd, rc;
+
+	if (check_name(s, "version", version, MAX_NAME) < 0 || model_dir_create(s, model, mrel) < 0)
+		return -1;
+	enc_file(version, strlen(version), vfile);
+	strcat(vfile, ".json");
+	enc_full(version, strlen(version), vfull);
+	snprintf(dir, sizeof dir, "%s/versions", mrel);
+	snprintf(idx, sizeof idx, "%s/versions.idx", mrel);
+	snprintf(vrel, sizeof vrel, "%s/%s", dir, vfile);
+
+	fd = openat(s->root, idx, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return sys_err(s, "open", idx);
+	if (flock(fd, LOCK_EX) < 0) {
+		sys_err(s, "lock", idx);
+		close(fd);
+		return -1;
+	}
+	rc = exists(s, vrel);
+	if (rc != 0) {
+		if (rc > 0)
+			set_err(s, "version already registered");
+		close(fd);
+		return rc > 0 ? 2 : -1;
+	}
+	snprintf(line, sizeof line, "%lld %s\n", (long long)registered_ms, vfull);
+	if (write_all(fd, line, strlen(line)) < 0 || fsync(fd) < 0) {
+		sys_err(s, "append to", idx);
+		close(fd);
+		return -1;
+	}
+	rc = put_file(s, dir, vfile, doc, len, 1);
+	close(fd); /* releases the lock */
+	return rc == 0 ? done(s, 0) : rc;
+}
+
+int conn_store_version_get(struct conn_store *s, const char *model, const char *version,
+			   struct conn_blob *out)
+{
+	char mrel[MREL_MAX], vfile[ENC_FILE_MAX], rel[REL_MAX];
+
+	if (model_rel(s, model, mrel) < 0 || check_name(s, "version", version, MAX_NAME) < 0)
+		return -1;
+	enc_file(version, strlen(version), vfile);
+	snprintf(rel, sizeof rel, "%s/versions/%s.json", mrel, vfile);
+	return done(s, get_file(s, rel, out));
+}
+
+/* One line of versions.idx. */
+struct idx_entry {
+	char *name; /* decoded version name */
+	int64_t ms; /* registration time */
+	size_t pos; /* line number */
+	int keep;   /* the last line of its name, with a document */
+};
+
+static int cmp_entry_name(const void *a, const void *b)
+{
+	const struct idx_entry *x = *(struct idx_entry *const *)a,
+			       *y = *(struct idx_entry *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Parses versions.idx into entries (keep set on the registered ones). *n receives the count. */
+static int read_index(struct conn_store *s, const char *mrel, struct idx_entry **out, size_t *n)
+{
+	char rel[REL_MAX], vrel[REL_MAX], vfile[ENC_FILE_MAX];
+	struct conn_blob b = { 0 };
+	struct idx_entry *e = NULL, **by = NULL;
+	size_t ne = 0, cap = 0;
+	int rc;
+	char *p, *end;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(rel, sizeof rel, "%s/versions.idx", mrel);
+	rc = get_file(s, rel, &b);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	for (p = b.data, end = b.data + b.len; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *sp, name[MAX_ID + 1];
+		long long ms;
+		long len;
+
+		if (!nl)
+			break; /* a torn last line */
+		*nl = '\0';
+		sp = strchr(p, ' ');
+		if (!sp || sscanf(p, "%lld", &ms) != 1 ||
+		    (len = dec_full(sp + 1, name, sizeof name)) < 0) {
+			set_err(s, "%s: malformed line", rel);
+			goto fail;
+		}
+		if (ne == cap) {
+			struct idx_entry *ng;
+
+			cap = cap ? 2 * cap : 16;
+			ng = realloc(e, cap * sizeof *e);
+			if (!ng)
+				goto nomem;
+			e = ng;
+		}
+		e[ne] = (struct idx_entry){ .name = strdup(name), .ms = ms, .pos = ne };
+		if (!e[ne].name)
+			goto nomem;
+		ne++;
+		p = nl + 1;
+	}
+	free(b.data);
+	b.data = NULL;
+	/* the last line of each name counts, when its document exists */
+	by = malloc((ne ? ne : 1) * sizeof *by);
+	if (!by)
+		goto nomem;
+	for (size_t i = 0; i < ne; i++)
+		by[i] = &e[i];
+	qsort(by, ne, sizeof *by, cmp_entry_name);
+	for (size_t i = 0; i < ne; i++) {
+		if (i + 1 < ne && strcmp(by[i]->name, by[i + 1]->name) == 0)
+			continue;
+		enc_file(by[i]->name, strlen(by[i]->name), vfile);
+		snprintf(vrel, sizeof vrel, "%s/versions/%s.json", mrel, vfile);
+		rc = exists(s, vrel);
+		if (rc < 0)
+			goto fail;
+		by[i]->keep = rc;
+	}
+	free(by);
+	*out = e;
+	*n = ne;
+	return 0;
+nomem:
+	set_err(s, "out of memory reading %s", rel);
+fail:
+	free(by);
+	free(b.data);
+	for (size_t i = 0; i < ne; i++)
+		free(e[i].name);
+	free(e);
+	return -1;
+}
+
+static void free_index(struct idx_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
+}
+
+int conn_store_versions(struct conn_store *s, const char *model, conn_store_version_fn fn,
+			void *arg)
+{
+	char mrel[MREL_MAX];
+	struct idx_entry *e;
+	size_t n;
+
+	if (model_rel(s, model, mrel) < 0 || read_index(s, mrel, &e, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].keep && fn(arg, e[i].name, e[i].ms) != 0)
+			break;
+	free_index(e, n);
+	return done(s, 0);
+}
+
+static int stop_at_first(void *arg, const char *version, int64_t ms)
+{
+	(void)version;
+	(void)ms;
+	*(int *)arg = 1;
+	return 1;
+}
+
+int conn_store_models(struct conn_store *s, conn_store_model_fn fn, void *arg)
+{
+	int dfd = open_dir(s, "models", 0), stop = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (dfd == -2)
+		return done(s, 0);
+	if (dfd < 0)
+		return -1;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return sys_err(s, "open", "models");
+	}
+	while (!stop && (errno = 0, de = readdir(d)) != NULL) {
+		char name[MAX_ID + 1], rel[REL_MAX];
+		int any = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (strchr(de->d_name, '~')) { /* shortened: the raw name is in the name file */
+			struct conn_blob b = { 0 };
+			int rc;
+
+			snprintf(rel, sizeof rel, "models/%s/name", de->d_name);
+			rc = get_file(s, rel, &b);
+			if (rc < 0) {
+				closedir(d);
+				return -1;
+			}
+			if (rc == 1 || b.len == 0 || b.len > MAX_NAME || memchr(b.data, 0, b.len)) {
+				free(b.data);
+				continue;
+			}
+			memcpy(name, b.data, b.len + 1);
+			free(b.data);
+		} else if (dec_full(de->d_name, name, sizeof name) < 0 || strlen(name) > MAX_NAME) {
+			continue; /* not ours */
+		}
+		if (conn_store_versions(s, name, stop_at_first, &any) < 0) {
+			closedir(d);
+			return -1;
+		}
+		if (any && fn(arg, name) != 0)
+			stop = 1;
+	}
+	if (!stop && errno != 0) {
+		sys_err(s, "read", "models");
+		closedir(d);
+		return -1;
+	}
+	closedir(d);
+	return done(s, 0);
+}
+
+/* ---- baselines ---- */
+
+int conn_store_baseline_put(struct conn_store *s, const char *model, const char *version,
+			    const char *doc, size_t len)
+{
+	char mrel[MREL_MAX], dir[MREL_MAX + 16], vfile[ENC_FILE_MAX + 8];
+
+	if (check_name(s, "version", version, MAX_NAME) < 0 || model_dir_create(s, model, mrel) < 0)
+		return -1;
+	enc_file(version, strlen(version), vfile);
+	strcat(vfile, ".json");
+	snprintf(dir, sizeof dir, "%s/baselines", mrel);
+	return done(s, put_file(s, dir, vfile, doc, len, 0));
+}
+
+int conn_store_baseline_get(struct conn_store *s, const char *model, const char *version,
+			    struct conn_blob *out)
+{
+	char mrel[MREL_MAX], vfile[ENC_FILE_MAX], rel[REL_MAX];
+
+	if (model_rel(s, model, mrel) < 0 || check_name(s, "version", version, MAX_NAME) < 0)
+		return -1;
+	enc_file(version, strlen(version), vfile);
+	snprintf(rel, sizeof rel, "%s/baselines/%s.json", mrel, vfile);
+	return done(s, get_file(s, rel, out));
+}
+
+/* ---- last known good, hold, latch ---- */
+
+int conn_store_good_set(struct conn_store *s, const char *model, const char *version)
+{
+	char mrel[MREL_MAX];
+
+	if (check_name(s, "version", version, MAX_NAME) < 0 || model_dir_create(s, model, mrel) < 0)
+		return -1;
+	return done(s, put_file(s, mrel, "good", version, strlen(version), 0));
+}
+
+int conn_store_good_get(struct conn_store *s, const char *model, struct conn_blob *out)
+{
+	char mrel[MREL_MAX], rel[REL_MAX];
+	int rc;
+
+	if (model_rel(s, model, mrel) < 0)
+		return -1;
+	snprintf(rel, sizeof rel, "%s/good", mrel);
+	rc = get_file(s, rel, out);
+	if (rc == 0 && (out->len == 0 || out->len > MAX_NAME || memchr(out->data, 0, out->len))) {
+		free(out->data);
+		out->data = NULL;
+		out->len = 0;
+		set_err(s, "%s: not a version name", rel);
+		return -1;
+	}
+	return done(s, rc);
+}
+
+int conn_store_hold_set(struct conn_store *s, const char *model, int on)
+{
+	char mrel[MREL_MAX];
+
+	if (model_dir_create(s, model, mrel) < 0)
+		return -1;
+	return done(s, put_file(s, mrel, "hold", on ? "1\n" : "0\n", 2, 0));
+}
+
+int conn_store_hold_get(struct conn_store *s, const char *model, int *on)
+{
+	char mrel[MREL_MAX], rel[REL_MAX];
+
+	*on = 0;
+	if (model_rel(s, model, mrel) < 0)
+		return -1;
+	snprintf(rel, sizeof rel, "%s/hold", mrel);
+	return done(s, get_flag(s, rel, on));
+}
+
+int conn_store_latch_set(struct conn_store *s, const char *model, const char *version, int on)
+{
+	char mrel[MREL_MAX], dir[MREL_MAX + 16], vfile[ENC_FILE_MAX];
+
+	if (check_name(s, "version", version, MAX_NAME) < 0 || model_dir_create(s, model, mrel) < 0)
+		return -1;
+	enc_file(version, strlen(version), vfile);
+	snprintf(dir, sizeof dir, "%s/latch", mrel);
+	return done(s, put_file(s, dir, vfile, on ? "1\n" : "0\n", 2, 0));
+}
+
+int conn_store_latch_get(struct conn_store *s, const char *model, const char *version, int *on)
+{
+	char mrel[MREL_MAX], vfile[ENC_FILE_MAX], rel[REL_MAX];
+
+	*on = 0;
+	if (model_rel(s, model, mrel) < 0 || check_name(s, "version", version, MAX_NAME) < 0)
+		return -1;
+	enc_file(version, strlen(version), vfile);
+	snprintf(rel, sizeof rel, "%s/latch/%s", mrel, vfile);
+	return done(s, get_flag(s, rel, on));
+}
+
+/* ---- rollback history and dedup ---- */
+
+int conn_store_history_append(struct conn_store *s, const char *model, const char *doc, size_t len)
+{
+	char mrel[MREL_MAX], rel[REL_MAX], *line;
+	struct stat st;
+	int fd, rc = -1;
+
+	if (len == 0 || memchr(doc, '\n', len) || memchr(doc, '\0', len)) {
+		set_err(s, "a history entry must be one non-empty line");
+		return -1;
+	}
+	if (len > MAX_FILE) {
+		set_err(s, "a history entry must be at most %zu bytes", MAX_FILE);
+		return -1;
+	}
+	if (model_dir_create(s, model, mrel) < 0)
+		return -1;
+	snprintf(rel, sizeof rel, "%s/history.jsonl", mrel);
+	line = malloc(len + 2);
+	if (!line) {
+		set_err(s, "out of memory");
+		return -1;
+	}
+	fd = openat(s->root, rel, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		sys_err(s, "open", rel);
+		free(line);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+		sys_err(s, "lock", rel);
+		goto out;
+	}
+	/* complete a line torn by a crash so that this entry starts on a line of its own */
+	line[0] = '\n';
+	memcpy(line + 1, doc, len);
+	line[len + 1] = '\n';
+	{
+		char last = '\n';
+		int rfd =
+		    st.st_size > 0 ? openat(s->root, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+
+		if (rfd >= 0) {
+			if (pread(rfd, &last, 1, st.st_size - 1) != 1)
+				last = '\n';
+			close(rfd);
+		}
+		if (write_all(fd, last == '\n' ? line + 1 : line,
+			      last == '\n' ? len + 1 : len + 2) < 0 ||
+		    fsync(fd) < 0) {
+			sys_err(s, "append to", rel);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	close(fd);
+	free(line);
+	return done(s, rc);
+}
+
+int conn_store_history(struct conn_store *s, const char *model, conn_store_entry_fn fn, void *arg)
+{
+	char mrel[MREL_MAX], rel[REL_MAX], buf[65536], *line = NULL;
+	size_t llen = 0, lcap = 0;
+	int fd, rc = 0, stop = 0;
+
+	if (model_rel(s, model, mrel) < 0)
+		return -1;
+	snprintf(rel, sizeof rel, "%s/history.jsonl", mrel);
+	fd = openat(s->root, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return done(s, 0);
+	if (fd < 0)
+		return sys_err(s, "open", rel);
+	/* streamed: the file may grow past MAX_FILE over the years; one line may not */
+	while (!stop) {
+		ssize_t r = read(fd, buf, sizeof buf);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = sys_err(s, "read", rel);
+			break;
+		}
+		if (r == 0)
+			break; /* a last line without its newline is being written: not an entry */
+		for (ssize_t i = 0; i < r && !stop; i++) {
+			if (buf[i] != '\n') {
+				if (llen == lcap) {
+					char *nl;
+
+					if (lcap >= MAX_FILE) {
+						set_err(s, "%s: an entry is longer than %zu bytes",
+							rel, MAX_FILE);
+						rc = -1;
+						stop = 1;
+						break;
+					}
+					lcap = lcap ? 2 * lcap : 4096;
+					nl = realloc(line, lcap + 1);
+					if (!nl) {
+						set_err(s, "out of memory reading %s", rel);
+						rc = -1;
+						stop = 1;
+						break;
+					}
+					line = nl;
+				}
+				line[llen++] = buf[i];
+				continue;
+			}
+			if (llen > 0) {
+				line[llen] = '\0';
+				if (fn(arg, line, llen) != 0)
+					stop = 1;
+			}
+			llen = 0;
+		}
+	}
+	free(line);
+	close(fd);
+	return done(s, rc);
+}
+
+int conn_store_claim(struct conn_store *s, const char *id)
+{
+	char name[ENC_FILE_MAX], rel[REL_MAX];
+	int dfd, fd;
+
+	if (check_name(s, "claim id", id, MAX_ID) < 0)
+		return -1;
+	enc_file(id, strlen(id), name);
+	snprintf(rel, sizeof rel, "claims/%s", name);
+	dfd = open_dir(s, "claims", 1);
+	if (dfd < 0)
+		return -1;
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		int e = errno;
+
+		close(dfd);
+		if (e == EEXIST)
+			return done(s, 1);
+		errno = e;
+		return sys_err(s, "create", rel);
+	}
+	close(fd);
+	if (fsync(dfd) < 0) {
+		close(dfd);
+		return sys_err(s, "fsync", "claims");
+	}
+	close(dfd);
+	return done(s, 0);
+}

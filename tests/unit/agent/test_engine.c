@@ -1,0 +1,373 @@
+/*
+ * test_engine.c -- the engine on records built in the test (no decoder): window boundaries and
+ * the lateness grace, late records, min_samples, windows without a baseline, each rule's pass /
+ * breach / inconclusive, and the decisions end to end through a real dir store and a file sink:
+ * breach_windows, hold, latch and rearm, cooldown, dry run, needs_target, and a re-evaluated
+ * window suppressed by the store's claim.
+ */
+#include "agent/baseline.h"
+#include "agent/engine.h"
+#include "testutil.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* ---- a tiny model: feature x ~ N(mu, 1), c in {a, b}, prediction, label, latency ---- */
+
+struct gen {
+	struct tu_rng r;
+	double mu;	/* mean of x */
+	double pa;	/* share of "a" in c */
+	double latency; /* ms scale */
+	double flip;	/* label flip probability */
+	char id[32];
+};
+
+static void make_record(struct gen *g, struct conn_record *rec, struct conn_feature f[2])
+{
+	double p = tu_uniform(&g->r);
+
+	memset(rec, 0, sizeof *rec);
+	rec->model = "m";
+	rec->model_len = 1;
+	rec->version = "v2";
+	rec->version_len = 2;
+	f[0] = (struct conn_feature){ .name = "x",
+				      .name_len = 1,
+				      .value = { .kind = CONN_VALUE_NUMBER,
+						 .num = g->mu + tu_normal(&g->r) } };
+	f[1] = (struct conn_feature){ .name = "c",
+				      .name_len = 1,
+				      .value = { .kind = CONN_VALUE_STRING,
+						 .str = tu_uniform(&g->r) < g->pa ? "a" : "b",
+						 .len = 1 } };
+	rec->features = f;
+	rec->nfeatures = 2;
+	rec->prediction = (struct conn_value){ .kind = CONN_VALUE_NUMBER, .num = p };
+	rec->label =
+	    (struct conn_value){ .kind = CONN_VALUE_NUMBER,
+				 .num = (tu_uniform(&g->r) < p) ^ (tu_uniform(&g->r) < g->flip) };
+	rec->has_latency = 1;
+	rec->latency_ms = g->latency * (1 + 0.2 * tu_uniform(&g->r));
+	rec->has_error = 1;
+	rec->error = 0;
+}
+
+static struct gen healthy(uint64_t seed)
+{
+	struct gen g = { .r = { seed }, .mu = 0, .pa = 0.7, .latency = 10, .flip = 0 };
+
+	return g;
+}
+
+/* ---- fixture: a store with v1 (good, baseline) and v2, a sink file ---- */
+
+struct fx {
+	char dir[64], sink_path[96], store_spec[96], sink_spec[112];
+	struct conn_store *store;
+	struct conn_sink *sink;
+	struct agent_config c;
+	struct agent_engine *e;
+	int windows, events, duplicates;
+	struct agent_eval last; /* copy of the last report's eval (features not kept) */
+	char last_type[64], last_blocked[32];
+};
+
+static void on_window(void *arg, const struct agent_window_report *r)
+{
+	struct fx *x = arg;
+
+	x->windows++;
+	x->last = *r->eval;
+	x->last.features = NULL;
+	x->last_type[0] = x->last_blocked[0] = '\0';
+	if (r->event_json) {
+		x->events++;
+		snprintf(x->last_type, sizeof x->last_type, "%s", r->decision->type);
+	}
+	if (r->duplicate)
+		x->duplicates++;
+	if (r->decision->blocked)
+		snprintf(x->last_blocked, sizeof x->last_blocked, "%s", r->decision->blocked);
+}
+
+static void put_baseline(struct fx *x, const char *version, uint64_t seed)
+{
+	struct agent_baseline_builder *bb = agent_baseline_builder_new("m", version, 20, 256, 0.5);
+	struct gen g = healthy(seed);
+	struct agent_baseline *b;
+	char err[256], *json;
+
+	assert_non_null(bb);
+	for (int i = 0; i < 20000; i++) {
+		struct conn_record rec;
+		struct conn_feature f[2];
+
+		make_record(&g, &rec, f);
+		assert_int_equal(agent_baseline_builder_add(bb, &rec), 0);
+	}
+	b = agent_baseline_builder_finish(bb, 1, err, sizeof err);
+	assert_non_null(b);
+	json = agent_baseline_to_json(b);
+	assert_non_null(json);
+	assert_int_equal(conn_store_baseline_put(x->store, "m", version, json, strlen(json)), 0);
+	free(json);
+	agent_baseline_free(b);
+}
+
+static void fx_engine(struct fx *x)
+{
+	char err[256];
+
+	agent_engine_free(x->e);
+	x->e = agent_engine_new(&x->c, x->store, x->sink, err, sizeof err);
+	assert_non_null(x->e);
+	agent_engine_on_window(x->e, on_window, x);
+}
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof *x);
+	char err[256];
+
+	strcpy(x->dir, "/tmp/driftd-engine-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->store_spec, sizeof x->store_spec, "dir:%s/store", x->dir);
+	snprintf(x->sink_path, sizeof x->sink_path, "%s/events.jsonl", x->dir);
+	snprintf(x->sink_spec, sizeof x->sink_spec, "file:%s", x->sink_path);
+	x->store = conn_store_open(x->store_spec, err, sizeof err);
+	assert_non_null(x->store);
+	x->sink = conn_sink_open(x->sink_spec, err, sizeof err);
+	assert_non_null(x->sink);
+	put_baseline(x, "v1", 1);
+	assert_int_equal(conn_store_good_set(x->store, "m", "v1"), 0);
+	agent_config_defaults(&x->c);
+	x->c.agent_id = strdup("test");
+	x->c.window_s = 60;
+	x->c.grace_s = 5;
+	fx_engine(x);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+	char cmd[128];
+
+	agent_engine_free(x->e);
+	conn_sink_close(x->sink);
+	conn_store_close(x->store);
+	agent_config_free(&x->c);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->dir);
+	assert_int_equal(system(cmd), 0);
+	free(x);
+	return 0;
+}
+
+/* Feeds n records of g spread evenly over [t0, t0 + span) ms, then ticks. */
+static void feed(struct fx *x, struct gen *g, int n, int64_t t0, int64_t span)
+{
+	for (int i = 0; i < n; i++) {
+		struct conn_record rec;
+		struct conn_feature f[2];
+
+		make_record(g, &rec, f);
+		agent_engine_add(x->e, &rec, t0 + span * i / n);
+	}
+	agent_engine_tick(x->e);
+}
+
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, ch;
+
+	if (!f)
+		return 0;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+/* ---- tests ---- */
+
+static void test_boundaries_and_lateness(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(2);
+	const struct agent_counters *k = agent_engine_counters(x->e);
+
+	feed(x, &g, 1000, 0, 60000);  /* window [0, 60 s) */
+	feed(x, &g, 10, 60000, 4999); /* [60 s, 65 s): watermark < 60 s, nothing closes */
+	assert_int_equal(x->windows, 0);
+	feed(x, &g, 1, 65000, 1); /* watermark 60 s: the first window closes */
+	assert_int_equal(x->windows, 1);
+	assert_int_equal(x->last.start_ms, 0);
+	assert_int_equal(x->last.end_ms, 60000);
+	assert_int_equal(x->last.n, 1000);
+	feed(x, &g, 3, 59000, 10); /* late: its window is closed */
+	assert_int_equal(k->late, 3);
+	assert_int_equal(k->accepted, 1011);
+	agent_engine_finish(x->e);
+	assert_int_equal(x->windows, 2);
+	assert_int_equal(x->last.n, 11);
+	/* 11 records < min_samples: every rule inconclusive */
+	for (int r = 0; r < AGENT_RULE_COUNT; r++)
+		assert_int_equal(x->last.rule[r].outcome, AGENT_INCONCLUSIVE);
+	assert_string_equal(x->last.rule[AGENT_RULE_KL].why, "min_samples");
+}
+
+static void test_healthy_passes(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(3);
+
+	for (int w = 0; w < 10; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	agent_engine_finish(x->e);
+	assert_int_equal(x->windows, 10);
+	assert_int_equal(x->events, 0);
+	assert_int_equal(x->last.rule[AGENT_RULE_KL].outcome, AGENT_PASS);
+	assert_int_equal(x->last.rule[AGENT_RULE_LATENCY].outcome, AGENT_PASS);
+	assert_int_equal(x->last.rule[AGENT_RULE_ACCURACY].outcome, AGENT_PASS);
+	assert_int_equal(x->last.rule[AGENT_RULE_PSI].enabled, 0);
+	assert_int_equal(count_lines(x->sink_path), 0);
+}
+
+static void test_drift_fires_once_then_latched(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(4);
+	int latched = 0;
+
+	g.mu = 1.0;
+	feed(x, &g, 3000, 0, 60000);
+	feed(x, &g, 3000, 60000, 60000); /* closes window 1: breach 1/2 */
+	assert_int_equal(x->events, 0);
+	assert_int_equal(x->last.rule[AGENT_RULE_KL].outcome, AGENT_BREACH);
+	assert_string_equal(x->last.rule[AGENT_RULE_KL].feature, "x");
+	feed(x, &g, 3000, 120000, 60000); /* closes window 2: fires */
+	assert_int_equal(x->events, 1);
+	assert_string_equal(x->last_type, AGENT_EVENT_ROLLBACK);
+	assert_int_equal(conn_store_latch_get(x->store, "m", "v2", &latched), 0);
+	assert_true(latched);
+	for (int w = 3; w < 8; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 1);
+	assert_string_equal(x->last_blocked, "latched");
+	/* rearm: fires again after two more breaches -- but the cooldown holds it */
+	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0);
+	for (int w = 8; w < 11; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 1);
+	assert_string_equal(x->last_blocked, "cooldown");
+	/* after the cooldown (600 s from the rollback's window end, 180 s) it fires */
+	for (int w = 11; w < 14; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 2);
+	assert_int_equal(count_lines(x->sink_path), 2);
+}
+
+static void test_hold_and_dry_run(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(5);
+	int latched = 1;
+
+	g.latency = 14; /* p95 ratio 1.4 */
+	assert_int_equal(conn_store_hold_set(x->store, "m", 1), 0);
+	for (int w = 0; w < 4; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 0);
+	assert_string_equal(x->last_blocked, "hold");
+	assert_int_equal(x->last.rule[AGENT_RULE_LATENCY].outcome, AGENT_BREACH);
+	assert_int_equal(conn_store_hold_set(x->store, "m", 0), 0);
+	x->c.dry_run = 1;
+	feed(x, &g, 3000, 4 * 60000, 60000);
+	assert_int_equal(x->events, 1);
+	assert_string_equal(x->last_type, AGENT_EVENT_DRYRUN);
+	/* a dry run does not latch the version in the store */
+	assert_int_equal(conn_store_latch_get(x->store, "m", "v2", &latched), 0);
+	assert_false(latched);
+}
+
+static void test_accuracy_and_needs_target(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(6);
+	FILE *f;
+	char line[8192];
+
+	g.flip = 0.3;
+	/* no good version: compared with v2's own baseline, built healthy */
+	put_baseline(x, "v2", 9);
+	assert_int_equal(conn_store_good_set(x->store, "m", "v2"), 0);
+	for (int w = 0; w < 3; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 1);
+	assert_string_equal(x->last_type, AGENT_EVENT_NEEDS_TARGET);
+	f = fopen(x->sink_path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	fclose(f);
+	assert_non_null(strstr(line, "\"to_version\":null"));
+	assert_non_null(strstr(line, "\"trigger\":\"accuracy\""));
+	assert_non_null(strstr(line, "\"type\":\"io.driftd.rollback.needs_target\""));
+}
+
+static void test_duplicate_suppressed(void **state)
+{
+	struct fx *x = *state;
+	struct gen g1 = healthy(7), g2;
+
+	g1.mu = 1.0;
+	g2 = g1;
+	for (int w = 0; w < 3; w++)
+		feed(x, &g1, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 1);
+	/* a restarted agent re-evaluates the same windows: same id, claimed, not emitted */
+	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0);
+	fx_engine(x);
+	for (int w = 0; w < 3; w++)
+		feed(x, &g2, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 1);
+	assert_int_equal(x->duplicates, 1);
+	assert_int_equal(count_lines(x->sink_path), 1);
+}
+
+static void test_no_baseline(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(8);
+	struct conn_record rec;
+	struct conn_feature f[2];
+
+	make_record(&g, &rec, f);
+	rec.model = "other";
+	rec.model_len = 5;
+	for (int i = 0; i < 500; i++)
+		agent_engine_add(x->e, &rec, 1000 + i);
+	agent_engine_finish(x->e);
+	assert_int_equal(x->windows, 1);
+	assert_string_equal(x->last.rule[AGENT_RULE_KL].why, "no_baseline");
+	assert_int_equal(x->last.rule[AGENT_RULE_LATENCY].outcome, AGENT_INCONCLUSIVE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_boundaries_and_lateness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_healthy_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drift_fires_once_then_latched, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hold_and_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accuracy_and_needs_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_suppressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_baseline, setup, teardown),
+	};
+
+	stats_init();
+	return TU_RUN(tests);
+}
