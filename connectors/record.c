@@ -48,7 +48,7 @@
 /* An opened decoder: the walker it uses and the scratch space of one decode. */
 struct conn_decoder {
 	enum conn_decoder_kind kind;  /* CONN_DECODER_JANSSON or CONN_DECODER_SIMDJSON */
-	struct conn_walk walk;        /* limits, raw members and features of the last message */
+	struct conn_walk walk;	      /* limits, raw members and features of the last message */
 	struct conn_jansson *jansson; /* the walker when kind is JANSSON, else NULL */
 #ifdef HAVE_SIMDJSON
 	struct conn_simdjson *simdjson; /* the walker when kind is SIMDJSON, else NULL */
@@ -236,7 +236,8 @@ static locale_t c_locale(void)
 	l = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 	if (!l)
 		return (locale_t)0;
-	if (!__atomic_compare_exchange_n(&loc, &expected, l, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+	if (!__atomic_compare_exchange_n(&loc, &expected, l, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
 		freelocale(l); /* another thread won the race */
 		l = expected;
 	}
@@ -399,9 +400,9 @@ static const unsigned char *skip_ws(const unsigned char *p, const unsigned char 
 /* The container stack of the validator: one bit per level (1 = object). */
 struct bitstack {
 	uint64_t local[64]; /* the first 4096 levels */
-	uint64_t *bits;     /* local, or a heap array once deeper */
-	size_t cap;         /* levels bits can hold */
-	size_t depth;       /* levels in use */
+	uint64_t *bits;	    /* local, or a heap array once deeper */
+	size_t cap;	    /* levels bits can hold */
+	size_t depth;	    /* levels in use */
 };
 
 static int bs_push(struct bitstack *s, int is_object, size_t len)
@@ -513,8 +514,8 @@ enum conn_reject conn_json_check(const char *buf, size_t len, size_t max_depth)
 			double v;
 			int e;
 
-			while (q < end && (is_digit((char)*q) || *q == '-' || *q == '+' || *q == '.' ||
-					   *q == 'e' || *q == 'E'))
+			while (q < end && (is_digit((char)*q) || *q == '-' || *q == '+' ||
+					   *q == '.' || *q == 'e' || *q == 'E'))
 				q++;
 			e = conn_json_number((const char *)p, (size_t)(q - p), &v);
 			if (e == -2)

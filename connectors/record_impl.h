@@ -18,7 +18,8 @@
  *     value is not an object or when it meets a container deeper than max_depth; the jansson
  *     walker when jansson's own parser gives up at its fixed depth (JSON_PARSER_MAX_DEPTH).
  *   - conn_json_number(): the exact number grammar and a correctly rounded conversion, for the
- *     numbers simdjson refuses but JSON allows (exponents of 19+ digits such as 0e99999999999999999999).
+ *     numbers simdjson refuses but JSON allows (exponents of 19+ digits such as
+ * 0e99999999999999999999).
  */
 #ifndef DRIFTD_CONN_RECORD_IMPL_H
 #define DRIFTD_CONN_RECORD_IMPL_H
@@ -43,19 +44,19 @@ extern "C" {
 enum conn_raw_type {
 	CONN_RAW_ABSENT = 0, /* the key is not in the object */
 	CONN_RAW_NULL,
-	CONN_RAW_BOOL,   /* b */
+	CONN_RAW_BOOL,	 /* b */
 	CONN_RAW_NUMBER, /* num: always finite (both walkers reject overflowing numbers) */
 	CONN_RAW_STRING, /* str, len: unescaped, valid UTF-8, no NUL byte, walker-owned */
-	CONN_RAW_ARRAY,  /* contents already validated, not kept */
+	CONN_RAW_ARRAY,	 /* contents already validated, not kept */
 	CONN_RAW_OBJECT, /* idem (the features object is delivered by conn_walk_feature) */
 };
 
 struct conn_raw {
 	enum conn_raw_type type; /* what the JSON value is */
-	int b;                   /* CONN_RAW_BOOL: 0 or 1 */
-	double num;              /* CONN_RAW_NUMBER */
-	const char *str;         /* CONN_RAW_STRING: not NUL-terminated; valid until the next walk */
-	size_t len;              /* CONN_RAW_STRING: bytes */
+	int b;			 /* CONN_RAW_BOOL: 0 or 1 */
+	double num;		 /* CONN_RAW_NUMBER */
+	const char *str; /* CONN_RAW_STRING: not NUL-terminated; valid until the next walk */
+	size_t len;	 /* CONN_RAW_STRING: bytes */
 };
 
 /* The top-level members record.h knows, in the order step 6 checks them. */
@@ -74,13 +75,13 @@ enum conn_field {
 
 /* What a walk found. record.c resets it before each walk; a walker only fills it. */
 struct conn_walk {
-	struct conn_limits lim;                 /* the decoder's limits (read-only for walkers) */
+	struct conn_limits lim;			 /* the decoder's limits (read-only for walkers) */
 	struct conn_raw field[CONN_FIELD_COUNT]; /* known top-level members (last one wins) */
-	struct conn_feature *features;          /* converted features, document order */
-	size_t features_cap;                    /* allocated entries (grows to max_features) */
-	size_t nfeatures;                       /* members of "features" seen, kept or not */
-	enum conn_reject feature_problem;       /* first bad name or value, document order */
-	int oom;                                /* memory ran out while storing features */
+	struct conn_feature *features;		 /* converted features, document order */
+	size_t features_cap;			 /* allocated entries (grows to max_features) */
+	size_t nfeatures;			 /* members of "features" seen, kept or not */
+	enum conn_reject feature_problem;	 /* first bad name or value, document order */
+	int oom;				 /* memory ran out while storing features */
 };
 
 /* The conn_field of an unescaped top-level key, or -1 for an unknown key. O(len). */

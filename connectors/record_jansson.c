@@ -96,8 +96,8 @@ static void raw_of(json_t *v, struct conn_raw *o)
 /* What one scan of an accepted text finds. */
 struct text_scan {
 	size_t max_depth; /* deepest nesting (the top container is 1) */
-	size_t ntop;      /* members of the top object, as written */
-	size_t nfeat;     /* members of the object value of top member number fidx */
+	size_t ntop;	  /* members of the top object, as written */
+	size_t nfeat;	  /* members of the object value of top member number fidx */
 };
 
 /* Scans buf, a valid JSON text: its nesting and, when its top value is an object, the members
@@ -166,8 +166,8 @@ enum conn_reject conn_jansson_walk(struct conn_jansson *j, const char *buf, size
 			enum conn_reject r = conn_json_check(buf, len, w->lim.max_depth);
 
 			return r == CONN_REJECT_NONE || r == CONN_REJECT_NOT_OBJECT
-				       ? CONN_REJECT_TOO_DEEP /* unreachable: r says how deep */
-				       : r;
+				   ? CONN_REJECT_TOO_DEEP /* unreachable: r says how deep */
+				   : r;
 		}
 		default:
 			return CONN_REJECT_BAD_JSON;
@@ -175,8 +175,8 @@ enum conn_reject conn_jansson_walk(struct conn_jansson *j, const char *buf, size
 	}
 	if (json_is_object(root)) {
 		for (it = json_object_iter(root); it; it = json_object_iter_next(root, it), idx++) {
-			int f = conn_walk_field(json_object_iter_key(it),
-						json_object_iter_key_len(it));
+			int f =
+			    conn_walk_field(json_object_iter_key(it), json_object_iter_key_len(it));
 
 			if (f < 0)
 				continue;
@@ -198,7 +198,8 @@ enum conn_reject conn_jansson_walk(struct conn_jansson *j, const char *buf, size
 		return CONN_REJECT_DUPLICATE_KEY;
 
 	if (features) {
-		for (it = json_object_iter(features); it; it = json_object_iter_next(features, it)) {
+		for (it = json_object_iter(features); it;
+		     it = json_object_iter_next(features, it)) {
 			struct conn_raw raw = { 0 };
 
 			key = json_object_iter_key(it);

@@ -61,10 +61,10 @@ struct key_slot {
 /* An open-addressing set of strings, emptied in O(1) by bumping gen. */
 struct key_set {
 	key_slot *slots; /* cap entries, calloc'd (gen 0 = free) */
-	size_t cap;      /* a power of two, or 0 */
-	size_t n;        /* keys in the set */
-	uint32_t gen;    /* current generation, >= 1 */
-	uint64_t seed;   /* hash seed */
+	size_t cap;	 /* a power of two, or 0 */
+	size_t n;	 /* keys in the set */
+	uint32_t gen;	 /* current generation, >= 1 */
+	uint64_t seed;	 /* hash seed */
 };
 
 uint64_t load64(const char *p)
@@ -175,16 +175,16 @@ enum walk_status {
 
 /* The walker's state: one per decoder. */
 struct conn_simdjson {
-	od::parser parser; /* its capacity grows up to max_message */
-	char *buf;               /* padded copy of the message: cap + SIMDJSON_PADDING bytes */
-	size_t cap;              /* message bytes buf can hold */
-	size_t max_message;      /* limits.max_message */
-	size_t max_depth;        /* limits.max_depth */
-	key_set top;             /* keys of the top object */
-	key_set feat;            /* keys of "features" */
-	bool dup;                /* a repeated key was seen in this message */
-	bool escapes;            /* the message holds a backslash */
-	conn_raw scratch;        /* where values of unknown keys are read to */
+	od::parser parser;  /* its capacity grows up to max_message */
+	char *buf;	    /* padded copy of the message: cap + SIMDJSON_PADDING bytes */
+	size_t cap;	    /* message bytes buf can hold */
+	size_t max_message; /* limits.max_message */
+	size_t max_depth;   /* limits.max_depth */
+	key_set top;	    /* keys of the top object */
+	key_set feat;	    /* keys of "features" */
+	bool dup;	    /* a repeated key was seen in this message */
+	bool escapes;	    /* the message holds a backslash */
+	conn_raw scratch;   /* where values of unknown keys are read to */
 
 	explicit conn_simdjson(size_t max) noexcept : parser(max)
 	{
@@ -294,8 +294,8 @@ walk_status walk_value(conn_simdjson *s, od::value &v, size_t depth, conn_raw *o
 		    v.get_double().get(d) != SUCCESS) {
 			size_t n = tok.size();
 
-			while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\n' ||
-				     tok[n - 1] == '\r'))
+			while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t' ||
+				     tok[n - 1] == '\n' || tok[n - 1] == '\r'))
 				n--;
 			int e = conn_json_number(tok.data(), n, &d);
 			if (e == -2)
@@ -474,8 +474,8 @@ extern "C" void conn_simdjson_free(struct conn_simdjson *s)
 }
 
 /* record_impl.h. O(len): stage 1, then one pass over every token. */
-extern "C" enum conn_reject conn_simdjson_walk(struct conn_simdjson *s, const char *buf,
-					       size_t len, struct conn_walk *w)
+extern "C" enum conn_reject conn_simdjson_walk(struct conn_simdjson *s, const char *buf, size_t len,
+					       struct conn_walk *w)
 {
 	od::document doc;
 	od::json_type t;
@@ -486,7 +486,8 @@ extern "C" enum conn_reject conn_simdjson_walk(struct conn_simdjson *s, const ch
 	if (reserve(s, len) < 0)
 		return CONN_REJECT_TOO_LARGE;
 	memcpy(s->buf, buf, len);
-	memset(s->buf + len, 0, simdjson::SIMDJSON_PADDING); /* stale bytes could extend a last token */
+	memset(s->buf + len, 0,
+	       simdjson::SIMDJSON_PADDING); /* stale bytes could extend a last token */
 	s->dup = false;
 	s->escapes = memchr(buf, '\\', len) != nullptr;
 

@@ -80,8 +80,10 @@ struct stats_hist *stats_hist_new_uniform(double lo, double hi, size_t bins, enu
 {
 	struct stats_hist *h;
 
+	/* the scale B / (hi - lo) must be finite too: a range of a few subnormals would make it
+	 * infinite and (x - lo) * scale NaN for x == lo (found by libFuzzer) */
 	if (!isfinite(lo) || !isfinite(hi) || !(hi > lo) || !isfinite(hi - lo) || bins == 0 ||
-	    bins > STATS_HIST_MAX_BINS) {
+	    bins > STATS_HIST_MAX_BINS || !isfinite((double)bins / (hi - lo))) {
 		set_status(st, STATS_EINVAL);
 		return NULL;
 	}

@@ -35,7 +35,8 @@ enum stats_hist_kernel {
 
 struct stats_hist;
 
-/* Constructors: NULL on failure with *st set (EINVAL: lo/hi not finite, hi <= lo, bins == 0 or
+/* Constructors: NULL on failure with *st set (EINVAL: lo/hi not finite, hi <= lo, B/(hi-lo) not
+ * finite, bins == 0 or
  * > STATS_HIST_MAX_BINS, edges not finite or not strictly increasing, nedges < 2; ENOMEM). The
  * edges are copied. st may be NULL. */
 struct stats_hist *stats_hist_new_uniform(double lo, double hi, size_t bins, enum stats_status *st);

@@ -19,10 +19,10 @@
 #include <string.h>
 #include <time.h>
 
-#define NRECORDS 1000   /* distinct records */
-#define NFEAT	 22     /* numeric features per record */
+#define NRECORDS 1000	/* distinct records */
+#define NFEAT	 22	/* numeric features per record */
 #define PER_RUN	 200000 /* decodes per run */
-#define RUNS	 5      /* runs per decoder: the median is printed */
+#define RUNS	 5	/* runs per decoder: the median is printed */
 
 /* ---- helpers ---- */
 
@@ -59,8 +59,8 @@ static size_t make_record(char *buf, size_t cap, unsigned i, uint64_t *s)
 				    "\"label\":%u,\"error\":false,\"features\":{",
 				    i % 3, (unsigned)rng_next(s),
 				    1795730000000ull + (unsigned long long)i * 37,
-				    (double)(rng_next(s) % 1000) / 10, (double)(rng_next(s) % 100) / 100,
-				    (unsigned)(rng_next(s) & 1));
+				    (double)(rng_next(s) % 1000) / 10,
+				    (double)(rng_next(s) % 100) / 100, (unsigned)(rng_next(s) & 1));
 
 	for (int f = 0; f < NFEAT; f++) {
 		uint64_t r = rng_next(s);

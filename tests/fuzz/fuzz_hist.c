@@ -81,6 +81,19 @@ size_t fuzz_seed(uint8_t *buf, size_t cap, unsigned i)
 	case 3:
 		h = stats_hist_new_edges(edges, 2, NULL);
 		break;
+	case 4: {
+		/* regression (libFuzzer): uniform over [0, a subnormal): its scale overflows to
+		 * +Inf */
+		static const uint8_t narrow[] = { 'D',	'H', 'S', 'T', 1, 1, 1, 0, 0, 0, /* B = 1 */
+						  0,	0,   0,	  0,   0, 0, 0, 0, /* lo = 0 */
+						  0x41, 0,   0,	  3,   0, 0, 0, 0, /* hi */
+						  0,	0,   0,	  0 };
+
+		if (cap < sizeof narrow)
+			return 0;
+		memcpy(buf, narrow, sizeof narrow);
+		return sizeof narrow;
+	}
 	default:
 		return 0;
 	}

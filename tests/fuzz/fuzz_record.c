@@ -52,8 +52,8 @@ static void check_same(const struct conn_record *a, const struct conn_record *b)
 	FUZZ_CHECK(same_bytes(a->version, a->version_len, b->version, b->version_len));
 	FUZZ_CHECK(!a->request_id == !b->request_id);
 	if (a->request_id)
-		FUZZ_CHECK(same_bytes(a->request_id, a->request_id_len, b->request_id,
-				      b->request_id_len));
+		FUZZ_CHECK(
+		    same_bytes(a->request_id, a->request_id_len, b->request_id, b->request_id_len));
 	FUZZ_CHECK(a->has_ts == b->has_ts && a->ts_ms == b->ts_ms);
 	FUZZ_CHECK(a->has_latency == b->has_latency && same_double(a->latency_ms, b->latency_ms));
 	FUZZ_CHECK(a->has_error == b->has_error && a->error == b->error);
@@ -101,7 +101,8 @@ static void check_record(const struct conn_record *r, const struct conn_limits *
 	if (r->has_ts)
 		FUZZ_CHECK(r->ts_ms >= 0 && r->ts_ms < ((int64_t)1 << 53));
 	if (r->has_latency)
-		FUZZ_CHECK(r->latency_ms >= 0 && isfinite(r->latency_ms) && !signbit(r->latency_ms));
+		FUZZ_CHECK(r->latency_ms >= 0 && isfinite(r->latency_ms) &&
+			   !signbit(r->latency_ms));
 	if (r->has_error)
 		FUZZ_CHECK(r->error == 0 || r->error == 1);
 	check_value(&r->prediction, l);
@@ -121,8 +122,8 @@ static struct conn_limits lim[NLIMITS];
 static void setup(void)
 {
 	enum conn_decoder_kind other = conn_decoder_available(CONN_DECODER_SIMDJSON)
-					       ? CONN_DECODER_SIMDJSON
-					       : CONN_DECODER_JANSSON;
+					   ? CONN_DECODER_SIMDJSON
+					   : CONN_DECODER_JANSSON;
 	char err[256];
 
 	conn_limits_default(&lim[0]);
@@ -150,8 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum conn_reject rb = conn_decode(dec[k][1], (const char *)data, size, &b);
 
 		if (ra != rb)
-			fprintf(stderr, "limits %d: jansson %s, other %s\n", k, conn_reject_name(ra),
-				conn_reject_name(rb));
+			fprintf(stderr, "limits %d: jansson %s, other %s\n", k,
+				conn_reject_name(ra), conn_reject_name(rb));
 		FUZZ_CHECK(ra == rb);
 		FUZZ_CHECK((unsigned)ra < CONN_REJECT_COUNT);
 		FUZZ_CHECK(size <= lim[k].max_message || ra == CONN_REJECT_TOO_LARGE);
@@ -166,7 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* ---- seeds ---- */
 
 static const char *const seeds[] = {
-	"{\"model\":\"fraud\",\"version\":\"v2.4.0\",\"request_id\":\"7f3a9c\",\"ts\":1795730000123,"
+	"{\"model\":\"fraud\",\"version\":\"v2.4.0\",\"request_id\":\"7f3a9c\",\"ts\":"
+	"1795730000123,"
 	"\"latency_ms\":12.7,\"prediction\":0.83,\"label\":1,\"error\":false,\"features\":{"
 	"\"amount\":132.5,\"age\":41,\"country\":\"DE\",\"device\":\"ios\",\"is_new\":true}}",
 	"{\"model\":\"m\",\"version\":\"v\"}",
@@ -177,12 +179,14 @@ static const char *const seeds[] = {
 	"{\"mod\\u0065l\":\"m\",\"version\":\"v\",\"meta\":{\"a\":[1,{\"b\":null}],\"a\":2},"
 	"\"tags\":[\"x\",\"y\"]}",
 	"{\"model\":\"m\",\"version\":\"v\",\"model\":\"m\"}",
-	"{\"model\":\"m\",\"version\":\"v\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]"
+	"{\"model\":\"m\",\"version\":\"v\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]"
+	"]"
 	"]]]]]]]]]]]]]]]]]]}",
 	"{\"model\":\"m\",\"version\":\"v\",\"features\":{\"a\":1,}}",
 	"[{\"model\":\"m\",\"version\":\"v\"}]",
 	"{\"model\":\"m\",\"version\":\"v\",\"features\":{\"big\":12345678901234567890,"
-	"\"tiny\":1e-400,\"exotic\":0e99999999999999999999,\"long\":0.000000000000000200000000001e300}}",
+	"\"tiny\":1e-400,\"exotic\":0e99999999999999999999,\"long\":0."
+	"000000000000000200000000001e300}}",
 	"{\"model\":\"m\",\"version\":\"v\",\"ts\":-1,\"latency_ms\":-0,\"error\":1}",
 	"{\"model\":\"m\",\"version\":\"v\",\"x\":\"\\u0000\",\"y\":1e400}",
 	"{\"model\":\"m\",\"version\":\"v\",\"features\":{\"a\":[1],\"\":2,\"a\":3}}",

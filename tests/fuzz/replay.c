@@ -2,7 +2,8 @@
  * replay.c -- runs a fuzz target under `make check` without libFuzzer: every seed, then seeded
  * mutations of the seeds (bit flips, byte sets, truncations, extensions, splices) and random
  * byte strings. Deterministic (fixed seed, bounded count) so a failure reproduces; prints TAP.
- * Environment: FUZZ_ITERATIONS (default 20000).
+ * Environment: FUZZ_ITERATIONS (default 20000); FUZZ_WRITE_SEEDS=DIR writes the seeds as files
+ * into DIR and exits (to seed a libFuzzer corpus, tests/fuzz/run-libfuzzer.sh).
  */
 #include "fuzz.h"
 
@@ -83,6 +84,21 @@ int main(void)
 		iterations = strtoul(env, NULL, 10);
 	while (nseeds < 64 && (seedlen[nseeds] = fuzz_seed(seeds[nseeds], MAXLEN, nseeds)) > 0)
 		nseeds++;
+	if ((env = getenv("FUZZ_WRITE_SEEDS")) != NULL) {
+		for (unsigned i = 0; i < nseeds; i++) {
+			char path[4096];
+			FILE *f;
+
+			snprintf(path, sizeof path, "%s/seed-%u", env, i);
+			f = fopen(path, "wb");
+			if (!f || fwrite(seeds[i], 1, seedlen[i], f) != seedlen[i] ||
+			    fclose(f) != 0) {
+				fprintf(stderr, "%s: cannot write\n", path);
+				return 1;
+			}
+		}
+		return 0;
+	}
 
 	printf("1..3\n");
 	for (unsigned i = 0; i < nseeds; i++)

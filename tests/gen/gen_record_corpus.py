@@ -440,6 +440,10 @@ add("limits_depth_1_rejects_features", obj('"features":{"a":1}'), limits={"max_d
     reject="too_deep")
 add("limits_depth_1_bad_json_wins", obj('"features":{"a":1},"x":[1,]'), limits={"max_depth": 1},
     reject="bad_json")
+add("limits_depth_max_1024_at_bound", obj('"x":' + "[" * 1023 + "]" * 1023),
+    limits={"max_depth": 1024}, expect=rec())
+add("limits_depth_max_1024_past_bound", obj('"x":' + "[" * 1024 + "]" * 1024),
+    limits={"max_depth": 1024}, reject="too_deep")
 add("limits_message_at_bound", HEAD, limits={"max_message": len(HEAD)}, expect=rec())
 add("limits_message_past_bound", HEAD, limits={"max_message": len(HEAD) - 1}, reject="too_large")
 add("limits_name_at_bound", '{"model":"abc","version":"v"}', limits={"max_name": 3},

@@ -25,11 +25,11 @@
 
 /* One corpus case. */
 struct tcase {
-	const char *name;      /* its "name" */
-	unsigned char *input;  /* the raw message */
-	size_t len;            /* its length */
+	const char *name;	/* its "name" */
+	unsigned char *input;	/* the raw message */
+	size_t len;		/* its length */
 	struct conn_limits lim; /* defaults with the case's "limits" applied */
-	json_t *line;          /* the whole line ("reject" or "expect") */
+	json_t *line;		/* the whole line ("reject" or "expect") */
 };
 
 static struct tcase *cases;
@@ -81,12 +81,14 @@ static void case_input(struct tcase *c)
 		json_t *p;
 
 		assert_non_null(parts);
-		json_array_foreach (parts, i, p) {
+		json_array_foreach(parts, i, p)
+		{
 			json_t *t = json_array_get(p, 0);
 			json_int_t k = json_integer_value(json_array_get(p, 1));
 
 			for (json_int_t r = 0; r < k; r++)
-				buf = append(buf, &len, &cap, json_string_value(t), json_string_length(t));
+				buf = append(buf, &len, &cap, json_string_value(t),
+					     json_string_length(t));
 		}
 	}
 	c->input = buf ? buf : malloc(1);
@@ -128,7 +130,8 @@ static void load_corpus(void)
 		case_input(c);
 		conn_limits_default(&c->lim);
 		lim = json_object_get(c->line, "limits");
-		json_object_foreach (lim, k, v) {
+		json_object_foreach(lim, k, v)
+		{
 			size_t x = (size_t)json_integer_value(v);
 
 			if (!strcmp(k, "max_message"))
@@ -259,7 +262,7 @@ static int same_record(const struct conn_record *a, const struct conn_record *b,
 /* ---- expectations ---- */
 
 static void want_bytes(const char *cname, const char *what, const char *got, size_t len,
-			 const json_t *want)
+		       const json_t *want)
 {
 	if (!json_is_string(want))
 		fail_msg("%s: %s: bad expectation", cname, what);
@@ -279,7 +282,7 @@ static void want_double(const char *cname, const char *what, double got, const j
 
 /* want: NULL (missing) or [kind, value]. */
 static void want_value(const char *cname, const char *what, const struct conn_value *v,
-			 const json_t *want)
+		       const json_t *want)
 {
 	const char *kind = want ? json_string_value(json_array_get(want, 0)) : "missing";
 	const json_t *x = want ? json_array_get(want, 1) : NULL;
@@ -329,7 +332,8 @@ static void want_record(const char *cname, const struct conn_record *r, const js
 	want_value(cname, "label", &r->label, json_object_get(e, "label"));
 	if (r->nfeatures != json_array_size(fs))
 		fail_msg("%s: %zu features, want %zu", cname, r->nfeatures, json_array_size(fs));
-	json_array_foreach (fs, i, v) {
+	json_array_foreach(fs, i, v)
+	{
 		const struct conn_feature *f = &r->features[i];
 		json_t *want = json_pack("[OO]", json_array_get(v, 1), json_array_get(v, 2));
 		char what[64];
@@ -352,8 +356,8 @@ static void run_corpus(enum conn_decoder_kind kind)
 	for (size_t i = 0; i < ncases; i++) {
 		const struct tcase *c = &cases[i];
 		const json_t *rej = json_object_get(c->line, "reject");
-		struct conn_decoder *d = json_object_get(c->line, "limits") ? decoder(kind, &c->lim)
-									    : dflt;
+		struct conn_decoder *d =
+		    json_object_get(c->line, "limits") ? decoder(kind, &c->lim) : dflt;
 		struct conn_record r;
 		enum conn_reject e = decode(d, c->input, c->len, &r);
 
@@ -430,29 +434,83 @@ static void agree(struct conn_decoder *j, struct conn_decoder *s, const unsigned
 }
 
 static const char *const tokens[] = {
-	"{",	 "}",	    "[",	"]",	  ",",	    ":",     "\"",	   "\\",
-	" ",	 "0",	    "-0",	"1e400",  "1e-400", "01",    "1.",	   ".5",
-	"true",	 "false",   "null",	"nul",	  "\\u0000", "\\ud800", "\\udc00", "\\u00e9",
-	"\xc3",	 "\xff",    "\xed\xa0\x80", "\"a\":1", "\"model\":\"m\"", "\"version\":\"v\"",
-	"{\"a\":1}", "\"features\":{", "\"ts\":\"2026-11-26T21:14:00Z\"", "[[[[[[[[",
-	"]]]]]]]]", "1e99999999999999999999", "\"x\":{\"y\":1,\"y\":2}", "\x00",
+	"{",
+	"}",
+	"[",
+	"]",
+	",",
+	":",
+	"\"",
+	"\\",
+	" ",
+	"0",
+	"-0",
+	"1e400",
+	"1e-400",
+	"01",
+	"1.",
+	".5",
+	"true",
+	"false",
+	"null",
+	"nul",
+	"\\u0000",
+	"\\ud800",
+	"\\udc00",
+	"\\u00e9",
+	"\xc3",
+	"\xff",
+	"\xed\xa0\x80",
+	"\"a\":1",
+	"\"model\":\"m\"",
+	"\"version\":\"v\"",
+	"{\"a\":1}",
+	"\"features\":{",
+	"\"ts\":\"2026-11-26T21:14:00Z\"",
+	"[[[[[[[[",
+	"]]]]]]]]",
+	"1e99999999999999999999",
+	"\"x\":{\"y\":1,\"y\":2}",
+	"\x00",
 };
 
 /* Well-formed values a member's value is replaced with. */
 static const char *const values[] = {
-	"1", "-0", "0.5", "1795730000123", "9007199254740992", "-1", "1e400", "1e-400",
-	"0e99999999999999999999", "\"x\"", "\"\"", "\"\\u00e9\"", "\"\\u0000\"",
-	"\"2026-11-26T21:14:00.5+01:00\"", "\"2026-02-30T00:00:00Z\"", "null", "true", "false",
-	"[]", "{}", "[1,\"a\"]", "{\"a\":1}", "{\"a\":1,\"a\":2}", "{\"a\":[]}", "{\"\":1}",
+	"1",
+	"-0",
+	"0.5",
+	"1795730000123",
+	"9007199254740992",
+	"-1",
+	"1e400",
+	"1e-400",
+	"0e99999999999999999999",
+	"\"x\"",
+	"\"\"",
+	"\"\\u00e9\"",
+	"\"\\u0000\"",
+	"\"2026-11-26T21:14:00.5+01:00\"",
+	"\"2026-02-30T00:00:00Z\"",
+	"null",
+	"true",
+	"false",
+	"[]",
+	"{}",
+	"[1,\"a\"]",
+	"{\"a\":1}",
+	"{\"a\":1,\"a\":2}",
+	"{\"a\":[]}",
+	"{\"\":1}",
 	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
-	"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	"aa"
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
 };
 
 /* Keys a member's key is replaced with. */
 static const char *const keys[] = {
-	"model", "version", "request_id", "ts", "latency_ms", "error", "prediction",
-	"label", "features", "x", "", "mod\\u0065l", "a", "f0000",
+	"model", "version",  "request_id", "ts", "latency_ms",	"error", "prediction",
+	"label", "features", "x",	   "",	 "mod\\u0065l", "a",	 "f0000",
 };
 
 /* Replaces the bytes [from, to) of buf (len bytes, room for cap) with t. */
@@ -525,8 +583,8 @@ static size_t mutate(struct tu_rng *g, unsigned char *buf, size_t len, size_t ca
 
 			if (c == len)
 				break;
-			for (e = c + 1; e < len && e - c < sizeof tmp - 1 && buf[e] != ',' &&
-					buf[e] != '}';
+			for (e = c + 1;
+			     e < len && e - c < sizeof tmp - 1 && buf[e] != ',' && buf[e] != '}';
 			     e++)
 				;
 			memcpy(tmp, buf + c, e - c);
@@ -640,7 +698,8 @@ static void test_differential(void **state)
 		memcpy(buf, c->input, c->len);
 		len = mutate(&g, buf, c->len, MUTATE_MAXLEN + 256);
 		for (int k = 0; k < 3; k++) {
-			snprintf(what, sizeof what, "mutation %lu of %s, limits %d", it, c->name, k);
+			snprintf(what, sizeof what, "mutation %lu of %s, limits %d", it, c->name,
+				 k);
 			agree(dj[k], ds[k], buf, len, what, counts);
 		}
 	}
@@ -660,10 +719,10 @@ static void test_differential(void **state)
 /* ---- limits, names, lifecycle ---- */
 
 static const char spec_record[] =
-	"{\"model\":\"fraud\",\"version\":\"v2.4.0\",\"request_id\":\"7f3a9c\","
-	"\"ts\":1795730000123,\"latency_ms\":12.7,\"prediction\":0.83,\"label\":1,"
-	"\"error\":false,\"features\":{\"amount\":132.5,\"age\":41,\"country\":\"DE\","
-	"\"device\":\"ios\",\"is_new\":true}}";
+    "{\"model\":\"fraud\",\"version\":\"v2.4.0\",\"request_id\":\"7f3a9c\","
+    "\"ts\":1795730000123,\"latency_ms\":12.7,\"prediction\":0.83,\"label\":1,"
+    "\"error\":false,\"features\":{\"amount\":132.5,\"age\":41,\"country\":\"DE\","
+    "\"device\":\"ios\",\"is_new\":true}}";
 
 /* The spec record under l with each decoder built in: both must give want. */
 static void spec_under(const struct conn_limits *l, enum conn_reject want)
@@ -736,14 +795,30 @@ static void test_limits_configurable(void **state)
 	for (int i = 0; i < 8; i++) {
 		bad = l;
 		switch (i) {
-		case 0: bad.max_depth = 0; break;
-		case 1: bad.max_depth = 1025; break;
-		case 2: bad.max_message = 0; break;
-		case 3: bad.max_message = ((size_t)1 << 30) + 1; break;
-		case 4: bad.max_features = 0; break;
-		case 5: bad.max_feature_name = 0; break;
-		case 6: bad.max_name = 0; break;
-		default: bad.max_value = 0; break;
+		case 0:
+			bad.max_depth = 0;
+			break;
+		case 1:
+			bad.max_depth = 1025;
+			break;
+		case 2:
+			bad.max_message = 0;
+			break;
+		case 3:
+			bad.max_message = ((size_t)1 << 30) + 1;
+			break;
+		case 4:
+			bad.max_features = 0;
+			break;
+		case 5:
+			bad.max_feature_name = 0;
+			break;
+		case 6:
+			bad.max_name = 0;
+			break;
+		default:
+			bad.max_value = 0;
+			break;
 		}
 		err[0] = '\0';
 		assert_null(conn_decoder_new(CONN_DECODER_JANSSON, &bad, err, sizeof err));
@@ -757,11 +832,26 @@ static void test_limits_configurable(void **state)
 static void test_reason_names(void **state)
 {
 	static const char *const want[CONN_REJECT_COUNT] = {
-		"none",		   "too_large",	       "bad_json",	     "too_deep",
-		"not_object",	   "duplicate_key",    "missing_model",	     "bad_model",
-		"missing_version", "bad_version",      "bad_request_id",     "bad_ts",
-		"bad_latency",	   "bad_error",	       "bad_prediction",     "bad_label",
-		"bad_features",	   "too_many_features", "bad_feature_name", "bad_feature_value",
+		"none",
+		"too_large",
+		"bad_json",
+		"too_deep",
+		"not_object",
+		"duplicate_key",
+		"missing_model",
+		"bad_model",
+		"missing_version",
+		"bad_version",
+		"bad_request_id",
+		"bad_ts",
+		"bad_latency",
+		"bad_error",
+		"bad_prediction",
+		"bad_label",
+		"bad_features",
+		"too_many_features",
+		"bad_feature_name",
+		"bad_feature_value",
 	};
 
 	(void)state;
@@ -776,7 +866,7 @@ static void test_reason_names(void **state)
 			assert_string_not_equal(n, conn_reject_name((enum conn_reject)j));
 	}
 	assert_string_equal(conn_reject_name(CONN_REJECT_COUNT), "unknown");
-	assert_string_equal(conn_reject_name((enum conn_reject)-1), "unknown");
+	assert_string_equal(conn_reject_name((enum conn_reject) - 1), "unknown");
 }
 
 static void test_decoder_kinds(void **state)
@@ -815,7 +905,8 @@ static void test_record_lifetime(void **state)
 {
 	static const char a[] = "{\"model\":\"alpha\",\"version\":\"1\",\"features\":"
 				"{\"k\":\"v1\"}}";
-	static const char b[] = "{\"model\":\"beta\",\"version\":\"2\",\"features\":{\"k\":\"v2\"}}";
+	static const char b[] =
+	    "{\"model\":\"beta\",\"version\":\"2\",\"features\":{\"k\":\"v2\"}}";
 	struct conn_limits l;
 
 	(void)state;
@@ -833,12 +924,15 @@ static void test_record_lifetime(void **state)
 		assert_int_equal(decode(other, (const unsigned char *)"[", 1, &ro),
 				 CONN_REJECT_BAD_JSON);
 		assert_true(same_bytes(ra.model, ra.model_len, "alpha", 5));
-		assert_true(same_bytes(ra.features[0].value.str, ra.features[0].value.len, "v1", 2));
+		assert_true(
+		    same_bytes(ra.features[0].value.str, ra.features[0].value.len, "v1", 2));
 		assert_int_equal(decode(d, (const unsigned char *)b, sizeof b - 1, &rb), 0);
 		assert_true(same_bytes(rb.model, rb.model_len, "beta", 4));
-		assert_true(same_bytes(rb.features[0].value.str, rb.features[0].value.len, "v2", 2));
+		assert_true(
+		    same_bytes(rb.features[0].value.str, rb.features[0].value.len, "v2", 2));
 		assert_int_equal(conn_decode(d, NULL, 0, &rb), CONN_REJECT_BAD_JSON);
-		assert_int_equal(decode(d, (const unsigned char *)"", 0, &rb), CONN_REJECT_BAD_JSON);
+		assert_int_equal(decode(d, (const unsigned char *)"", 0, &rb),
+				 CONN_REJECT_BAD_JSON);
 		conn_decoder_free(d);
 		conn_decoder_free(other);
 	}

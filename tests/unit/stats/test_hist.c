@@ -253,6 +253,9 @@ static void test_constructors(void **state)
 	assert_null(stats_hist_new_uniform(0.0, INFINITY, 4, &st));
 	assert_null(stats_hist_new_uniform(NAN, 1.0, 4, &st));
 	assert_null(stats_hist_new_uniform(-DBL_MAX, DBL_MAX, 4, &st)); /* width overflows */
+	/* a width of one subnormal: the scale overflows (found by libFuzzer) */
+	assert_null(stats_hist_new_uniform(0.0, 4.9e-324, 4, &st));
+	assert_null(stats_hist_new_uniform(-4.9e-324, 0.0, 1, &st));
 	assert_null(stats_hist_new_uniform(0.0, 1.0, 0, &st));
 	assert_null(stats_hist_new_uniform(0.0, 1.0, STATS_HIST_MAX_BINS + 1, &st));
 	assert_null(stats_hist_new_edges(bad1, 2, &st));
