@@ -27,7 +27,9 @@ struct pair {
 	int64_t closed_upto;	      /* windows ending at or before this are closed */
 	int any_closed;		      /* closed_upto is meaningful */
 	struct agent_streaks streaks; /* rule streaks */
-	char *base_version;	      /* baseline version of the newest open window, or NULL */
+	struct agent_window **past;   /* sliding view: the last sliding_k - 1 closed windows */
+	size_t npast;
+	char *base_version; /* baseline version of the newest open window, or NULL */
 };
 
 struct cached_baseline {
@@ -126,6 +128,9 @@ struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_
 
 static void free_pair(struct pair *p)
 {
+	for (size_t i = 0; i < p->npast; i++)
+		agent_window_free(p->past[i]);
+	free(p->past);
 	for (size_t i = 0; i < p->nwin; i++)
 		agent_window_free(p->win[i]);
 	free(p->win);
@@ -482,8 +487,48 @@ static void log_window(const struct pair *p, const struct agent_eval *ev,
 	agent_log(AGENT_LOG_INFO, "window", "%s", line);
 }
 
+/* With sliding_k > 1: a new window holding w merged with the pair's last sliding_k - 1 closed
+ * windows of the same baseline (NULL without a sliding view, or on no memory: w alone). */
+static struct agent_window *sliding_view(struct agent_engine *e, struct pair *p,
+					 const struct agent_window *w)
+{
+	struct agent_window *v;
+
+	if (e->c->sliding_k <= 1 || p->npast == 0)
+		return NULL;
+	v = agent_window_new(w->start_ms, w->end_ms, w->base, e->c->max_categories);
+	if (!v || agent_window_merge(v, w) < 0)
+		goto fail;
+	for (size_t i = 0; i < p->npast; i++)
+		if (p->past[i]->base == w->base && agent_window_merge(v, p->past[i]) < 0)
+			goto fail;
+	return v;
+fail:
+	agent_window_free(v);
+	return NULL;
+}
+
+/* Keeps w (closed) among the pair's last sliding_k - 1 windows; 1 when taken, 0 when not. */
+static int keep_past(struct agent_engine *e, struct pair *p, struct agent_window *w)
+{
+	size_t keep = e->c->sliding_k > 1 ? e->c->sliding_k - 1 : 0;
+
+	if (keep == 0)
+		return 0;
+	if (!p->past && !(p->past = calloc(keep, sizeof *p->past)))
+		return 0;
+	if (p->npast == keep) {
+		agent_window_free(p->past[0]);
+		memmove(p->past, p->past + 1, (keep - 1) * sizeof *p->past);
+		p->npast--;
+	}
+	p->past[p->npast++] = w;
+	return 1;
+}
+
 static void close_window(struct agent_engine *e, struct pair *p, struct agent_window *w)
 {
+	struct agent_window *view = NULL;
 	struct agent_eval ev;
 	struct agent_decision d;
 	struct agent_decide_ctx ctx = { 0 };
@@ -495,7 +540,9 @@ static void close_window(struct agent_engine *e, struct pair *p, struct agent_wi
 
 	agent_window_flush(w);
 	e->k.windows++;
-	if (agent_rules_eval(e->c, w, &ev) < 0) {
+	view = sliding_view(e, p, w);
+	if (agent_rules_eval(e->c, view ? view : w, &ev) < 0) {
+		agent_window_free(view);
 		agent_log(AGENT_LOG_ERR, "window", "%s %s: out of memory evaluating", p->model,
 			  p->version);
 		return;
@@ -556,6 +603,7 @@ static void close_window(struct agent_engine *e, struct pair *p, struct agent_wi
 		e->fn(e->fn_arg, &rep);
 	agent_event_free(&event);
 	agent_eval_free(&ev);
+	agent_window_free(view);
 	free(good);
 }
 
@@ -571,7 +619,8 @@ static void close_pair_windows(struct agent_engine *e, struct pair *p, int64_t u
 		if (!p->any_closed || w->end_ms > p->closed_upto)
 			p->closed_upto = w->end_ms;
 		p->any_closed = 1;
-		agent_window_free(w);
+		if (!keep_past(e, p, w))
+			agent_window_free(w);
 		n++;
 	}
 	if (n) {

@@ -104,19 +104,21 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 			continue;
 		}
 		now = agent_time_now_ms();
-		for (int i = 0; i < n; i++)
-			agent_engine_feed(e, &msgs[i], now);
-		if (c->replay_speed > 0) {
+		for (int i = 0; i < n; i++) {
 			int64_t ts;
 
-			if (agent_engine_watermark(e, &ts) == 0) {
+			agent_engine_feed(e, &msgs[i], now);
+			/* replay pacing: event time advances at replay_speed x wall time */
+			if (c->replay_speed > 0 && agent_engine_watermark(e, &ts) == 0) {
 				if (!paced) {
 					paced = 1;
-					wall0 = now;
+					wall0 = agent_time_now_ms();
 					ts0 = ts;
 				}
 				sleep_until(wall0 +
 					    (int64_t)((double)(ts - ts0) / c->replay_speed));
+				if (stop_requested)
+					break;
 			}
 		}
 		agent_engine_tick(e);

@@ -102,6 +102,45 @@ void agent_window_flush(struct agent_window *w)
 		flush_feature(&w->pred);
 }
 
+static int merge_feature(struct agent_lfeature *d, const struct agent_lfeature *s)
+{
+	if (d->hist && stats_hist_merge(d->hist, s->hist) != STATS_OK)
+		return -1;
+	if (d->cat && stats_cat_merge(d->cat, s->cat) != STATS_OK)
+		return -1;
+	d->present += s->present;
+	d->nulls += s->nulls;
+	d->mismatched += s->mismatched;
+	return 0;
+}
+
+int agent_window_merge(struct agent_window *dst, const struct agent_window *src)
+{
+	if (dst->base != src->base || dst->nf != src->nf || (!dst->pred.ref) != (!src->pred.ref))
+		return -1;
+	for (size_t i = 0; i < dst->nf; i++)
+		if (merge_feature(&dst->f[i], &src->f[i]) < 0)
+			return -1;
+	if (dst->pred.ref && merge_feature(&dst->pred, &src->pred) < 0)
+		return -1;
+	if (stats_sketch_merge(dst->latency, src->latency) != STATS_OK)
+		return -1;
+	dst->n += src->n;
+	dst->errors += src->errors;
+	dst->error_known += src->error_known;
+	dst->scored += src->scored;
+	dst->correct += src->correct;
+	dst->reg_n += src->reg_n;
+	dst->abs_err_sum += src->abs_err_sum;
+	dst->labels += src->labels;
+	dst->unknown_values += src->unknown_values;
+	if (src->start_ms < dst->start_ms)
+		dst->start_ms = src->start_ms;
+	if (src->end_ms > dst->end_ms)
+		dst->end_ms = src->end_ms;
+	return 0;
+}
+
 uint64_t agent_window_missing(const struct agent_window *w, const struct agent_lfeature *f)
 {
 	return w->n - f->present - f->mismatched;

@@ -61,6 +61,10 @@ int agent_window_add(struct agent_window *w, const struct conn_record *r,
 /* Bins every pending column value: call before reading the histograms. */
 void agent_window_flush(struct agent_window *w);
 
+/* dst += src: both flushed, bound to the same baseline (else -1, dst unchanged in its counts
+ * only partly on no memory: -1). dst's span grows to cover src's. For the sliding view. */
+int agent_window_merge(struct agent_window *dst, const struct agent_window *src);
+
 /* The missing count of a live feature: records without a usable value for it. */
 uint64_t agent_window_missing(const struct agent_window *w, const struct agent_lfeature *f);
 

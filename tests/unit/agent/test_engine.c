@@ -355,6 +355,49 @@ static void test_no_baseline(void **state)
 	assert_int_equal(x->last.rule[AGENT_RULE_LATENCY].outcome, AGENT_INCONCLUSIVE);
 }
 
+static void test_sliding_view(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(10);
+
+	/* 150 records a window: below min_samples (200) on its own */
+	for (int w = 0; w < 3; w++)
+		feed(x, &g, 150, w * 60000, 60000);
+	assert_int_equal(x->windows, 2);
+	assert_int_equal(x->last.rule[AGENT_RULE_KL].outcome, AGENT_INCONCLUSIVE);
+	/* the same with the last 3 windows merged: conclusive from the second window on */
+	x->c.sliding_k = 3;
+	fx_engine(x);
+	x->windows = 0;
+	for (int w = 0; w < 4; w++)
+		feed(x, &g, 150, w * 60000, 60000);
+	assert_int_equal(x->windows, 3);
+	assert_int_equal(x->last.n, 450); /* windows 0, 1 and 2 merged */
+	assert_int_equal(x->last.start_ms, 0);
+	assert_int_equal(x->last.end_ms, 180000);
+	assert_int_not_equal(x->last.rule[AGENT_RULE_KL].outcome, AGENT_INCONCLUSIVE);
+}
+
+static void test_sample_size_aware(void **state)
+{
+	struct fx *x = *state;
+	struct gen g1 = healthy(12), g2 = healthy(12);
+
+	/* a threshold below the sampling noise of KL at n = 300 (about (K-1)/2n = 0.035) */
+	x->c.kl.threshold = 0.02;
+	feed(x, &g1, 300, 0, 60000);
+	feed(x, &g1, 1, 65000, 1); /* watermark 60 s: closes it */
+	assert_int_equal(x->windows, 1);
+	assert_int_equal(x->last.rule[AGENT_RULE_KL].outcome, AGENT_BREACH);
+	/* the same window, with significance required: noise is not significant */
+	x->c.sample_size_aware = 1;
+	fx_engine(x);
+	feed(x, &g2, 300, 0, 60000);
+	feed(x, &g2, 1, 65000, 1);
+	assert_int_equal(x->windows, 2);
+	assert_int_equal(x->last.rule[AGENT_RULE_KL].outcome, AGENT_PASS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +409,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_accuracy_and_needs_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_suppressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_baseline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sliding_view, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sample_size_aware, setup, teardown),
 	};
 
 	stats_init();
