@@ -5,7 +5,7 @@ CONN_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) $(RDKAFKA_CFLAGS) $(HIREDIS_CF
 
 noinst_LIBRARIES += connectors/libconnectors.a
 connectors_libconnectors_a_CPPFLAGS = $(CONN_CPPFLAGS)
-connectors_libconnectors_a_CXXFLAGS = $(AM_CXXFLAGS) $(SIMDJSON_CFLAGS)
+connectors_libconnectors_a_CXXFLAGS = $(AM_CXXFLAGS) -fno-exceptions $(SIMDJSON_CFLAGS)
 connectors_libconnectors_a_SOURCES = \
 	connectors/versions.h connectors/versions.c \
 	connectors/record.h connectors/record_impl.h connectors/record.c \

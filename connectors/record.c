@@ -16,8 +16,9 @@
  * they favour being obviously right over speed.
  *
  * Decisions record.h leaves open, taken here for both decoders:
- *   - null is "absent" only where record.h says so (prediction, label, feature values); a null
- *     request_id, ts, latency_ms, error or features is rejected with that field's reason.
+ *   - null is "absent" for every optional field (request_id, ts, latency_ms, error,
+ *     prediction, label, features and feature values); a null model or version is bad_model /
+ *     bad_version.
  *   - ts as a number may have a fraction: it is truncated to whole milliseconds. As an RFC 3339
  *     string: "YYYY-MM-DD" "T"|"t" "hh:mm:ss" ["." 1*DIGIT] ("Z"|"z"|("+"|"-") "hh:mm"); no
  *     space separator, no leap second (ss <= 59), offsets up to 23:59, "-00:00" is UTC; the
@@ -647,6 +648,13 @@ static int name_ok(const struct conn_raw *v, size_t max)
 	return v->type == CONN_RAW_STRING && v->len >= 1 && v->len <= max;
 }
 
+/* An optional field given as null counts as absent (producers often serialize a missing value
+ * as null). */
+static int absent(const struct conn_raw *v)
+{
+	return v->type == CONN_RAW_ABSENT || v->type == CONN_RAW_NULL;
+}
+
 /* Checks the raw members of w in record.h's order and fills *r. */
 static enum conn_reject finish(const struct conn_walk *w, struct conn_record *r)
 {
@@ -670,7 +678,7 @@ static enum conn_reject finish(const struct conn_walk *w, struct conn_record *r)
 	r->version_len = f[CONN_FIELD_VERSION].len;
 
 	v = &f[CONN_FIELD_REQUEST_ID];
-	if (v->type != CONN_RAW_ABSENT) {
+	if (!absent(v)) {
 		if (v->type != CONN_RAW_STRING || v->len > l->max_name)
 			return CONN_REJECT_BAD_REQUEST_ID;
 		r->request_id = v->str;
@@ -688,12 +696,12 @@ static enum conn_reject finish(const struct conn_walk *w, struct conn_record *r)
 		if (rfc3339_ms(v->str, v->len, &r->ts_ms) < 0)
 			return CONN_REJECT_BAD_TS;
 		r->has_ts = 1;
-	} else if (v->type != CONN_RAW_ABSENT) {
+	} else if (!absent(v)) {
 		return CONN_REJECT_BAD_TS;
 	}
 
 	v = &f[CONN_FIELD_LATENCY];
-	if (v->type != CONN_RAW_ABSENT) {
+	if (!absent(v)) {
 		if (v->type != CONN_RAW_NUMBER || !(v->num >= 0) || !isfinite(v->num))
 			return CONN_REJECT_BAD_LATENCY;
 		r->latency_ms = v->num + 0.0; /* -0 becomes +0 */
@@ -701,7 +709,7 @@ static enum conn_reject finish(const struct conn_walk *w, struct conn_record *r)
 	}
 
 	v = &f[CONN_FIELD_ERROR];
-	if (v->type != CONN_RAW_ABSENT) {
+	if (!absent(v)) {
 		if (v->type != CONN_RAW_BOOL)
 			return CONN_REJECT_BAD_ERROR;
 		r->error = v->b;
@@ -723,7 +731,7 @@ static enum conn_reject finish(const struct conn_walk *w, struct conn_record *r)
 			return w->feature_problem;
 		r->features = w->features;
 		r->nfeatures = w->nfeatures;
-	} else if (v->type != CONN_RAW_ABSENT) {
+	} else if (!absent(v)) {
 		return CONN_REJECT_BAD_FEATURES;
 	}
 	return CONN_REJECT_NONE;

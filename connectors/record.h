@@ -34,7 +34,21 @@
  *                      array, an object, a non-finite number or a string longer than
  *                      limits.max_value -> BAD_FEATURE_VALUE
  *   Unknown top-level keys are allowed and ignored (their values must still be valid JSON).
- * Numbers are IEEE doubles correctly rounded from the text (integers too).
+ * Numbers are IEEE doubles correctly rounded from the text (integers too). Further rules:
+ *   - null is absent for every optional field (request_id, ts, latency_ms, error, prediction,
+ *     label, features, feature values); a null model or version is BAD_MODEL / BAD_VERSION;
+ *   - a numeric ts is truncated to whole ms (-0 is 0); an RFC 3339 ts is "YYYY-MM-DD" "T"|"t"
+ *     "hh:mm:ss" ["." digits] ("Z"|"z"|"+hh:mm"|"-hh:mm"): no space separator, no leap second,
+ *     offsets up to 23:59, "-00:00" is UTC, the fraction truncated to ms before the offset is
+ *     applied; the result must lie in [0, 2^53) ms (nothing before 1970);
+ *   - latency_ms -0 is stored as +0;
+ *   - features: the count is checked first, then each member in document order, name before
+ *     value; empty strings are valid values (and request_id, prediction, label);
+ *   - lengths are bytes after unescaping; duplicate keys are compared after unescaping and are
+ *     allowed inside unknown nested objects; a NUL byte anywhere is BAD_JSON;
+ *   - running out of memory during a decode gives TOO_LARGE.
+ * conn_decoder_new refuses limits below 1, max_depth above CONN_DEPTH_MAX (1024) and
+ * max_message above 1 GiB. A simdjson decoder holds about 7 x the largest message seen.
  */
 #ifndef DRIFTD_CONN_RECORD_H
 #define DRIFTD_CONN_RECORD_H
