@@ -1461,7 +1461,8 @@ static int cmd_status(struct ctl *c, const struct args *a)
 		rc = nomem(c);
 		goto out;
 	}
-	qsort(m.name, m.n, sizeof *m.name, cmp_str);
+	if (m.n) /* qsort's pointer must not be NULL, even for 0 elements */
+		qsort(m.name, m.n, sizeof *m.name, cmp_str);
 	for (size_t i = 0; i < m.n; i++) {
 		if (!c->json && i > 0)
 			fputc('\n', c->out);

@@ -180,6 +180,8 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 	uint64_t produced = 0;
 	int64_t wall0 = agent_time_now_ms();
 
+	agent_config_defaults(&c);
+
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--keep")) {
 			keep = 1;
@@ -195,7 +197,6 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 			goto usage;
 		}
 	}
-	agent_config_defaults(&c);
 	free(c.agent_id);
 	c.agent_id = strdup("demo");
 	agent_log_setup(err, 0, AGENT_LOG_WARNING);
@@ -308,6 +309,7 @@ out:
 	conn_kafka_producer_free(prod);
 	conn_kafka_mock_free(mock);
 	free(d.event);
+	agent_config_free(&c);
 	if (!keep && d.dir[0] && d.dir[strlen(d.dir) - 1] != 'X') {
 		snprintf(buf, sizeof buf, "rm -rf '%s'", d.dir);
 		if (system(buf) != 0)
@@ -317,6 +319,7 @@ out:
 	}
 	return rc;
 usage:
+	agent_config_free(&c);
 	fprintf(err, "usage: driftd demo [--duration SECONDS] [--windows N] [--keep]\n");
 	return 2;
 }

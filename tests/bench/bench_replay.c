@@ -5,9 +5,11 @@
  *   replay     records/s through decode -> route -> bin -> windows -> rules -> decisions, for
  *              300,000 generated 22-feature records (~435 bytes) held in memory (the engine's
  *              cost, no I/O), and the same records read from a file by the file source;
- *   decision   the time from the watermark passing a window's end to its rollback event being
- *              written: rules over 22 features and the prediction, the store's claim, the sink
- *              (a file, fsync'd), history and latch -- median and p99 over 200 decisions.
+ *   decision   from the watermark passing a window's end (the tick that closes it) to its
+ *              rollback event written by the sink (a file, fsync'd): rules over 22 features and
+ *              the prediction, the store's claim (fsync'd), the event -- "written_ms"; and the
+ *              whole tick including the history entry and the latch after it -- "tick_ms".
+ *              Median and p99 over 200 decisions.
  * Each replay figure is the median of 5 runs. The store is a temporary dir store with the
  * baseline of the same generator; the decoder is the default one (simdjson when built).
  */
@@ -16,6 +18,7 @@
 #include "agent/engine.h"
 #include "agent/log.h"
 #include "agent/traffic.h"
+#include "connectors/io_impl.h"
 #include "connectors/store.h"
 
 #include <stdio.h>
@@ -102,6 +105,30 @@ static void put_baseline(struct conn_store *st, const char *version)
 	free(c.len);
 }
 
+/* A sink that forwards to the file sink and notes when the event was written. */
+struct timing_sink {
+	struct conn_sink base;
+	struct conn_sink *inner;
+	double written_at; /* now() after the last emit */
+};
+
+static int timing_emit(struct conn_sink *k, const char *key, const char *value, size_t len,
+		       const struct conn_header *h, size_t nh)
+{
+	struct timing_sink *t = (struct timing_sink *)k;
+	int rc = conn_sink_emit(t->inner, key, value, len, h, nh);
+
+	t->written_at = now();
+	return rc;
+}
+
+static void timing_close(struct conn_sink *k)
+{
+	(void)k;
+}
+
+static const struct conn_sink_ops timing_ops = { timing_emit, timing_close };
+
 int main(void)
 {
 	char dir[] = "/tmp/driftd-bench-XXXXXX", spec[64], sinkspec[96], err[256], path[96];
@@ -109,7 +136,8 @@ int main(void)
 	struct conn_store *st;
 	struct conn_sink *sink;
 	struct corpus c;
-	double t[REPS], lat[200];
+	double t[REPS], lat[200], wr[200];
+	struct timing_sink ts = { .base = { .ops = &timing_ops } };
 	FILE *f;
 
 	if (!mkdtemp(dir))
@@ -191,9 +219,11 @@ int main(void)
 
 		cf.breach_windows = 1;
 		cf.cooldown_s = 0;
+		ts.inner = sink;
 		make_corpus(&d, "v2.4.0", 1.0, 21);
 		for (int v = 0; v < 200; v++) {
-			struct agent_engine *e = agent_engine_new(&cf, st, sink, err, sizeof err);
+			struct agent_engine *e =
+			    agent_engine_new(&cf, st, &ts.base, err, sizeof err);
 			char ver[32];
 			double t0;
 
@@ -221,16 +251,19 @@ int main(void)
 
 				agent_engine_feed(e, &m, 0);
 			}
+			ts.written_at = 0;
 			t0 = now();
 			agent_engine_tick(e);
-			lat[k++] = (now() - t0) * 1e3;
+			lat[k] = (now() - t0) * 1e3;
+			wr[k++] = ts.written_at > 0 ? (ts.written_at - t0) * 1e3 : 1e9;
 			agent_engine_free(e);
 		}
 		qsort(lat, (size_t)k, sizeof *lat, cmp_double);
-		printf("{\"bench\":\"decision\",\"windows\":%d,\"features\":23,\"sink\":\"file+"
-		       "fsync\","
-		       "\"store\":\"dir\",\"ms_median\":%.3f,\"ms_p99\":%.3f,\"ms_max\":%.3f}\n",
-		       k, lat[k / 2], lat[k * 99 / 100], lat[k - 1]);
+		qsort(wr, (size_t)k, sizeof *wr, cmp_double);
+		printf("{\"bench\":\"decision\",\"windows\":%d,\"features\":23,"
+		       "\"sink\":\"file+fsync\",\"store\":\"dir\",\"written_ms_median\":%.3f,"
+		       "\"written_ms_p99\":%.3f,\"tick_ms_median\":%.3f,\"tick_ms_p99\":%.3f}\n",
+		       k, wr[k / 2], wr[k * 99 / 100], lat[k / 2], lat[k * 99 / 100]);
 		free(d.buf);
 		free(d.off);
 		free(d.len);

@@ -142,6 +142,7 @@ static int setup(void **state)
 	put_baseline(x, "v1", 1);
 	assert_int_equal(conn_store_good_set(x->store, "m", "v1"), 0);
 	agent_config_defaults(&x->c);
+	free(x->c.agent_id);
 	x->c.agent_id = strdup("test");
 	x->c.window_s = 60;
 	x->c.grace_s = 5;
