@@ -15,6 +15,7 @@
  * == samples.
  */
 #include "agent/baseline.h"
+#include "agent/util.h"
 #include "agent/accuracy.h"
 #include "agent/timefmt.h"
 
@@ -421,20 +422,6 @@ static int cmp_bfeat(const void *a, const void *b)
 	return strcmp(((const struct bfeat *)a)->name, ((const struct bfeat *)b)->name);
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 struct agent_baseline *agent_baseline_builder_finish(struct agent_baseline_builder *bb,
 						     int64_t created_ms, char *err, size_t errlen)
 {
@@ -443,7 +430,7 @@ struct agent_baseline *agent_baseline_builder_finish(struct agent_baseline_build
 	if (bb->nomem)
 		goto nomem;
 	if (bb->samples == 0) {
-		set_err(err, errlen, "no record to build a baseline from");
+		agent_errf(err, errlen, "no record to build a baseline from");
 		builder_free(bb);
 		return NULL;
 	}
@@ -485,7 +472,7 @@ struct agent_baseline *agent_baseline_builder_finish(struct agent_baseline_build
 	builder_free(bb);
 	return b;
 nomem:
-	set_err(err, errlen, "out of memory building the baseline");
+	agent_errf(err, errlen, "out of memory building the baseline");
 	agent_baseline_free(b);
 	builder_free(bb);
 	return NULL;

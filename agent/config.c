@@ -25,6 +25,7 @@
  * Numbers go through strtod and printf: driftd never calls setlocale(), so both use '.'.
  */
 #include "agent/config.h"
+#include "agent/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -573,30 +574,6 @@ static int starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static char *dup_n(const char *s, size_t len)
-{
-	char *d = malloc(len + 1);
-
-	if (d) {
-		memcpy(d, s, len);
-		d[len] = '\0';
-	}
-	return d;
-}
-
 /* Writes s[0..len) into buf as a double-quoted, escaped excerpt of at most 48 bytes: for
  * messages that name a key, a flag or a non-secret value. */
 static void quote(char *buf, size_t n, const char *s, size_t len)
@@ -898,7 +875,7 @@ static int kafka_put(struct agent_config *c, const char *name, size_t len, char 
 		free(value);
 		return -1;
 	}
-	key = dup_n(name, len);
+	key = agent_strndup(name, len);
 	keys = realloc(c->kafka_keys, (c->kafka_n + 1) * sizeof *keys);
 	if (keys)
 		c->kafka_keys = keys;
@@ -1167,11 +1144,11 @@ static char *secret_text(const char *s, size_t len, char *msg, size_t n)
 
 	if (len && s[0] == '@') {
 		if (len > 1 && s[1] == '@')
-			d = dup_n(s + 1, len - 1);
+			d = agent_strndup(s + 1, len - 1);
 		else
 			return read_secret_file(s + 1, msg, n);
 	} else {
-		d = dup_n(s, len);
+		d = agent_strndup(s, len);
 	}
 	if (!d)
 		snprintf(msg, n, "out of memory");
@@ -1255,7 +1232,7 @@ static int set_string(struct agent_config *c, const struct opt *o, const struct 
 		return type_error(o, v, msg, n);
 	if (o->flags & OPT_SECRET)
 		s = secret_text(v->s, v->len, msg, n);
-	else if (!(s = dup_n(v->s, v->len)))
+	else if (!(s = agent_strndup(v->s, v->len)))
 		snprintf(msg, n, "out of memory");
 	if (!s)
 		return -1;
@@ -1354,14 +1331,14 @@ static char *kafka_text(const char *prop, const struct val *v, char *msg, size_t
 			if (!(s = secret_text(v->s, v->len, msg, n)))
 				return NULL;
 		} else {
-			s = dup_n(v->s, v->len);
+			s = agent_strndup(v->s, v->len);
 		}
 		break;
 	case V_NUMBER:
-		s = dup_n(v->s, v->len);
+		s = agent_strndup(v->s, v->len);
 		break;
 	case V_BOOL:
-		s = dup_n(v->b ? "true" : "false", v->b ? 4 : 5);
+		s = agent_strndup(v->b ? "true" : "false", v->b ? 4 : 5);
 		break;
 	default:
 		snprintf(msg, n, "expected a string, number or boolean, got %s",
@@ -1536,7 +1513,7 @@ static void jerr_at(struct jreader *r, int line, int col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	seterr(r->err, r->errlen, "%s:%d:%d: %s", r->name, line, col, msg);
+	agent_errf(r->err, r->errlen, "%s:%d:%d: %s", r->name, line, col, msg);
 }
 
 /* Consumes one byte; columns count characters (UTF-8 continuation bytes do not advance). */
@@ -1897,7 +1874,7 @@ static int jnumber(struct jreader *r, struct jnode *nd)
 		return -1;
 	}
 	nd->kind = V_NUMBER;
-	if (!(nd->s = dup_n((const char *)r->p, len))) {
+	if (!(nd->s = agent_strndup((const char *)r->p, len))) {
 		jerr_at(r, nd->line, nd->col, "out of memory");
 		return -1;
 	}
@@ -2109,12 +2086,12 @@ int agent_config_load_file(struct agent_config *c, const char *path, char *err, 
 	int rc;
 
 	if (!f) {
-		seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		agent_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!(buf = malloc(MAX_FILE + 1))) {
 		fclose(f);
-		seterr(err, errlen, "%s: out of memory", path);
+		agent_errf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
 	while (len <= MAX_FILE) {
@@ -2125,10 +2102,10 @@ int agent_config_load_file(struct agent_config *c, const char *path, char *err, 
 		len += k;
 	}
 	if (ferror(f)) {
-		seterr(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		agent_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 		rc = -1;
 	} else if (len > MAX_FILE) {
-		seterr(err, errlen, "%s: larger than %d bytes (1 MiB)", path, MAX_FILE);
+		agent_errf(err, errlen, "%s: larger than %d bytes (1 MiB)", path, MAX_FILE);
 		rc = -1;
 	} else {
 		rc = agent_config_load_string(c, path, buf, len, err, errlen);
@@ -2145,7 +2122,7 @@ int agent_config_load_env(struct agent_config *c, char *const *envp, char *err, 
 	if (!envp)
 		return 0;
 	if (config_copy(&tmp, c)) {
-		seterr(err, errlen, "environment: out of memory");
+		agent_errf(err, errlen, "environment: out of memory");
 		return -1;
 	}
 	for (size_t i = 0; envp[i]; i++) {
@@ -2169,14 +2146,14 @@ int agent_config_load_env(struct agent_config *c, char *const *envp, char *err, 
 					 "--kafka.PROP=VALUE)");
 			else
 				suggest_env(e, nlen, hint, sizeof hint);
-			seterr(err, errlen, "environment: unknown variable %.*s%s",
-			       (int)(nlen > MAX_NAME ? MAX_NAME : nlen), e, hint);
+			agent_errf(err, errlen, "environment: unknown variable %.*s%s",
+				   (int)(nlen > MAX_NAME ? MAX_NAME : nlen), e, hint);
 			agent_config_free(&tmp);
 			return -1;
 		}
 		struct val v = { .kind = V_TEXT, .s = eq + 1, .len = strlen(eq + 1) };
 		if (set_opt(&tmp, o, &v, msg, sizeof msg)) {
-			seterr(err, errlen, "%.*s: %s", (int)nlen, e, msg);
+			agent_errf(err, errlen, "%.*s: %s", (int)nlen, e, msg);
 			agent_config_free(&tmp);
 			return -1;
 		}
@@ -2192,7 +2169,7 @@ int agent_config_load_args(struct agent_config *c, int argc, char **argv, int *i
 	int k = *i;
 
 	if (config_copy(&tmp, c)) {
-		seterr(err, errlen, "out of memory");
+		agent_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	while (k < argc) {
@@ -2219,14 +2196,14 @@ int agent_config_load_args(struct agent_config *c, int argc, char **argv, int *i
 			char *text;
 
 			if (!kafka_name_ok(name + 6, nlen - 6)) {
-				seterr(err, errlen, "--%.*s: invalid Kafka property name",
-				       (int)(nlen > MAX_NAME ? MAX_NAME : nlen), name);
+				agent_errf(err, errlen, "--%.*s: invalid Kafka property name",
+					   (int)(nlen > MAX_NAME ? MAX_NAME : nlen), name);
 				goto fail;
 			}
 			if (!value) {
 				if (k + 1 >= argc) {
-					seterr(err, errlen, "--%.*s: missing value", (int)nlen,
-					       name);
+					agent_errf(err, errlen, "--%.*s: missing value", (int)nlen,
+						   name);
 					goto fail;
 				}
 				value = argv[++k];
@@ -2239,7 +2216,7 @@ int agent_config_load_args(struct agent_config *c, int argc, char **argv, int *i
 				snprintf(prop, sizeof prop, "%.*s", (int)(nlen - 6), name + 6);
 				if (!(text = kafka_text(prop, &v, msg, sizeof msg)) ||
 				    kafka_put(&tmp, prop, nlen - 6, text, msg, sizeof msg)) {
-					seterr(err, errlen, "--%.*s: %s", (int)nlen, name, msg);
+					agent_errf(err, errlen, "--%.*s: %s", (int)nlen, name, msg);
 					goto fail;
 				}
 			}
@@ -2256,12 +2233,12 @@ int agent_config_load_args(struct agent_config *c, int argc, char **argv, int *i
 		}
 		if (!o) {
 			suggest_flag(name, nlen, hint, sizeof hint);
-			seterr(err, errlen, "unknown option --%.*s%s",
-			       (int)(nlen > MAX_NAME ? MAX_NAME : nlen), name, hint);
+			agent_errf(err, errlen, "unknown option --%.*s%s",
+				   (int)(nlen > MAX_NAME ? MAX_NAME : nlen), name, hint);
 			goto fail;
 		}
 		if (neg && value) {
-			seterr(err, errlen, "--%.*s takes no value", (int)nlen, name);
+			agent_errf(err, errlen, "--%.*s takes no value", (int)nlen, name);
 			goto fail;
 		}
 		if (neg || (o->type == OPT_BOOL && !value)) {
@@ -2271,14 +2248,14 @@ int agent_config_load_args(struct agent_config *c, int argc, char **argv, int *i
 		}
 		if (!value) {
 			if (k + 1 >= argc) {
-				seterr(err, errlen, "--%.*s: missing value", (int)nlen, name);
+				agent_errf(err, errlen, "--%.*s: missing value", (int)nlen, name);
 				goto fail;
 			}
 			value = argv[++k];
 		}
 		struct val v = { .kind = V_TEXT, .s = value, .len = strlen(value) };
 		if (set_opt(&tmp, o, &v, msg, sizeof msg)) {
-			seterr(err, errlen, "--%.*s: %s", (int)nlen, name, msg);
+			agent_errf(err, errlen, "--%.*s: %s", (int)nlen, name, msg);
 			goto fail;
 		}
 		k++;
@@ -2496,53 +2473,56 @@ int agent_config_validate(const struct agent_config *c, char *err, size_t errlen
 		bootstrap = kafka_get(c, "metadata.broker.list");
 	for (size_t i = 0; i < NOPTS; i++) {
 		if (check_stored(c, &opts[i], msg, sizeof msg)) {
-			seterr(err, errlen, "%s: %s", opts[i].name, msg);
+			agent_errf(err, errlen, "%s: %s", opts[i].name, msg);
 			return -1;
 		}
 	}
 	for (size_t i = 0; i < c->kafka_n; i++) {
 		if (!kafka_name_ok(c->kafka_keys[i], strlen(c->kafka_keys[i]))) {
-			seterr(err, errlen, "kafka: invalid property name");
+			agent_errf(err, errlen, "kafka: invalid property name");
 			return -1;
 		}
 	}
 	if (c->brokers && bootstrap) {
-		seterr(err, errlen,
-		       "brokers: set either brokers or kafka.bootstrap.servers, not both");
+		agent_errf(err, errlen,
+			   "brokers: set either brokers or kafka.bootstrap.servers, not both");
 		return -1;
 	}
 	if (kafka_get(c, "group.id")) {
-		seterr(err, errlen, "kafka.group.id: set the consumer group with group (--group)");
+		agent_errf(err, errlen,
+			   "kafka.group.id: set the consumer group with group (--group)");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
 		const char *s = *(char *const *)((const char *)c + endpoints[i].off);
 
 		if (s && starts_with(s, "kafka:") && !c->brokers && !bootstrap) {
-			seterr(err, errlen,
-			       "%s: %s needs Kafka brokers (brokers, --brokers or DRIFTD_BROKERS)",
-			       endpoints[i].name, s);
+			agent_errf(
+			    err, errlen,
+			    "%s: %s needs Kafka brokers (brokers, --brokers or DRIFTD_BROKERS)",
+			    endpoints[i].name, s);
 			return -1;
 		}
 	}
 	if (c->grace_s >= c->window_s) {
 		fmt_double(a, sizeof a, c->grace_s);
 		fmt_double(b, sizeof b, c->window_s);
-		seterr(err, errlen, "grace: must be shorter than window (%s >= %s)", a, b);
+		agent_errf(err, errlen, "grace: must be shorter than window (%s >= %s)", a, b);
 		return -1;
 	}
 	if (topic_in(c->events, c->source)) {
-		seterr(err, errlen, "events: the rollback topic must not be a source topic");
+		agent_errf(err, errlen, "events: the rollback topic must not be a source topic");
 		return -1;
 	}
 	if (topic_in(c->labels, c->source)) {
-		seterr(err, errlen, "labels: the labels topic must not be a source topic");
+		agent_errf(err, errlen, "labels: the labels topic must not be a source topic");
 		return -1;
 	}
 	if (topic_in(c->dead_letters, c->source) || topic_in(c->dead_letters, c->events)) {
-		seterr(err, errlen,
-		       "dead_letters: the dead-letter topic must differ from the source and events "
-		       "topics");
+		agent_errf(
+		    err, errlen,
+		    "dead_letters: the dead-letter topic must differ from the source and events "
+		    "topics");
 		return -1;
 	}
 	return 0;

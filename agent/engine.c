@@ -11,6 +11,7 @@
 #include "agent/event.h"
 #include "agent/log.h"
 #include "agent/timefmt.h"
+#include "agent/util.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -77,17 +78,6 @@ const char *agent_reject_name(int reason)
 	if (reason >= CONN_REJECT_COUNT && reason < AGENT_REJECT_COUNT)
 		return engine_reject_names[reason - CONN_REJECT_COUNT];
 	return "unknown";
-}
-
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
 }
 
 /* ---- construction ---- */
@@ -312,8 +302,8 @@ static struct pair *find_pair(struct agent_engine *e, const struct conn_record *
 	}
 	p = &e->pairs[e->npairs];
 	memset(p, 0, sizeof *p);
-	p->model = dup_n(r->model, r->model_len);
-	p->version = dup_n(r->version, r->version_len);
+	p->model = agent_strndup(r->model, r->model_len);
+	p->version = agent_strndup(r->version, r->version_len);
 	if (!p->model || !p->version) {
 		free_pair(p);
 		return NULL;
@@ -420,7 +410,7 @@ static void keep_pending(struct agent_engine *e, const char *model, const struct
 	pe->key = strdup(model);
 	pe->model = strdup(model);
 	pe->id = strdup(ev->id);
-	pe->json = dup_n(ev->json, ev->len);
+	pe->json = agent_strndup(ev->json, ev->len);
 	pe->len = ev->len;
 	if (pe->key && pe->model && pe->id && pe->json) {
 		e->npending++;

@@ -21,6 +21,7 @@ agent_libagent_a_SOURCES = \
 	agent/run.h agent/run.c \
 	agent/timefmt.h agent/timefmt.c \
 	agent/traffic.h agent/traffic.c \
+	agent/util.h agent/util.c \
 	agent/window.h agent/window.c
 
 AGENT_LIBS = agent/libagent.a $(CONN_LIBS) $(STATS_LIBS)
