@@ -11,6 +11,7 @@
  * promises. The decoders are made once and reused, as in the agent.
  */
 #include "fuzz.h"
+#include "record_same.h"
 #include "connectors/record.h"
 
 #include <math.h>
@@ -20,50 +21,13 @@
 
 /* ---- invariants ---- */
 
-static int same_bytes(const char *a, size_t alen, const char *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-static int same_double(double a, double b)
-{
-	return memcmp(&a, &b, sizeof a) == 0;
-}
-
-static int same_value(const struct conn_value *a, const struct conn_value *b)
-{
-	if (a->kind != b->kind)
-		return 0;
-	switch (a->kind) {
-	case CONN_VALUE_NUMBER:
-		return same_double(a->num, b->num);
-	case CONN_VALUE_STRING:
-		return same_bytes(a->str, a->len, b->str, b->len);
-	case CONN_VALUE_BOOL:
-		return a->b == b->b;
-	default:
-		return 1;
-	}
-}
-
 static void check_same(const struct conn_record *a, const struct conn_record *b)
 {
-	FUZZ_CHECK(same_bytes(a->model, a->model_len, b->model, b->model_len));
-	FUZZ_CHECK(same_bytes(a->version, a->version_len, b->version, b->version_len));
-	FUZZ_CHECK(!a->request_id == !b->request_id);
-	if (a->request_id)
-		FUZZ_CHECK(
-		    same_bytes(a->request_id, a->request_id_len, b->request_id, b->request_id_len));
-	FUZZ_CHECK(a->has_ts == b->has_ts && a->ts_ms == b->ts_ms);
-	FUZZ_CHECK(a->has_latency == b->has_latency && same_double(a->latency_ms, b->latency_ms));
-	FUZZ_CHECK(a->has_error == b->has_error && a->error == b->error);
-	FUZZ_CHECK(same_value(&a->prediction, &b->prediction));
-	FUZZ_CHECK(same_value(&a->label, &b->label));
-	FUZZ_CHECK(a->nfeatures == b->nfeatures);
-	for (size_t i = 0; i < a->nfeatures; i++) {
-		FUZZ_CHECK(same_bytes(a->features[i].name, a->features[i].name_len,
-				      b->features[i].name, b->features[i].name_len));
-		FUZZ_CHECK(same_value(&a->features[i].value, &b->features[i].value));
+	const char *why = "";
+
+	if (!same_record(a, b, &why)) {
+		fprintf(stderr, "the decoders disagree on %s\n", why);
+		abort();
 	}
 }
 

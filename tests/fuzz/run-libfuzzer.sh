@@ -26,7 +26,8 @@ for src in "$top"/tests/fuzz/fuzz_*.c; do
 	echo "== $t ($secs s)"
 	# shellcheck disable=SC2086
 	clang++ -x c -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I"$top" -I"$b" \
-		-I"$top/tests/fuzz" $(pkg-config --cflags gsl jansson) -c "$src" -o "$out/$t.o"
+		-I"$top/tests/fuzz" -I"$top/tests/unit" $(pkg-config --cflags gsl jansson) -c "$src" \
+		-o "$out/$t.o"
 	# shellcheck disable=SC2086
 	clang++ -fsanitize=fuzzer,address,undefined "$out/$t.o" $libs $deps -lm -o "$out/$t"
 	mkdir -p "$out/corpus_$t"
