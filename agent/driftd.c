@@ -6,6 +6,7 @@
  *   driftd config-doc                 print doc/configuration.md (generated from the option table)
  *   driftd demo [options]             the embedded default (demo.h)
  *   driftd generate [options]         write generated records as JSONL (generate.h)
+ *   driftd mock-kafka [options]       librdkafka's mock cluster as a process (mockkafka.h)
  *   driftd --version | --help
  */
 #ifdef HAVE_CONFIG_H
@@ -16,6 +17,7 @@
 #include "agent/demo.h"
 #include "agent/generate.h"
 #include "agent/log.h"
+#include "agent/mockkafka.h"
 #include "agent/run.h"
 #include "stats/stats.h"
 
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "demo"))
 		return agent_demo_main(argc - 1, argv + 1, stdout, stderr);
+	if (argc >= 2 && !strcmp(argv[1], "mock-kafka"))
+		return agent_mockkafka_main(argc - 1, argv + 1, stdout, stderr);
 	if (argc >= 2 && !strcmp(argv[1], "generate"))
 		return agent_generate_main(argc - 1, argv + 1, stdout, stderr);
 	if (argc >= 2 && !strcmp(argv[1], "config-doc")) {

@@ -43,6 +43,13 @@ struct model_cooldown {
 	int64_t last_end_ms; /* window end of its last rollback */
 };
 
+/* The high-water mark of one input stream. */
+struct stream_mark {
+	uint32_t id;	   /* conn_msg.stream */
+	int64_t max_ts;	   /* largest record time seen on it */
+	int64_t last_wall; /* wall time of its last record */
+};
+
 struct pending_event {
 	char *key, *json, *model, *id;
 	size_t len;
@@ -64,6 +71,10 @@ struct agent_engine {
 	int64_t window_ms, grace_ms, cooldown_ms;
 	int64_t max_ts; /* largest record time seen */
 	int have_ts;
+	struct stream_mark *streams; /* per-stream high-water marks */
+	size_t nstreams;
+	uint32_t cur_stream; /* stream of the record being added */
+	int64_t cur_wall;    /* its receive time */
 	struct agent_counters k;
 	agent_window_fn fn;
 	void *fn_arg;
@@ -153,6 +164,7 @@ void agent_engine_free(struct agent_engine *e)
 		free(e->pending[i].id);
 	}
 	free(e->pending);
+	free(e->streams);
 	conn_decoder_free(e->dec);
 	free(e);
 }
@@ -619,14 +631,72 @@ static void close_pair_windows(struct agent_engine *e, struct pair *p, int64_t u
 	}
 }
 
+/* Notes ts on the current stream's high-water mark. */
+static void mark_stream(struct agent_engine *e, int64_t ts)
+{
+	struct stream_mark *sm = NULL;
+
+	for (size_t i = 0; i < e->nstreams; i++)
+		if (e->streams[i].id == e->cur_stream)
+			sm = &e->streams[i];
+	if (!sm) {
+		if (e->nstreams == AGENT_STREAMS_MAX)
+			return; /* beyond the bound: only the streams already known hold time */
+		if (!(e->nstreams & (e->nstreams - 1))) { /* grow at powers of two */
+			size_t cap = e->nstreams ? 2 * e->nstreams : 4;
+			struct stream_mark *g = realloc(e->streams, cap * sizeof *g);
+
+			if (!g)
+				return;
+			e->streams = g;
+		}
+		sm = &e->streams[e->nstreams++];
+		*sm = (struct stream_mark){ .id = e->cur_stream, .max_ts = ts };
+	}
+	if (ts > sm->max_ts)
+		sm->max_ts = ts;
+	sm->last_wall = e->cur_wall;
+}
+
+/* The smallest high-water mark over the active streams: heard from within AGENT_STREAM_IDLE_MS
+ * of now and not at their end. With none active, the largest record time seen. */
+static int64_t low_water(const struct agent_engine *e, int64_t now)
+{
+	int64_t low = INT64_MAX;
+
+	for (size_t i = 0; i < e->nstreams; i++)
+		if (e->streams[i].last_wall >= now - AGENT_STREAM_IDLE_MS &&
+		    e->streams[i].max_ts < low)
+			low = e->streams[i].max_ts;
+	return low == INT64_MAX ? e->max_ts : low;
+}
+
+/* A stream reached its end for now: it no longer holds the watermark until its next record. */
+static void stream_at_end(struct agent_engine *e, uint32_t id)
+{
+	for (size_t i = 0; i < e->nstreams; i++)
+		if (e->streams[i].id == id)
+			e->streams[i].last_wall = INT64_MIN;
+}
+
 void agent_engine_tick(struct agent_engine *e)
 {
+	int64_t wm;
+
 	if (e->npending)
 		retry_pending(e);
 	if (!e->have_ts)
 		return;
+	wm = low_water(e, agent_time_now_ms()) - e->grace_ms;
+	if (agent_log_enabled(AGENT_LOG_DEBUG)) {
+		char t[AGENT_TIME_LEN];
+
+		agent_time_format(wm, t);
+		agent_log(AGENT_LOG_DEBUG, "engine", "watermark %s over %zu streams", t,
+			  e->nstreams);
+	}
 	for (size_t i = 0; i < e->npairs; i++)
-		close_pair_windows(e, &e->pairs[i], e->max_ts - e->grace_ms, 0);
+		close_pair_windows(e, &e->pairs[i], wm, 0);
 }
 
 void agent_engine_finish(struct agent_engine *e)
@@ -663,6 +733,8 @@ void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64
 		e->max_ts = ts;
 		e->have_ts = 1;
 	}
+	mark_stream(e, ts);
+	e->cur_stream = 0;
 }
 
 void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t now_ms)
@@ -670,6 +742,10 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 	struct conn_record r;
 	enum conn_reject why;
 
+	if (m->eof) {
+		stream_at_end(e, m->stream);
+		return;
+	}
 	e->k.records++;
 	why = m->oversized ? CONN_REJECT_TOO_LARGE : conn_decode(e->dec, m->data, m->len, &r);
 	if (why != CONN_REJECT_NONE) {
@@ -678,5 +754,7 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 			  conn_reject_name(why));
 		return;
 	}
+	e->cur_stream = m->stream;
+	e->cur_wall = now_ms;
 	agent_engine_add(e, &r, r.has_ts ? r.ts_ms : m->ts_ms >= 0 ? m->ts_ms : now_ms);
 }

@@ -4,8 +4,12 @@
  * writes durable state through the store (store.h). The same engine runs a file replay, Kafka
  * and the demo.
  *
- * Time: a record's time is its "ts", else the transport's timestamp, else the receive time. The
- * watermark is the largest record time seen minus the grace; a window [start, end) of any
+ * Time: a record's time is its "ts", else the transport's timestamp, else the receive time. Each
+ * input stream (a Kafka partition; a file is one stream) has its own high-water mark, the largest
+ * record time seen on it; the watermark is the smallest of them over the active streams --
+ * heard from within the last AGENT_STREAM_IDLE_MS of wall time and not at their end (a Kafka
+ * partition-EOF) -- minus the grace; with no active stream, the largest record time seen minus
+ * the grace (so an idle or caught-up partition never holds time back). A window [start, end) of any
  * (model, version) closes when the watermark reaches its end, and is then evaluated (rules.h),
  * decided (decide.h) and, when a rollback fires, turned into an event (event.h) that is claimed
  * in the store (duplicates are dropped), handed to the sink, and appended to the model's
@@ -23,6 +27,9 @@
 #include "connectors/io.h"
 #include "connectors/record.h"
 #include "connectors/store.h"
+
+#define AGENT_STREAM_IDLE_MS 10000 /* a stream silent this long no longer holds the watermark */
+#define AGENT_STREAMS_MAX    4096  /* streams tracked (Kafka partitions of the source) */
 
 /* Rejections beyond the decoder's (connectors/record.h). */
 enum agent_reject { AGENT_REJECT_TOO_MANY_MODELS = CONN_REJECT_COUNT, AGENT_REJECT_COUNT };

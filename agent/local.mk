@@ -17,6 +17,7 @@ agent_libagent_a_SOURCES = \
 	agent/event.h agent/event.c \
 	agent/generate.h agent/generate.c \
 	agent/log.h agent/log.c \
+	agent/mockkafka.h agent/mockkafka.c \
 	agent/rules.h agent/rules.c \
 	agent/run.h agent/run.c \
 	agent/timefmt.h agent/timefmt.c \

@@ -5,6 +5,7 @@
 #include "agent/run.h"
 #include "agent/log.h"
 #include "agent/timefmt.h"
+#include "connectors/kafka.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -54,6 +55,28 @@ static void log_summary(const struct agent_counters *k)
 				  agent_reject_name(r), k->rejected[r]);
 }
 
+/* The source of c->source: "file:..." or "kafka:TOPIC[,TOPIC...]" (group c->group). */
+static struct conn_source *open_source(const struct agent_config *c, char *err, size_t errlen)
+{
+	struct conn_kafka_props props = { c->kafka_keys, c->kafka_values, c->kafka_n };
+
+	if (!strncmp(c->source, "kafka:", 6))
+		return conn_source_open_kafka(c->source + 6, c->brokers ? c->brokers : "", c->group,
+					      &props, 100, c->max_message, err, errlen);
+	return conn_source_open(c->source, c->max_message, err, errlen);
+}
+
+/* The sink of c->events: "file:..." or "kafka:TOPIC". */
+static struct conn_sink *open_sink(const struct agent_config *c, char *err, size_t errlen)
+{
+	struct conn_kafka_props props = { c->kafka_keys, c->kafka_values, c->kafka_n };
+
+	if (!strncmp(c->events, "kafka:", 6))
+		return conn_sink_open_kafka(c->events + 6, c->brokers ? c->brokers : "", &props,
+					    err, errlen);
+	return conn_sink_open(c->events, err, errlen);
+}
+
 int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *arg)
 {
 	char err[512];
@@ -76,11 +99,11 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		agent_log(AGENT_LOG_ERR, "store", "%s", err);
 		goto out;
 	}
-	if (!(sink = conn_sink_open(c->events, err, sizeof err))) {
+	if (!(sink = open_sink(c, err, sizeof err))) {
 		agent_log(AGENT_LOG_ERR, "events", "%s", err);
 		goto out;
 	}
-	if (!(src = conn_source_open(c->source, c->max_message, err, sizeof err))) {
+	if (!(src = open_source(c, err, sizeof err))) {
 		agent_log(AGENT_LOG_ERR, "source", "%s", err);
 		goto out;
 	}
@@ -128,7 +151,13 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		agent_engine_finish(e);
 		goto out;
 	}
-	agent_engine_finish(e);
+	/* the end of a replay decides every open window; a stream stopped by a signal leaves its
+	 * open windows undecided (their records are not committed as decided: checkpoints of
+	 * partial windows come with the Redis store) */
+	if (conn_source_finite(src))
+		agent_engine_finish(e);
+	else
+		agent_log(AGENT_LOG_NOTICE, "run", "stopping: open windows are not decided");
 	log_summary(agent_engine_counters(e));
 	rc = 0;
 out:

@@ -16,9 +16,12 @@
 struct conn_msg {
 	const char *data; /* valid until the next conn_source_next */
 	size_t len;
-	int64_t ts_ms;	/* transport timestamp, -1 when none */
-	int64_t offset; /* position in the source (line number for files), for logs/dead letters */
-	int oversized;	/* 1: longer than the source's max_message: data holds a prefix only */
+	int64_t ts_ms;	 /* transport timestamp, -1 when none */
+	int64_t offset;	 /* position in the source (line number for files), for logs/dead letters */
+	int oversized;	 /* 1: longer than the source's max_message: data holds a prefix only */
+	uint32_t stream; /* the ordered stream it came from (Kafka: topic and partition; a file: 0):
+			  * event-time watermarks are kept per stream */
+	int eof; /* no record: the stream has no more messages for now (its end was reached) */
 };
 
 struct conn_source;

@@ -46,7 +46,6 @@ static rd_kafka_conf_t *make_conf(const struct conn_kafka_props *props, const ch
 struct kafka_source {
 	struct conn_source base;	     /* ops, err */
 	rd_kafka_t *rk;			     /* the consumer */
-	rd_kafka_queue_t *q;		     /* its consumer queue */
 	rd_kafka_message_t *held[BATCH_MAX]; /* the last batch, freed on the next call */
 	size_t nheld;
 	int poll_ms;
@@ -60,20 +59,32 @@ static void release(struct kafka_source *s)
 	s->nheld = 0;
 }
 
+/* A stream id for (topic, partition): FNV-1a of the name, mixed with the partition. */
+static uint32_t stream_id(const char *topic, int32_t partition)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *topic; topic++)
+		h = (h ^ (unsigned char)*topic) * 16777619u;
+	return (h ^ (uint32_t)partition) * 16777619u;
+}
+
 static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 {
 	struct kafka_source *s = (struct kafka_source *)base;
-	ssize_t got;
-	int n = 0;
+	int got, n = 0;
 
 	release(s);
 	if (cap > BATCH_MAX)
 		cap = BATCH_MAX;
-	got = rd_kafka_consume_batch_queue(s->q, s->poll_ms, s->held, (size_t)cap);
-	if (got < 0) {
-		snprintf(s->base.err, sizeof s->base.err, "consume: %s",
-			 rd_kafka_err2str(rd_kafka_last_error()));
-		return -1;
+	/* wait up to poll_ms for the first message, then take what is already there */
+	got = 0;
+	while (got < cap) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, got ? 0 : s->poll_ms);
+
+		if (!m)
+			break;
+		s->held[got++] = m;
 	}
 	s->nheld = (size_t)got;
 	for (size_t i = 0; i < s->nheld; i++) {
@@ -81,7 +92,17 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 		rd_kafka_timestamp_type_t tt;
 		int64_t ts;
 
-		if (m->err) /* partition EOF and transient errors: librdkafka recovers */
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			/* caught up on this partition: it must not hold event time back */
+			msgs[n++] = (struct conn_msg){
+				.data = "",
+				.ts_ms = -1,
+				.stream = stream_id(rd_kafka_topic_name(m->rkt), m->partition),
+				.eof = 1,
+			};
+			continue;
+		}
+		if (m->err) /* transient errors: librdkafka recovers */
 			continue;
 		ts = rd_kafka_message_timestamp(m, &tt);
 		msgs[n] =
@@ -92,6 +113,7 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 				       .oversized = m->len > s->max_message };
 		if (msgs[n].oversized)
 			msgs[n].len = s->max_message;
+		msgs[n].stream = stream_id(rd_kafka_topic_name(m->rkt), m->partition);
 		n++;
 	}
 	return n;
@@ -102,8 +124,6 @@ static void kafka_close(struct conn_source *base)
 	struct kafka_source *s = (struct kafka_source *)base;
 
 	release(s);
-	if (s->q)
-		rd_kafka_queue_destroy(s->q);
 	if (s->rk) {
 		rd_kafka_consumer_close(s->rk); /* leaves the group (no-op without one) */
 		rd_kafka_destroy(s->rk);
@@ -154,7 +174,7 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 	/* without a group: a private group id, nothing committed */
 	const char *ours[] = { "bootstrap.servers", brokers, "group.id",
 			       group ? group : "driftd-unassigned", "auto.offset.reset", "earliest",
-			       "enable.partition.eof", "false", "enable.auto.commit",
+			       "enable.partition.eof", "true", "enable.auto.commit",
 			       group ? "true" : "false",
 			       /* a monitor wants records soon: at most 100 ms idle per fetch */
 			       "fetch.wait.max.ms", "100", NULL };
@@ -180,10 +200,9 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 		goto error;
 	}
 	rd_kafka_poll_set_consumer(s->rk);
-	s->q = rd_kafka_queue_get_consumer(s->rk);
 	tl = rd_kafka_topic_partition_list_new(4);
 	copy = strdup(topics);
-	if (!copy || !tl || !s->q) {
+	if (!copy || !tl) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto error;
 	}

@@ -11,7 +11,8 @@ connectors_libconnectors_a_SOURCES = \
 	connectors/record.h connectors/record_impl.h connectors/record.c \
 	connectors/record_jansson.c \
 	connectors/io.h connectors/io_impl.h connectors/io.c connectors/io_file.c \
-	connectors/store.h connectors/store_dir.c \
+	connectors/store.h connectors/store_impl.h connectors/store.c connectors/store_dir.c \
+	connectors/store_redis.c \
 	connectors/kafka.h connectors/kafka.c
 # the one C++ file: simdjson On-Demand behind a C ABI (record_impl.h)
 if HAVE_SIMDJSON

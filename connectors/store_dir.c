@@ -1,6 +1,6 @@
 /*
  * store_dir.c -- the "dir:PATH" backend of store.h: driftd's durable state as files under one
- * directory (layout in doc/store.md), and conn_store_open's dispatch on the spec's scheme.
+ * directory (layout in doc/store.md), behind the ops table of store_impl.h (store.c dispatches).
  *
  *   PATH/models/<m>/name                   the raw model name (only when <m> is a hashed name)
  *   PATH/models/<m>/versions.idx           "<registered_ms> <full encoding of version>\n" lines
@@ -27,7 +27,7 @@
  * line. History appends hold an flock on history.jsonl and complete a torn last line first.
  * Reads refuse files over MAX_FILE bytes. Nothing is ever printed: errors stay on the handle.
  */
-#include "connectors/store.h"
+#include "connectors/store_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -50,18 +50,19 @@
 #define MREL_MAX     (8 + ENC_FILE_MAX) /* "models/<m>" with its NUL */
 #define REL_MAX	     512u		/* a path relative to the root */
 
-struct conn_store {
-	int root;      /* directory fd of PATH */
-	char err[512]; /* first error since the last successful call; "" when none */
+struct dir_store {
+	struct conn_store base; /* first: the ops table */
+	int root;		/* directory fd of PATH */
+	char err[512];		/* first error since the last successful call; "" when none */
 };
 
 /* ---- errors ---- */
 
-static void set_err(struct conn_store *s, const char *fmt, ...)
+static void set_err(struct dir_store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Records an error unless one is already recorded (first error wins). */
-static void set_err(struct conn_store *s, const char *fmt, ...)
+static void set_err(struct dir_store *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,14 +76,14 @@ static void set_err(struct conn_store *s, const char *fmt, ...)
 }
 
 /* The error of a failed system call on a relative path. */
-static int sys_err(struct conn_store *s, const char *what, const char *rel)
+static int sys_err(struct dir_store *s, const char *what, const char *rel)
 {
 	set_err(s, "%s %s: %s", what, rel, strerror(errno));
 	return -1;
 }
 
 /* A call that succeeded clears the error. */
-static int done(struct conn_store *s, int rc)
+static int done(struct dir_store *s, int rc)
 {
 	if (rc >= 0)
 		s->err[0] = '\0';
@@ -248,7 +249,7 @@ static long dec_full(const char *enc, char *out, size_t cap)
 }
 
 /* 0 when name is 1..max bytes without NUL; -1 with the error set otherwise. */
-static int check_name(struct conn_store *s, const char *what, const char *name, size_t max)
+static int check_name(struct dir_store *s, const char *what, const char *name, size_t max)
 {
 	size_t n = name ? strnlen(name, max + 1) : 0;
 
@@ -260,7 +261,7 @@ static int check_name(struct conn_store *s, const char *what, const char *name, 
 }
 
 /* "models/<enc(model)>" into rel (MREL_MAX bytes); -1 when the model name is invalid. */
-static int model_rel(struct conn_store *s, const char *model, char *rel)
+static int model_rel(struct dir_store *s, const char *model, char *rel)
 {
 	char e[ENC_FILE_MAX];
 
@@ -274,7 +275,7 @@ static int model_rel(struct conn_store *s, const char *model, char *rel)
 /* ---- files ---- */
 
 /* Creates rel and its missing parents under the root (like mkdir -p). */
-static int mkdirs(struct conn_store *s, const char *rel)
+static int mkdirs(struct dir_store *s, const char *rel)
 {
 	char buf[REL_MAX];
 	size_t n = strlen(rel);
@@ -293,7 +294,7 @@ static int mkdirs(struct conn_store *s, const char *rel)
 
 /* Opens directory rel (created when create is set). The fd; -2 when it does not exist and
  * create is 0; -1 on error. */
-static int open_dir(struct conn_store *s, const char *rel, int create)
+static int open_dir(struct dir_store *s, const char *rel, int create)
 {
 	int fd;
 
@@ -327,7 +328,7 @@ static int write_all(int fd, const void *data, size_t len)
 /* Writes data atomically as dir/name: a temporary file in dir, fsync'd, then renamed over name
  * (excl == 0) or linked to it (excl == 1: 2 when name exists, nothing changed); the directory
  * is fsync'd. 0 on success, -1 on error. */
-static int put_file(struct conn_store *s, const char *dir, const char *name, const void *data,
+static int put_file(struct dir_store *s, const char *dir, const char *name, const void *data,
 		    size_t len, int excl)
 {
 	static unsigned long counter;
@@ -382,7 +383,7 @@ out:
 }
 
 /* Reads the whole of an open regular file, at most MAX_FILE bytes, into out. */
-static int read_fd(struct conn_store *s, int fd, const char *rel, struct conn_blob *out)
+static int read_fd(struct dir_store *s, int fd, const char *rel, struct conn_blob *out)
 {
 	struct stat st;
 	size_t cap, len = 0;
@@ -441,7 +442,7 @@ static int read_fd(struct conn_store *s, int fd, const char *rel, struct conn_bl
 }
 
 /* Reads root-relative rel into out: 0, 1 when it does not exist, -1 on error. */
-static int get_file(struct conn_store *s, const char *rel, struct conn_blob *out)
+static int get_file(struct dir_store *s, const char *rel, struct conn_blob *out)
 {
 	int fd = openat(s->root, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
 
@@ -455,7 +456,7 @@ static int get_file(struct conn_store *s, const char *rel, struct conn_blob *out
 }
 
 /* 1 when root-relative rel exists, 0 when not, -1 on error. */
-static int exists(struct conn_store *s, const char *rel)
+static int exists(struct dir_store *s, const char *rel)
 {
 	struct stat st;
 
@@ -467,7 +468,7 @@ static int exists(struct conn_store *s, const char *rel)
 }
 
 /* Creates models/<m> with, for a shortened name, the file "name" holding the raw name. */
-static int model_dir_create(struct conn_store *s, const char *model, char *rel)
+static int model_dir_create(struct dir_store *s, const char *model, char *rel)
 {
 	char name_rel[REL_MAX];
 	int e;
@@ -484,7 +485,7 @@ static int model_dir_create(struct conn_store *s, const char *model, char *rel)
 }
 
 /* A flag file ("1\n" / "0\n"): *on receives its value, 0 when missing. */
-static int get_flag(struct conn_store *s, const char *rel, int *on)
+static int get_flag(struct dir_store *s, const char *rel, int *on)
 {
 	struct conn_blob b = { 0 };
 	int rc = get_file(s, rel, &b);
@@ -506,29 +507,14 @@ static int get_flag(struct conn_store *s, const char *rel, int *on)
 
 /* ---- open / close ---- */
 
-struct conn_store *conn_store_open(const char *spec, char *errbuf, size_t errlen)
+static const struct conn_store_ops dir_ops;
+
+struct conn_store *conn_store_dir_open(const char *path, char *errbuf, size_t errlen)
 {
-	struct conn_store *s;
-	const char *path;
+	struct dir_store *s;
 	char buf[4096];
 	size_t n;
 
-	if (!spec || strncmp(spec, "dir:", 4) != 0) {
-		const char *scheme = !spec				 ? "(none)"
-				     : strncmp(spec, "redis://", 8) == 0 ? "redis://"
-				     : strncmp(spec, "unix:", 5) == 0	 ? "unix:"
-									 : NULL;
-		if (scheme)
-			snprintf(
-			    errbuf, errlen,
-			    "unsupported store %s (only dir:PATH is built in; redis comes later)",
-			    scheme);
-		else
-			snprintf(errbuf, errlen,
-				 "unsupported store (expected dir:PATH; redis comes later)");
-		return NULL;
-	}
-	path = spec + 4;
 	n = strlen(path);
 	if (n == 0 || n >= sizeof buf) {
 		snprintf(errbuf, errlen, "store dir: the path must be 1 to %zu bytes",
@@ -553,33 +539,35 @@ struct conn_store *conn_store_open(const char *spec, char *errbuf, size_t errlen
 		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
+	s->base.ops = &dir_ops;
 	s->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->root < 0) {
 		snprintf(errbuf, errlen, "store %s: %s", path, strerror(errno));
 		free(s);
 		return NULL;
 	}
-	return s;
+	return &s->base;
 }
 
-void conn_store_close(struct conn_store *s)
+static void dir_close(struct conn_store *cs)
 {
-	if (!s)
-		return;
+	struct dir_store *s = (struct dir_store *)cs;
+
 	close(s->root);
 	free(s);
 }
 
-const char *conn_store_error(const struct conn_store *s)
+static const char *dir_error(const struct conn_store *cs)
 {
-	return s->err;
+	return ((const struct dir_store *)cs)->err;
 }
 
 /* ---- version registry ---- */
 
-int conn_store_version_put(struct conn_store *s, const char *model, const char *version,
+static int dir_version_put(struct conn_store *cs, const char *model, const char *version,
 			   const char *doc, size_t len, int64_t registered_ms)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], idx[REL_MAX], dir[MREL_MAX + 16], vfile[ENC_FILE_MAX + 8],
 	    vfull[ENC_FULL_MAX];
 	char line[ENC_FULL_MAX + 32], vrel[REL_MAX];
@@ -620,9 +608,10 @@ int conn_store_version_put(struct conn_store *s, const char *model, const char *
 	return rc == 0 ? done(s, 0) : rc;
 }
 
-int conn_store_version_get(struct conn_store *s, const char *model, const char *version,
+static int dir_version_get(struct conn_store *cs, const char *model, const char *version,
 			   struct conn_blob *out)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], vfile[ENC_FILE_MAX], rel[REL_MAX];
 
 	if (model_rel(s, model, mrel) < 0 || check_name(s, "version", version, MAX_NAME) < 0)
@@ -650,7 +639,7 @@ static int cmp_entry_name(const void *a, const void *b)
 }
 
 /* Parses versions.idx into entries (keep set on the registered ones). *n receives the count. */
-static int read_index(struct conn_store *s, const char *mrel, struct idx_entry **out, size_t *n)
+static int read_index(struct dir_store *s, const char *mrel, struct idx_entry **out, size_t *n)
 {
 	char rel[REL_MAX], vrel[REL_MAX], vfile[ENC_FILE_MAX];
 	struct conn_blob b = { 0 };
@@ -735,9 +724,10 @@ static void free_index(struct idx_entry *e, size_t n)
 	free(e);
 }
 
-int conn_store_versions(struct conn_store *s, const char *model, conn_store_version_fn fn,
+static int dir_versions(struct conn_store *cs, const char *model, conn_store_version_fn fn,
 			void *arg)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX];
 	struct idx_entry *e;
 	size_t n;
@@ -759,8 +749,9 @@ static int stop_at_first(void *arg, const char *version, int64_t ms)
 	return 1;
 }
 
-int conn_store_models(struct conn_store *s, conn_store_model_fn fn, void *arg)
+static int dir_models(struct conn_store *cs, conn_store_model_fn fn, void *arg)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	int dfd = open_dir(s, "models", 0), stop = 0;
 	DIR *d;
 	struct dirent *de;
@@ -799,7 +790,7 @@ int conn_store_models(struct conn_store *s, conn_store_model_fn fn, void *arg)
 		} else if (dec_full(de->d_name, name, sizeof name) < 0 || strlen(name) > MAX_NAME) {
 			continue; /* not ours */
 		}
-		if (conn_store_versions(s, name, stop_at_first, &any) < 0) {
+		if (dir_versions(&s->base, name, stop_at_first, &any) < 0) {
 			closedir(d);
 			return -1;
 		}
@@ -817,9 +808,10 @@ int conn_store_models(struct conn_store *s, conn_store_model_fn fn, void *arg)
 
 /* ---- baselines ---- */
 
-int conn_store_baseline_put(struct conn_store *s, const char *model, const char *version,
+static int dir_baseline_put(struct conn_store *cs, const char *model, const char *version,
 			    const char *doc, size_t len)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], dir[MREL_MAX + 16], vfile[ENC_FILE_MAX + 8];
 
 	if (check_name(s, "version", version, MAX_NAME) < 0 || model_dir_create(s, model, mrel) < 0)
@@ -830,9 +822,10 @@ int conn_store_baseline_put(struct conn_store *s, const char *model, const char 
 	return done(s, put_file(s, dir, vfile, doc, len, 0));
 }
 
-int conn_store_baseline_get(struct conn_store *s, const char *model, const char *version,
+static int dir_baseline_get(struct conn_store *cs, const char *model, const char *version,
 			    struct conn_blob *out)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], vfile[ENC_FILE_MAX], rel[REL_MAX];
 
 	if (model_rel(s, model, mrel) < 0 || check_name(s, "version", version, MAX_NAME) < 0)
@@ -844,8 +837,9 @@ int conn_store_baseline_get(struct conn_store *s, const char *model, const char 
 
 /* ---- last known good, hold, latch ---- */
 
-int conn_store_good_set(struct conn_store *s, const char *model, const char *version)
+static int dir_good_set(struct conn_store *cs, const char *model, const char *version)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX];
 
 	if (check_name(s, "version", version, MAX_NAME) < 0 || model_dir_create(s, model, mrel) < 0)
@@ -853,8 +847,9 @@ int conn_store_good_set(struct conn_store *s, const char *model, const char *ver
 	return done(s, put_file(s, mrel, "good", version, strlen(version), 0));
 }
 
-int conn_store_good_get(struct conn_store *s, const char *model, struct conn_blob *out)
+static int dir_good_get(struct conn_store *cs, const char *model, struct conn_blob *out)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], rel[REL_MAX];
 	int rc;
 
@@ -872,8 +867,9 @@ int conn_store_good_get(struct conn_store *s, const char *model, struct conn_blo
 	return done(s, rc);
 }
 
-int conn_store_hold_set(struct conn_store *s, const char *model, int on)
+static int dir_hold_set(struct conn_store *cs, const char *model, int on)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX];
 
 	if (model_dir_create(s, model, mrel) < 0)
@@ -881,8 +877,9 @@ int conn_store_hold_set(struct conn_store *s, const char *model, int on)
 	return done(s, put_file(s, mrel, "hold", on ? "1\n" : "0\n", 2, 0));
 }
 
-int conn_store_hold_get(struct conn_store *s, const char *model, int *on)
+static int dir_hold_get(struct conn_store *cs, const char *model, int *on)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], rel[REL_MAX];
 
 	*on = 0;
@@ -892,8 +889,9 @@ int conn_store_hold_get(struct conn_store *s, const char *model, int *on)
 	return done(s, get_flag(s, rel, on));
 }
 
-int conn_store_latch_set(struct conn_store *s, const char *model, const char *version, int on)
+static int dir_latch_set(struct conn_store *cs, const char *model, const char *version, int on)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], dir[MREL_MAX + 16], vfile[ENC_FILE_MAX];
 
 	if (check_name(s, "version", version, MAX_NAME) < 0 || model_dir_create(s, model, mrel) < 0)
@@ -903,8 +901,9 @@ int conn_store_latch_set(struct conn_store *s, const char *model, const char *ve
 	return done(s, put_file(s, dir, vfile, on ? "1\n" : "0\n", 2, 0));
 }
 
-int conn_store_latch_get(struct conn_store *s, const char *model, const char *version, int *on)
+static int dir_latch_get(struct conn_store *cs, const char *model, const char *version, int *on)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], vfile[ENC_FILE_MAX], rel[REL_MAX];
 
 	*on = 0;
@@ -917,8 +916,9 @@ int conn_store_latch_get(struct conn_store *s, const char *model, const char *ve
 
 /* ---- rollback history and dedup ---- */
 
-int conn_store_history_append(struct conn_store *s, const char *model, const char *doc, size_t len)
+static int dir_history_append(struct conn_store *cs, const char *model, const char *doc, size_t len)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], rel[REL_MAX], *line;
 	struct stat st;
 	int fd, rc = -1;
@@ -977,8 +977,9 @@ out:
 	return done(s, rc);
 }
 
-int conn_store_history(struct conn_store *s, const char *model, conn_store_entry_fn fn, void *arg)
+static int dir_history(struct conn_store *cs, const char *model, conn_store_entry_fn fn, void *arg)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char mrel[MREL_MAX], rel[REL_MAX], buf[65536], *line = NULL;
 	size_t llen = 0, lcap = 0;
 	int fd, rc = 0, stop = 0;
@@ -1041,8 +1042,9 @@ int conn_store_history(struct conn_store *s, const char *model, conn_store_entry
 	return done(s, rc);
 }
 
-int conn_store_claim(struct conn_store *s, const char *id)
+static int dir_claim(struct conn_store *cs, const char *id)
 {
+	struct dir_store *s = (struct dir_store *)cs;
 	char name[ENC_FILE_MAX], rel[REL_MAX];
 	int dfd, fd;
 
@@ -1071,3 +1073,23 @@ int conn_store_claim(struct conn_store *s, const char *id)
 	close(dfd);
 	return done(s, 0);
 }
+
+static const struct conn_store_ops dir_ops = {
+	.close = dir_close,
+	.error = dir_error,
+	.version_put = dir_version_put,
+	.version_get = dir_version_get,
+	.versions = dir_versions,
+	.models = dir_models,
+	.baseline_put = dir_baseline_put,
+	.baseline_get = dir_baseline_get,
+	.good_set = dir_good_set,
+	.good_get = dir_good_get,
+	.hold_set = dir_hold_set,
+	.hold_get = dir_hold_get,
+	.latch_set = dir_latch_set,
+	.latch_get = dir_latch_get,
+	.history_append = dir_history_append,
+	.history = dir_history,
+	.claim = dir_claim,
+};

@@ -72,7 +72,7 @@ tests_unit_agent_test_engine_LDADD = $(TEST_AGENT_LIBS)
 
 # ---- integration tests: real programs end to end (each cleans up after itself) ----
 INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.test \
-	tests/integration/demo.test
+	tests/integration/demo.test tests/integration/kafka.test
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
 $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)

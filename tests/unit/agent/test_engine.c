@@ -7,6 +7,7 @@
  */
 #include "agent/baseline.h"
 #include "agent/engine.h"
+#include "agent/log.h"
 #include "testutil.h"
 
 #include <string.h>
@@ -415,5 +416,6 @@ int main(void)
 	};
 
 	stats_init();
+	agent_log_setup(stderr, 0, AGENT_LOG_WARNING);
 	return TU_RUN(tests);
 }
