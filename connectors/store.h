@@ -2,8 +2,9 @@
  * store.h -- where driftd keeps its durable state: the version registry, baselines, the last
  * known good version, holds, latches, the rollback history and decision dedup keys.
  *
- * One interface, several backends: "dir:PATH" (files, the embedded default; connectors/
- * store_dir.c) now, "redis://..." next (SPEC.md "Redis layout"). Values are opaque byte strings
+ * One interface, two backends: "dir:PATH" (files, the embedded default; store_dir.c) and
+ * "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]", "unix:PATH[?db=N]" (hiredis; store_redis.c; the
+ * key layout in doc/store.md, SPEC.md "Redis layout"). Values are opaque byte strings
  * (JSON documents written by the agent); the store knows nothing of statistics. Model and
  * version names are arbitrary byte strings of 1..128 bytes without NUL; a backend encodes them
  * as it must (the dir store percent-encodes them into file names).
@@ -22,8 +23,10 @@
 
 struct conn_store;
 
-/* Opens "dir:PATH" (the directory is created when missing). NULL with a message in errbuf (other
- * schemes are refused without echoing any password they carry). */
+/* Opens a store: "dir:PATH" (the directory is created when missing) or a Redis spec (connects,
+ * AUTH, SELECT: may block about 4 s; later calls about 2 s at most each, a broken connection is
+ * re-opened by the next call with a bounded backoff). NULL with a message in errbuf; no message
+ * ever contains a password. */
 struct conn_store *conn_store_open(const char *spec, char *errbuf, size_t errlen);
 void conn_store_close(struct conn_store *s);
 const char *conn_store_error(const struct conn_store *s);
@@ -75,8 +78,8 @@ typedef int (*conn_store_entry_fn)(void *arg, const char *doc, size_t len);
 int conn_store_history(struct conn_store *s, const char *model, conn_store_entry_fn fn, void *arg);
 /* Claims a decision id: 0 when this call claimed it (first time), 1 when it was already
  * claimed (a duplicate decision: do not emit), -1 on error. An id has 1..1024 bytes. Claims
- * never expire in the dir
- * store; the Redis store gives them a TTL. */
+ * never expire in the dir store; in Redis they expire after 30 days. A -1 may hide a claim that
+ * was made (a lost reply): the engine then emits anyway (at least once, never lost). */
 int conn_store_claim(struct conn_store *s, const char *id);
 
 #endif

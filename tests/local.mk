@@ -27,7 +27,8 @@ STATS_UNIT_TESTS = \
 	tests/unit/stats/test_sketch
 check_PROGRAMS += $(STATS_UNIT_TESTS)
 TESTS += $(STATS_UNIT_TESTS)
-EXTRA_DIST += tests/unit/testutil.h tests/unit/record_same.h
+EXTRA_DIST += tests/unit/testutil.h tests/unit/record_same.h \
+	tests/unit/connectors/store_suite.h
 
 tests_unit_stats_test_codec_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/stats
 tests_unit_stats_test_codec_LDADD = $(TEST_STATS_LIBS)
@@ -49,6 +50,7 @@ AGENT_UNIT_TESTS = \
 	tests/unit/connectors/test_record \
 	tests/unit/connectors/test_io_file \
 	tests/unit/connectors/test_store_dir \
+	tests/unit/connectors/test_store_redis \
 	tests/unit/agent/test_config \
 	tests/unit/agent/test_baseline \
 	tests/unit/agent/test_decide \
@@ -61,6 +63,8 @@ tests_unit_connectors_test_io_file_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_connectors_test_io_file_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_connectors_test_store_dir_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_connectors_test_store_dir_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_connectors_test_store_redis_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_connectors_test_store_redis_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_config_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
