@@ -78,6 +78,9 @@ struct agent_engine {
 	struct agent_counters k;
 	agent_window_fn fn;
 	void *fn_arg;
+	agent_reject_fn reject_fn;	/* dead letters */
+	const struct conn_msg *cur_msg; /* the message being added (NULL from agent_engine_add) */
+	void *reject_arg;
 };
 
 static const char *const engine_reject_names[] = { "too_many_models" };
@@ -173,6 +176,12 @@ void agent_engine_on_window(struct agent_engine *e, agent_window_fn fn, void *ar
 {
 	e->fn = fn;
 	e->fn_arg = arg;
+}
+
+void agent_engine_on_reject(struct agent_engine *e, agent_reject_fn fn, void *arg)
+{
+	e->reject_fn = fn;
+	e->reject_arg = arg;
 }
 
 const struct agent_counters *agent_engine_counters(const struct agent_engine *e)
@@ -717,6 +726,9 @@ void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64
 
 	if (!p) {
 		e->k.rejected[AGENT_REJECT_TOO_MANY_MODELS]++;
+		if (e->reject_fn && e->cur_msg)
+			e->reject_fn(e->reject_arg, e->cur_msg,
+				     agent_reject_name(AGENT_REJECT_TOO_MANY_MODELS));
 		return;
 	}
 	w = window_for(e, p, ts, &late);
@@ -750,11 +762,15 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 	why = m->oversized ? CONN_REJECT_TOO_LARGE : conn_decode(e->dec, m->data, m->len, &r);
 	if (why != CONN_REJECT_NONE) {
 		e->k.rejected[why]++;
+		if (e->reject_fn)
+			e->reject_fn(e->reject_arg, m, conn_reject_name(why));
 		agent_log(AGENT_LOG_DEBUG, "records", "offset %" PRId64 " rejected: %s", m->offset,
 			  conn_reject_name(why));
 		return;
 	}
 	e->cur_stream = m->stream;
 	e->cur_wall = now_ms;
+	e->cur_msg = m;
 	agent_engine_add(e, &r, r.has_ts ? r.ts_ms : m->ts_ms >= 0 ? m->ts_ms : now_ms);
+	e->cur_msg = NULL;
 }

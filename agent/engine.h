@@ -58,6 +58,8 @@ struct agent_window_report {
 	int duplicate;		/* the event was a duplicate (not emitted) */
 };
 typedef void (*agent_window_fn)(void *arg, const struct agent_window_report *r);
+/* Called with every rejected message and its reason name (the dead-letter copy). */
+typedef void (*agent_reject_fn)(void *arg, const struct conn_msg *m, const char *reason);
 
 struct agent_engine;
 
@@ -66,6 +68,7 @@ struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_
 				      struct conn_sink *sink, char *err, size_t errlen);
 void agent_engine_free(struct agent_engine *e);
 void agent_engine_on_window(struct agent_engine *e, agent_window_fn fn, void *arg);
+void agent_engine_on_reject(struct agent_engine *e, agent_reject_fn fn, void *arg);
 
 /* Decodes and counts one message; now_ms is the receive time. */
 void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t now_ms);

@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -77,6 +78,36 @@ static struct conn_sink *open_sink(const struct agent_config *c, char *err, size
 	return conn_sink_open(c->events, err, errlen);
 }
 
+/* Dead letters: every rejected message, unchanged (too_large: its first max_message bytes), to
+ * the dead-letter topic with the reason and where it came from in headers. Best effort: a copy
+ * that cannot be queued is logged, the record is counted as rejected either way. */
+struct dead_letters {
+	struct conn_kafka_producer *p;
+	const char *topic;
+	uint64_t failed;
+};
+
+static void dead_letter(void *arg, const struct conn_msg *m, const char *reason)
+{
+	struct dead_letters *dl = arg;
+	char part[16], off[24];
+	struct conn_header h[5] = { { "driftd-reason", reason } };
+	size_t nh = 1;
+
+	snprintf(part, sizeof part, "%d", (int)m->partition);
+	snprintf(off, sizeof off, "%lld", (long long)m->offset);
+	if (m->topic)
+		h[nh++] = (struct conn_header){ "driftd-source-topic", m->topic };
+	h[nh++] = (struct conn_header){ "driftd-source-partition", part };
+	h[nh++] = (struct conn_header){ "driftd-source-offset", off };
+	if (m->oversized)
+		h[nh++] = (struct conn_header){ "driftd-truncated", "true" };
+	if (conn_kafka_produce(dl->p, dl->topic, NULL, m->data, m->len, m->ts_ms, h, nh) < 0 &&
+	    dl->failed++ % 1000 == 0)
+		agent_log(AGENT_LOG_WARNING, "dead-letters", "%s (%llu copies lost so far)",
+			  conn_kafka_producer_error(dl->p), (unsigned long long)dl->failed);
+}
+
 int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *arg)
 {
 	char err[512];
@@ -84,6 +115,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	struct conn_sink *sink = NULL;
 	struct conn_source *src = NULL;
 	struct agent_engine *e = NULL;
+	struct dead_letters dl = { 0 };
 	struct conn_msg msgs[BATCH];
 	struct sigaction sa;
 	int64_t wall0 = 0, ts0 = 0;
@@ -112,6 +144,18 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		goto out;
 	}
 	agent_engine_on_window(e, fn, arg);
+	if (c->dead_letters && !strncmp(c->dead_letters, "kafka:", 6)) {
+		struct conn_kafka_props props = { c->kafka_keys, c->kafka_values, c->kafka_n };
+
+		dl.topic = c->dead_letters + 6;
+		dl.p =
+		    conn_kafka_producer_new(c->brokers ? c->brokers : "", &props, err, sizeof err);
+		if (!dl.p) {
+			agent_log(AGENT_LOG_ERR, "dead-letters", "%s", err);
+			goto out;
+		}
+		agent_engine_on_reject(e, dead_letter, &dl);
+	}
 	agent_log(AGENT_LOG_INFO, "run", "source %s, events %s, window %gs, grace %gs", c->source,
 		  c->events, c->window_s, c->grace_s);
 	while (!stop_requested) {
@@ -161,6 +205,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	log_summary(agent_engine_counters(e));
 	rc = 0;
 out:
+	conn_kafka_producer_free(dl.p); /* waits for the copies in flight (5 s at most) */
 	agent_engine_free(e);
 	conn_source_close(src);
 	conn_sink_close(sink);

@@ -22,6 +22,8 @@ struct conn_msg {
 	uint32_t stream; /* the ordered stream it came from (Kafka: topic and partition; a file: 0):
 			  * event-time watermarks are kept per stream */
 	int eof; /* no record: the stream has no more messages for now (its end was reached) */
+	const char *topic; /* Kafka: the topic (valid like data); a file: NULL */
+	int32_t partition; /* Kafka: the partition; a file: -1 */
 };
 
 struct conn_source;

@@ -150,6 +150,7 @@ static int file_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 				msgs[n++] = (struct conn_msg){ .data = p,
 							       .len = s->max_message,
 							       .ts_ms = -1,
+							       .partition = -1,
 							       .offset = s->line,
 							       .oversized = 1 };
 				s->start += nl ? len + 1 : len;
@@ -160,9 +161,11 @@ static int file_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 			if (len > 0 && p[len - 1] == '\r')
 				len--;
 			if (len > 0)
-				msgs[n++] = (struct conn_msg){
-					.data = p, .len = len, .ts_ms = -1, .offset = s->line
-				};
+				msgs[n++] = (struct conn_msg){ .data = p,
+							       .len = len,
+							       .ts_ms = -1,
+							       .offset = s->line,
+							       .partition = -1 };
 		}
 		if (n > 0 || (s->eof && s->start == s->end))
 			return n;

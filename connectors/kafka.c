@@ -114,6 +114,8 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 		if (msgs[n].oversized)
 			msgs[n].len = s->max_message;
 		msgs[n].stream = stream_id(rd_kafka_topic_name(m->rkt), m->partition);
+		msgs[n].topic = rd_kafka_topic_name(m->rkt);
+		msgs[n].partition = m->partition;
 		n++;
 	}
 	return n;
