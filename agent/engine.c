@@ -680,6 +680,20 @@ static int64_t low_water(const struct agent_engine *e, int64_t now)
 	return low == INT64_MAX ? e->max_ts : low;
 }
 
+/* A stream was assigned to us: until it delivers a record, reaches its end or stays silent for
+ * AGENT_STREAM_IDLE_MS, it holds the watermark (at "no time yet"). */
+static void stream_hello(struct agent_engine *e, uint32_t id, int64_t now)
+{
+	int64_t saved = e->cur_wall;
+	uint32_t saved_id = e->cur_stream;
+
+	e->cur_stream = id;
+	e->cur_wall = now;
+	mark_stream(e, INT64_MIN);
+	e->cur_stream = saved_id;
+	e->cur_wall = saved;
+}
+
 /* A stream reached its end for now: it no longer holds the watermark until its next record. */
 static void stream_at_end(struct agent_engine *e, uint32_t id)
 {
@@ -696,7 +710,10 @@ void agent_engine_tick(struct agent_engine *e)
 		retry_pending(e);
 	if (!e->have_ts)
 		return;
-	wm = low_water(e, agent_time_now_ms()) - e->grace_ms;
+	wm = low_water(e, agent_time_now_ms());
+	if (wm == INT64_MIN)
+		return; /* an assigned stream has not been heard from yet */
+	wm -= e->grace_ms;
 	if (agent_log_enabled(AGENT_LOG_DEBUG)) {
 		char t[AGENT_TIME_LEN];
 
@@ -756,6 +773,10 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 
 	if (m->eof) {
 		stream_at_end(e, m->stream);
+		return;
+	}
+	if (m->hello) {
+		stream_hello(e, m->stream, now_ms);
 		return;
 	}
 	e->k.records++;

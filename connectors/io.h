@@ -21,7 +21,9 @@ struct conn_msg {
 	int oversized;	 /* 1: longer than the source's max_message: data holds a prefix only */
 	uint32_t stream; /* the ordered stream it came from (Kafka: topic and partition; a file: 0):
 			  * event-time watermarks are kept per stream */
-	int eof; /* no record: the stream has no more messages for now (its end was reached) */
+	int eof;   /* no record: the stream has no more messages for now (its end was reached) */
+	int hello; /* no record: the stream was just assigned to us (it holds event time back
+		    * until it delivers a record, reaches its end or stays silent) */
 	const char *topic; /* Kafka: the topic (valid like data); a file: NULL */
 	int32_t partition; /* Kafka: the partition; a file: -1 */
 };

@@ -50,6 +50,8 @@ struct kafka_source {
 	size_t nheld;
 	int poll_ms;
 	size_t max_message;
+	uint32_t hello[BATCH_MAX]; /* newly assigned partitions not yet announced (stream ids) */
+	size_t nhello;
 };
 
 static void release(struct kafka_source *s)
@@ -77,6 +79,18 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 	release(s);
 	if (cap > BATCH_MAX)
 		cap = BATCH_MAX;
+	/* announce newly assigned partitions first: they hold event time back until heard from */
+	if (s->nhello) {
+		int k = 0;
+
+		while (s->nhello && k < cap)
+			msgs[k++] = (struct conn_msg){ .data = "",
+						       .ts_ms = -1,
+						       .partition = -1,
+						       .stream = s->hello[--s->nhello],
+						       .hello = 1 };
+		return k;
+	}
 	/* wait up to poll_ms for the first message, then take what is already there */
 	got = 0;
 	while (got < cap) {
@@ -134,6 +148,41 @@ static void kafka_close(struct conn_source *base)
 }
 
 static const struct conn_source_ops kafka_source_ops = { kafka_next, kafka_close, 0 };
+
+/* Queues the partitions of l for announcement. */
+static void note_assigned(struct kafka_source *s, const rd_kafka_topic_partition_list_t *l)
+{
+	for (int i = 0; i < l->cnt && s->nhello < BATCH_MAX; i++)
+		s->hello[s->nhello++] = stream_id(l->elems[i].topic, l->elems[i].partition);
+}
+
+/* Group rebalances: take the assignment (eager or cooperative protocol) and note the new
+ * partitions, or give it up. */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct kafka_source *s = opaque;
+	int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		note_assigned(s, parts);
+		if (coop) {
+			rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+
+			if (e)
+				rd_kafka_error_destroy(e);
+		} else {
+			rd_kafka_assign(rk, parts);
+		}
+	} else if (coop) {
+		rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+
+		if (e)
+			rd_kafka_error_destroy(e);
+	} else {
+		rd_kafka_assign(rk, NULL);
+	}
+}
 
 /* Adds every partition of topic, from the beginning, to tl (metadata within 10 s). */
 static int add_all_partitions(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *tl,
@@ -195,6 +244,8 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 	conf = make_conf(props, ours, errbuf, errlen);
 	if (!conf)
 		goto error;
+	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_opaque(conf, s);
 	s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
 	if (!s->rk) {
 		rd_kafka_conf_destroy(conf);
@@ -216,6 +267,7 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 		}
 	}
 	if (!group) {
+		note_assigned(s, tl);
 		if (rd_kafka_assign(s->rk, tl) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 			snprintf(errbuf, errlen, "kafka assign %s: failed", topics);
 			goto error;

@@ -121,7 +121,7 @@ tests/tools/check-config-doc.log: driftd$(EXEEXT)
 
 # ---- benchmarks: `make bench`, one JSON object per line; not tests ----
 BENCHES = tests/bench/bench_hist tests/bench/bench_sketch tests/bench/bench_decode \
-	tests/bench/bench_replay
+	tests/bench/bench_replay tests/bench/bench_kafka
 EXTRA_PROGRAMS += $(BENCHES)
 tests_bench_bench_hist_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_bench_hist_LDADD = $(STATS_LIBS)
@@ -131,6 +131,8 @@ tests_bench_bench_decode_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_bench_bench_decode_LDADD = $(AGENT_LIBS)
 tests_bench_bench_replay_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_bench_bench_replay_LDADD = $(AGENT_LIBS)
+tests_bench_bench_kafka_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_bench_bench_kafka_LDADD = $(AGENT_LIBS)
 CLEANFILES += $(BENCHES)
 
 bench: $(BENCHES)

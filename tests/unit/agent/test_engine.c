@@ -8,6 +8,7 @@
 #include "agent/baseline.h"
 #include "agent/engine.h"
 #include "agent/log.h"
+#include "agent/timefmt.h"
 #include "testutil.h"
 
 #include <string.h>
@@ -400,6 +401,55 @@ static void test_sample_size_aware(void **state)
 	assert_int_equal(x->last.rule[AGENT_RULE_KL].outcome, AGENT_PASS);
 }
 
+/* Feeds one JSON record of stream `stream` at time ts through the decoder path. */
+static void feed_json(struct fx *x, uint32_t stream, int64_t ts)
+{
+	char line[256];
+	int n = snprintf(line, sizeof line,
+			 "{\"model\":\"m\",\"version\":\"v2\",\"ts\":%lld,"
+			 "\"features\":{\"x\":0.5,\"c\":\"a\"},\"prediction\":0.3}",
+			 (long long)ts);
+	struct conn_msg m = { .data = line, .len = (size_t)n, .ts_ms = -1, .stream = stream };
+
+	agent_engine_feed(x->e, &m, agent_time_now_ms());
+}
+
+static void control(struct fx *x, uint32_t stream, int hello, int eof)
+{
+	struct conn_msg m = {
+		.data = "", .ts_ms = -1, .stream = stream, .hello = hello, .eof = eof
+	};
+
+	agent_engine_feed(x->e, &m, agent_time_now_ms());
+}
+
+static void test_partition_watermarks(void **state)
+{
+	struct fx *x = *state;
+	const struct agent_counters *k = agent_engine_counters(x->e);
+
+	/* two partitions assigned; only the first delivers, far ahead in event time */
+	control(x, 1, 1, 0);
+	control(x, 2, 1, 0);
+	for (int64_t t = 0; t < 300000; t += 1000)
+		feed_json(x, 1, t);
+	agent_engine_tick(x->e);
+	assert_int_equal(x->windows, 0); /* partition 2 holds time back */
+	/* partition 2 delivers an old record: it is on time, not late */
+	feed_json(x, 2, 30000);
+	agent_engine_tick(x->e);
+	assert_int_equal(k->late, 0);
+	assert_int_equal(x->windows, 0); /* its high-water mark is 30 s: nothing ended by 25 s */
+	/* partition 2 reaches its end: it stops holding time; windows up to 295 s close */
+	control(x, 2, 0, 1);
+	agent_engine_tick(x->e);
+	assert_int_equal(x->windows, 4);
+	assert_int_equal(k->records, 301); /* control messages are not records */
+	/* now a record for a closed window is late */
+	feed_json(x, 2, 10000);
+	assert_int_equal(k->late, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +463,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_baseline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sliding_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_size_aware, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partition_watermarks, setup, teardown),
 	};
 
 	stats_init();
