@@ -228,7 +228,9 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 			       "enable.partition.eof", "true", "enable.auto.commit",
 			       group ? "true" : "false",
 			       /* a monitor wants records soon: at most 100 ms idle per fetch */
-			       "fetch.wait.max.ms", "100", NULL };
+			       "fetch.wait.max.ms", "100",
+			       /* rebalances move only the partitions that change hands */
+			       "partition.assignment.strategy", "cooperative-sticky", NULL };
 	struct kafka_source *s = calloc(1, sizeof *s);
 	rd_kafka_topic_partition_list_t *tl = NULL;
 	rd_kafka_conf_t *conf;

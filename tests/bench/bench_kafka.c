@@ -10,11 +10,16 @@
  * and the CPU time of this process per record while consuming (the mock broker runs in this
  * process, so its share is included: an upper bound for driftd alone). bench_replay's file
  * replay is the comparison.
+ * Then "decision": 200 windows that each fire a rollback (breach_windows 1, a new version each),
+ * the sink a Kafka topic of the same cluster: the time from the tick that closes the window to
+ * the event acknowledged by the broker (the Kafka sink returns only then), median and p99.
  */
+#include "agent/baseline.h"
 #include "agent/config.h"
 #include "agent/engine.h"
 #include "agent/log.h"
 #include "agent/traffic.h"
+#include "connectors/io_impl.h"
 #include "connectors/kafka.h"
 #include "connectors/store.h"
 
@@ -46,6 +51,109 @@ static double cpu(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
 	       (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+/* Forwards to the Kafka sink and notes when the broker acknowledged. */
+struct timing_sink {
+	struct conn_sink base;
+	struct conn_sink *inner;
+	double acked_at;
+};
+
+static int timing_emit(struct conn_sink *k, const char *key, const char *value, size_t len,
+		       const struct conn_header *h, size_t nh)
+{
+	struct timing_sink *t = (struct timing_sink *)k;
+	int rc = conn_sink_emit(t->inner, key, value, len, h, nh);
+
+	t->acked_at = now();
+	return rc;
+}
+
+static void timing_close(struct conn_sink *k)
+{
+	(void)k;
+}
+
+static const struct conn_sink_ops timing_ops = { timing_emit, timing_close };
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* 200 firing windows, each timed from its closing tick to the broker's ack. */
+static int bench_decision(struct conn_kafka_mock *m, struct agent_config *cf, struct conn_store *st)
+{
+	struct timing_sink ts = { .base = { .ops = &timing_ops } };
+	struct agent_baseline_builder *bb = agent_baseline_builder_new("fraud", "v0", 20, 256, 0.5);
+	struct conn_limits lim;
+	struct conn_decoder *dec;
+	struct agent_traffic t;
+	struct agent_baseline *b;
+	double lat[200];
+	char err[512], buf[4096], *json;
+	int k = 0;
+
+	conn_limits_default(&lim);
+	dec = conn_decoder_new(CONN_DECODER_AUTO, &lim, err, sizeof err);
+	agent_traffic_init(&t, 3, "fraud", "v0");
+	for (int i = 0; i < 20000; i++) {
+		struct conn_record r;
+		size_t n = agent_traffic_record(&t, 1795729980000LL + i, buf, sizeof buf);
+
+		if (conn_decode(dec, buf, n, &r) == CONN_REJECT_NONE)
+			agent_baseline_builder_add(bb, &r);
+	}
+	b = agent_baseline_builder_finish(bb, 0, err, sizeof err);
+	json = b ? agent_baseline_to_json(b) : NULL;
+	if (!json || conn_store_baseline_put(st, "fraud", "v0", json, strlen(json)) < 0 ||
+	    conn_store_good_set(st, "fraud", "v0") < 0 ||
+	    conn_kafka_mock_topic(m, "rollbacks", 1, err, sizeof err) < 0 ||
+	    !(ts.inner = conn_sink_open_kafka("rollbacks", conn_kafka_mock_bootstraps(m), NULL, err,
+					      sizeof err))) {
+		fprintf(stderr, "bench_kafka: decision setup failed: %s\n", err);
+		return 1;
+	}
+	free(json);
+	agent_baseline_free(b);
+	cf->breach_windows = 1;
+	cf->cooldown_s = 0;
+	for (int v = 0; v < 200; v++) {
+		struct agent_engine *e = agent_engine_new(cf, st, &ts.base, err, sizeof err);
+		char ver[32];
+		double t0;
+
+		snprintf(ver, sizeof ver, "v9.%d", v);
+		agent_traffic_init(&t, 100 + (uint64_t)v, "fraud", ver);
+		t.drift_shift = 1.0;
+		for (int i = 0; i < 3251; i++) { /* one window, then a record past its grace */
+			size_t n = agent_traffic_record(&t, 1795729980000LL + (int64_t)i * 20, buf,
+							sizeof buf);
+			struct conn_msg msg = { .data = buf, .len = n, .ts_ms = -1 };
+
+			agent_engine_feed(e, &msg, (int64_t)(now() * 1000));
+		}
+		ts.acked_at = 0;
+		t0 = now();
+		agent_engine_tick(e);
+		if (ts.acked_at > 0)
+			lat[k++] = (ts.acked_at - t0) * 1e3;
+		agent_engine_free(e);
+	}
+	conn_sink_close(ts.inner);
+	conn_decoder_free(dec);
+	if (k == 0) {
+		fprintf(stderr, "bench_kafka: no decision was emitted\n");
+		return 1;
+	}
+	qsort(lat, (size_t)k, sizeof *lat, cmp_double);
+	printf("{\"bench\":\"decision\",\"sink\":\"kafka-mock\",\"windows\":%d,"
+	       "\"acked_ms_median\":%.3f,\"acked_ms_p99\":%.3f,\"acked_ms_max\":%.3f}\n",
+	       k, lat[k / 2], lat[k * 99 / 100], lat[k - 1]);
+	return 0;
 }
 
 int main(void)
@@ -132,6 +240,9 @@ int main(void)
 	       "\"records_per_s\":%.0f,\"cpu_us_per_record\":%.3f,\"windows\":%llu}\n",
 	       RECORDS, RECORDS / w, c / RECORDS * 1e6,
 	       (unsigned long long)agent_engine_counters(e)->windows);
+	fflush(stdout);
+	if (bench_decision(m, &cf, st) != 0)
+		return 1;
 	agent_engine_free(e);
 	conn_source_close(src);
 	conn_sink_close(sink);
