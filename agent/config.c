@@ -154,7 +154,8 @@ static const struct opt opts[] = {
 	  .sec = SEC_IO,
 	  .desc =
 	      "delayed ground truth, `kafka:TOPIC` of `{\"model\", \"request_id\", \"label\"}` "
-	      "records joined to their predictions; unset: labels come only inside the records" },
+	      "records joined to their predictions; unset: labels come only inside the records. "
+	      "Not built yet: driftd refuses to start with it set" },
 	{ .name = "events",
 	  .type = OPT_STRING,
 	  .off = OFF(events),
@@ -190,7 +191,8 @@ static const struct opt opts[] = {
 	  .check = check_listen,
 	  .sec = SEC_IO,
 	  .desc = "`HOST:PORT` of the HTTP endpoint (`/metrics`, `/healthz`, `/readyz`, "
-		  "`/alertmanager`); `[ADDR]:PORT` for IPv6" },
+		  "`/alertmanager`); `[ADDR]:PORT` for IPv6. Not built yet: accepted, no "
+		  "endpoint is served" },
 	{ .name = "agent_id",
 	  .flag = "agent-id",
 	  .type = OPT_STRING,

@@ -127,6 +127,13 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	sigaction(SIGINT, &sa, NULL);
 	stop_requested = 0;
 
+	if (c->labels) {
+		agent_log(AGENT_LOG_ERR, "labels",
+			  "--labels %s: joining delayed labels is not built yet; unset it (labels "
+			  "inside the records are used)",
+			  c->labels);
+		return 2;
+	}
 	if (!(store = conn_store_open(c->store, err, sizeof err))) {
 		agent_log(AGENT_LOG_ERR, "store", "%s", err);
 		goto out;
