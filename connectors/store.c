@@ -12,6 +12,7 @@
  */
 #include "connectors/store_impl.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,7 +76,7 @@ void conn_store_close(struct conn_store *s)
 
 const char *conn_store_error(const struct conn_store *s)
 {
-	return s->ops->error(s);
+	return s->err;
 }
 
 int conn_store_version_put(struct conn_store *s, const char *model, const char *version,
@@ -156,4 +157,24 @@ int conn_store_history(struct conn_store *s, const char *model, conn_store_entry
 int conn_store_claim(struct conn_store *s, const char *id)
 {
 	return s->ops->claim(s, id);
+}
+
+void conn_store_errf(struct conn_store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+	if (!s->err[0])
+		snprintf(s->err, sizeof s->err, "error");
+}
+
+int conn_store_done(struct conn_store *s, int rc)
+{
+	if (rc >= 0)
+		s->err[0] = '\0';
+	return rc;
 }

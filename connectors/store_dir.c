@@ -53,41 +53,15 @@
 struct dir_store {
 	struct conn_store base; /* first: the ops table */
 	int root;		/* directory fd of PATH */
-	char err[512];		/* first error since the last successful call; "" when none */
 };
 
 /* ---- errors ---- */
 
-static void set_err(struct dir_store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Records an error unless one is already recorded (first error wins). */
-static void set_err(struct dir_store *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (s->err[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(s->err, sizeof s->err, fmt, ap);
-	va_end(ap);
-	if (!s->err[0])
-		snprintf(s->err, sizeof s->err, "error");
-}
-
 /* The error of a failed system call on a relative path. */
 static int sys_err(struct dir_store *s, const char *what, const char *rel)
 {
-	set_err(s, "%s %s: %s", what, rel, strerror(errno));
+	conn_store_errf(&s->base, "%s %s: %s", what, rel, strerror(errno));
 	return -1;
-}
-
-/* A call that succeeded clears the error. */
-static int done(struct dir_store *s, int rc)
-{
-	if (rc >= 0)
-		s->err[0] = '\0';
-	return rc;
 }
 
 /* ---- SHA-256 (FIPS 180-4), for shortened names ---- */
@@ -254,7 +228,7 @@ static int check_name(struct dir_store *s, const char *what, const char *name, s
 	size_t n = name ? strnlen(name, max + 1) : 0;
 
 	if (n == 0 || n > max) {
-		set_err(s, "%s name must be 1 to %zu bytes", what, max);
+		conn_store_errf(&s->base, "%s name must be 1 to %zu bytes", what, max);
 		return -1;
 	}
 	return 0;
@@ -359,7 +333,7 @@ static int put_file(struct dir_store *s, const char *dir, const char *name, cons
 	if (excl) {
 		if (linkat(dfd, tmp, dfd, name, 0) < 0) {
 			if (errno == EEXIST) {
-				set_err(s, "%s already exists", rel);
+				conn_store_errf(&s->base, "%s already exists", rel);
 				rc = 2;
 			} else {
 				sys_err(s, "link", rel);
@@ -392,17 +366,17 @@ static int read_fd(struct dir_store *s, int fd, const char *rel, struct conn_blo
 	if (fstat(fd, &st) < 0)
 		return sys_err(s, "stat", rel);
 	if (!S_ISREG(st.st_mode)) {
-		set_err(s, "%s is not a regular file", rel);
+		conn_store_errf(&s->base, "%s is not a regular file", rel);
 		return -1;
 	}
 	if ((uint64_t)st.st_size > MAX_FILE) {
-		set_err(s, "%s is larger than %zu bytes", rel, MAX_FILE);
+		conn_store_errf(&s->base, "%s is larger than %zu bytes", rel, MAX_FILE);
 		return -1;
 	}
 	cap = (size_t)st.st_size + 1;
 	buf = malloc(cap + 1);
 	if (!buf) {
-		set_err(s, "out of memory reading %s", rel);
+		conn_store_errf(&s->base, "out of memory reading %s", rel);
 		return -1;
 	}
 	for (;;) {
@@ -422,14 +396,15 @@ static int read_fd(struct dir_store *s, int fd, const char *rel, struct conn_blo
 
 			if (cap > MAX_FILE) {
 				free(buf);
-				set_err(s, "%s is larger than %zu bytes", rel, MAX_FILE);
+				conn_store_errf(&s->base, "%s is larger than %zu bytes", rel,
+						MAX_FILE);
 				return -1;
 			}
 			cap = cap * 2 > MAX_FILE + 1 ? MAX_FILE + 1 : cap * 2;
 			nb = realloc(buf, cap + 1);
 			if (!nb) {
 				free(buf);
-				set_err(s, "out of memory reading %s", rel);
+				conn_store_errf(&s->base, "out of memory reading %s", rel);
 				return -1;
 			}
 			buf = nb;
@@ -498,7 +473,7 @@ static int get_flag(struct dir_store *s, const char *rel, int *on)
 	if (b.len == 2 && (b.data[0] == '0' || b.data[0] == '1') && b.data[1] == '\n') {
 		*on = b.data[0] == '1';
 	} else {
-		set_err(s, "%s: not a flag file", rel);
+		conn_store_errf(&s->base, "%s: not a flag file", rel);
 		rc = -1;
 	}
 	free(b.data);
@@ -557,11 +532,6 @@ static void dir_close(struct conn_store *cs)
 	free(s);
 }
 
-static const char *dir_error(const struct conn_store *cs)
-{
-	return ((const struct dir_store *)cs)->err;
-}
-
 /* ---- version registry ---- */
 
 static int dir_version_put(struct conn_store *cs, const char *model, const char *version,
@@ -593,7 +563,7 @@ static int dir_version_put(struct conn_store *cs, const char *model, const char 
 	rc = exists(s, vrel);
 	if (rc != 0) {
 		if (rc > 0)
-			set_err(s, "version already registered");
+			conn_store_errf(&s->base, "version already registered");
 		close(fd);
 		return rc > 0 ? 2 : -1;
 	}
@@ -605,7 +575,7 @@ static int dir_version_put(struct conn_store *cs, const char *model, const char 
 	}
 	rc = put_file(s, dir, vfile, doc, len, 1);
 	close(fd); /* releases the lock */
-	return rc == 0 ? done(s, 0) : rc;
+	return rc == 0 ? conn_store_done(&s->base, 0) : rc;
 }
 
 static int dir_version_get(struct conn_store *cs, const char *model, const char *version,
@@ -618,7 +588,7 @@ static int dir_version_get(struct conn_store *cs, const char *model, const char 
 		return -1;
 	enc_file(version, strlen(version), vfile);
 	snprintf(rel, sizeof rel, "%s/versions/%s.json", mrel, vfile);
-	return done(s, get_file(s, rel, out));
+	return conn_store_done(&s->base, get_file(s, rel, out));
 }
 
 /* One line of versions.idx. */
@@ -665,7 +635,7 @@ static int read_index(struct dir_store *s, const char *mrel, struct idx_entry **
 		sp = strchr(p, ' ');
 		if (!sp || sscanf(p, "%lld", &ms) != 1 ||
 		    (len = dec_full(sp + 1, name, sizeof name)) < 0) {
-			set_err(s, "%s: malformed line", rel);
+			conn_store_errf(&s->base, "%s: malformed line", rel);
 			goto fail;
 		}
 		if (ne == cap) {
@@ -707,7 +677,7 @@ static int read_index(struct dir_store *s, const char *mrel, struct idx_entry **
 	*n = ne;
 	return 0;
 nomem:
-	set_err(s, "out of memory reading %s", rel);
+	conn_store_errf(&s->base, "out of memory reading %s", rel);
 fail:
 	free(by);
 	free(b.data);
@@ -738,7 +708,7 @@ static int dir_versions(struct conn_store *cs, const char *model, conn_store_ver
 		if (e[i].keep && fn(arg, e[i].name, e[i].ms) != 0)
 			break;
 	free_index(e, n);
-	return done(s, 0);
+	return conn_store_done(&s->base, 0);
 }
 
 static int stop_at_first(void *arg, const char *version, int64_t ms)
@@ -757,7 +727,7 @@ static int dir_models(struct conn_store *cs, conn_store_model_fn fn, void *arg)
 	struct dirent *de;
 
 	if (dfd == -2)
-		return done(s, 0);
+		return conn_store_done(&s->base, 0);
 	if (dfd < 0)
 		return -1;
 	d = fdopendir(dfd);
@@ -803,7 +773,7 @@ static int dir_models(struct conn_store *cs, conn_store_model_fn fn, void *arg)
 		return -1;
 	}
 	closedir(d);
-	return done(s, 0);
+	return conn_store_done(&s->base, 0);
 }
 
 /* ---- baselines ---- */
@@ -819,7 +789,7 @@ static int dir_baseline_put(struct conn_store *cs, const char *model, const char
 	enc_file(version, strlen(version), vfile);
 	strcat(vfile, ".json");
 	snprintf(dir, sizeof dir, "%s/baselines", mrel);
-	return done(s, put_file(s, dir, vfile, doc, len, 0));
+	return conn_store_done(&s->base, put_file(s, dir, vfile, doc, len, 0));
 }
 
 static int dir_baseline_get(struct conn_store *cs, const char *model, const char *version,
@@ -832,7 +802,7 @@ static int dir_baseline_get(struct conn_store *cs, const char *model, const char
 		return -1;
 	enc_file(version, strlen(version), vfile);
 	snprintf(rel, sizeof rel, "%s/baselines/%s.json", mrel, vfile);
-	return done(s, get_file(s, rel, out));
+	return conn_store_done(&s->base, get_file(s, rel, out));
 }
 
 /* ---- last known good, hold, latch ---- */
@@ -844,7 +814,7 @@ static int dir_good_set(struct conn_store *cs, const char *model, const char *ve
 
 	if (check_name(s, "version", version, MAX_NAME) < 0 || model_dir_create(s, model, mrel) < 0)
 		return -1;
-	return done(s, put_file(s, mrel, "good", version, strlen(version), 0));
+	return conn_store_done(&s->base, put_file(s, mrel, "good", version, strlen(version), 0));
 }
 
 static int dir_good_get(struct conn_store *cs, const char *model, struct conn_blob *out)
@@ -861,10 +831,10 @@ static int dir_good_get(struct conn_store *cs, const char *model, struct conn_bl
 		free(out->data);
 		out->data = NULL;
 		out->len = 0;
-		set_err(s, "%s: not a version name", rel);
+		conn_store_errf(&s->base, "%s: not a version name", rel);
 		return -1;
 	}
-	return done(s, rc);
+	return conn_store_done(&s->base, rc);
 }
 
 static int dir_hold_set(struct conn_store *cs, const char *model, int on)
@@ -874,7 +844,7 @@ static int dir_hold_set(struct conn_store *cs, const char *model, int on)
 
 	if (model_dir_create(s, model, mrel) < 0)
 		return -1;
-	return done(s, put_file(s, mrel, "hold", on ? "1\n" : "0\n", 2, 0));
+	return conn_store_done(&s->base, put_file(s, mrel, "hold", on ? "1\n" : "0\n", 2, 0));
 }
 
 static int dir_hold_get(struct conn_store *cs, const char *model, int *on)
@@ -886,7 +856,7 @@ static int dir_hold_get(struct conn_store *cs, const char *model, int *on)
 	if (model_rel(s, model, mrel) < 0)
 		return -1;
 	snprintf(rel, sizeof rel, "%s/hold", mrel);
-	return done(s, get_flag(s, rel, on));
+	return conn_store_done(&s->base, get_flag(s, rel, on));
 }
 
 static int dir_latch_set(struct conn_store *cs, const char *model, const char *version, int on)
@@ -898,7 +868,7 @@ static int dir_latch_set(struct conn_store *cs, const char *model, const char *v
 		return -1;
 	enc_file(version, strlen(version), vfile);
 	snprintf(dir, sizeof dir, "%s/latch", mrel);
-	return done(s, put_file(s, dir, vfile, on ? "1\n" : "0\n", 2, 0));
+	return conn_store_done(&s->base, put_file(s, dir, vfile, on ? "1\n" : "0\n", 2, 0));
 }
 
 static int dir_latch_get(struct conn_store *cs, const char *model, const char *version, int *on)
@@ -911,7 +881,7 @@ static int dir_latch_get(struct conn_store *cs, const char *model, const char *v
 		return -1;
 	enc_file(version, strlen(version), vfile);
 	snprintf(rel, sizeof rel, "%s/latch/%s", mrel, vfile);
-	return done(s, get_flag(s, rel, on));
+	return conn_store_done(&s->base, get_flag(s, rel, on));
 }
 
 /* ---- rollback history and dedup ---- */
@@ -924,11 +894,11 @@ static int dir_history_append(struct conn_store *cs, const char *model, const ch
 	int fd, rc = -1;
 
 	if (len == 0 || memchr(doc, '\n', len) || memchr(doc, '\0', len)) {
-		set_err(s, "a history entry must be one non-empty line");
+		conn_store_errf(&s->base, "a history entry must be one non-empty line");
 		return -1;
 	}
 	if (len > MAX_FILE) {
-		set_err(s, "a history entry must be at most %zu bytes", MAX_FILE);
+		conn_store_errf(&s->base, "a history entry must be at most %zu bytes", MAX_FILE);
 		return -1;
 	}
 	if (model_dir_create(s, model, mrel) < 0)
@@ -936,7 +906,7 @@ static int dir_history_append(struct conn_store *cs, const char *model, const ch
 	snprintf(rel, sizeof rel, "%s/history.jsonl", mrel);
 	line = malloc(len + 2);
 	if (!line) {
-		set_err(s, "out of memory");
+		conn_store_errf(&s->base, "out of memory");
 		return -1;
 	}
 	fd = openat(s->root, rel, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -974,7 +944,7 @@ static int dir_history_append(struct conn_store *cs, const char *model, const ch
 out:
 	close(fd);
 	free(line);
-	return done(s, rc);
+	return conn_store_done(&s->base, rc);
 }
 
 static int dir_history(struct conn_store *cs, const char *model, conn_store_entry_fn fn, void *arg)
@@ -989,7 +959,7 @@ static int dir_history(struct conn_store *cs, const char *model, conn_store_entr
 	snprintf(rel, sizeof rel, "%s/history.jsonl", mrel);
 	fd = openat(s->root, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
-		return done(s, 0);
+		return conn_store_done(&s->base, 0);
 	if (fd < 0)
 		return sys_err(s, "open", rel);
 	/* streamed: the file may grow past MAX_FILE over the years; one line may not */
@@ -1010,8 +980,10 @@ static int dir_history(struct conn_store *cs, const char *model, conn_store_entr
 					char *nl;
 
 					if (lcap >= MAX_FILE) {
-						set_err(s, "%s: an entry is longer than %zu bytes",
-							rel, MAX_FILE);
+						conn_store_errf(
+						    &s->base,
+						    "%s: an entry is longer than %zu bytes", rel,
+						    MAX_FILE);
 						rc = -1;
 						stop = 1;
 						break;
@@ -1019,7 +991,8 @@ static int dir_history(struct conn_store *cs, const char *model, conn_store_entr
 					lcap = lcap ? 2 * lcap : 4096;
 					nl = realloc(line, lcap + 1);
 					if (!nl) {
-						set_err(s, "out of memory reading %s", rel);
+						conn_store_errf(&s->base,
+								"out of memory reading %s", rel);
 						rc = -1;
 						stop = 1;
 						break;
@@ -1039,7 +1012,7 @@ static int dir_history(struct conn_store *cs, const char *model, conn_store_entr
 	}
 	free(line);
 	close(fd);
-	return done(s, rc);
+	return conn_store_done(&s->base, rc);
 }
 
 static int dir_claim(struct conn_store *cs, const char *id)
@@ -1061,7 +1034,7 @@ static int dir_claim(struct conn_store *cs, const char *id)
 
 		close(dfd);
 		if (e == EEXIST)
-			return done(s, 1);
+			return conn_store_done(&s->base, 1);
 		errno = e;
 		return sys_err(s, "create", rel);
 	}
@@ -1071,12 +1044,11 @@ static int dir_claim(struct conn_store *cs, const char *id)
 		return sys_err(s, "fsync", "claims");
 	}
 	close(dfd);
-	return done(s, 0);
+	return conn_store_done(&s->base, 0);
 }
 
 static const struct conn_store_ops dir_ops = {
 	.close = dir_close,
-	.error = dir_error,
 	.version_put = dir_version_put,
 	.version_get = dir_version_get,
 	.versions = dir_versions,

@@ -11,8 +11,7 @@
 #include "connectors/store.h"
 
 struct conn_store_ops {
-	void (*close)(struct conn_store *s);		  /* frees the handle; s != NULL */
-	const char *(*error)(const struct conn_store *s); /* "" when no error */
+	void (*close)(struct conn_store *s); /* frees the handle; s != NULL */
 	int (*version_put)(struct conn_store *s, const char *model, const char *version,
 			   const char *doc, size_t len, int64_t registered_ms);
 	int (*version_get)(struct conn_store *s, const char *model, const char *version,
@@ -37,7 +36,14 @@ struct conn_store_ops {
 
 struct conn_store {
 	const struct conn_store_ops *ops; /* the backend's table; never NULL */
+	char err[512]; /* first error since the last successful call; "" when none */
 };
+
+/* Records an error on the handle unless one is already recorded (first error wins). */
+void conn_store_errf(struct conn_store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Returns rc; a call that succeeded (rc >= 0) clears the error. */
+int conn_store_done(struct conn_store *s, int rc);
 
 /* The backends' constructors; conn_store_open picks one by the spec's scheme. Each returns
  * NULL with a message in errbuf (which never contains a password). */

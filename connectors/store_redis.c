@@ -88,35 +88,9 @@ struct redis_store {
 	int64_t retry_at;	/* monotonic ms before which no reconnection is tried */
 	int64_t backoff;	/* the delay after the next failed reconnection, ms; 0: none yet */
 	char lost[384];		/* why the connection was lost or could not be made */
-	char err[512];		/* first error since the last successful call; "" when none */
 };
 
 /* ---- errors ---- */
-
-static void set_err(struct redis_store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Records an error unless one is already recorded (first error wins). */
-static void set_err(struct redis_store *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (s->err[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(s->err, sizeof s->err, fmt, ap);
-	va_end(ap);
-	if (!s->err[0])
-		snprintf(s->err, sizeof s->err, "error");
-}
-
-/* A call that succeeded clears the error. */
-static int done(struct redis_store *s, int rc)
-{
-	if (rc >= 0)
-		s->err[0] = '\0';
-	return rc;
-}
 
 /* 0 when name is 1..max bytes without NUL; -1 with the error set otherwise. */
 static int check_name(struct redis_store *s, const char *what, const char *name, size_t max)
@@ -124,7 +98,7 @@ static int check_name(struct redis_store *s, const char *what, const char *name,
 	size_t n = name ? strnlen(name, max + 1) : 0;
 
 	if (n == 0 || n > max) {
-		set_err(s, "%s name must be 1 to %zu bytes", what, max);
+		conn_store_errf(&s->base, "%s name must be 1 to %zu bytes", what, max);
 		return -1;
 	}
 	return 0;
@@ -133,11 +107,11 @@ static int check_name(struct redis_store *s, const char *what, const char *name,
 static int check_value(struct redis_store *s, const char *doc, size_t len)
 {
 	if (!doc && len) {
-		set_err(s, "a value of %zu bytes without data", len);
+		conn_store_errf(&s->base, "a value of %zu bytes without data", len);
 		return -1;
 	}
 	if (len > MAX_VALUE) {
-		set_err(s, "a value must be at most %zu bytes", MAX_VALUE);
+		conn_store_errf(&s->base, "a value must be at most %zu bytes", MAX_VALUE);
 		return -1;
 	}
 	return 0;
@@ -572,8 +546,8 @@ static int ensure(struct redis_store *s)
 		return 0;
 	now = now_ms();
 	if (now < s->retry_at) {
-		set_err(s, "redis %s: not connected (%s); next attempt in %lld ms", s->t.where,
-			s->lost, (long long)(s->retry_at - now));
+		conn_store_errf(&s->base, "redis %s: not connected (%s); next attempt in %lld ms",
+				s->t.where, s->lost, (long long)(s->retry_at - now));
 		return -1;
 	}
 	s->c = dial(&s->t, s->lost, sizeof s->lost);
@@ -582,7 +556,7 @@ static int ensure(struct redis_store *s)
 		if (s->backoff > BACKOFF_MAX_MS)
 			s->backoff = BACKOFF_MAX_MS;
 		s->retry_at = now + s->backoff;
-		set_err(s, "%s", s->lost);
+		conn_store_errf(&s->base, "%s", s->lost);
 		return -1;
 	}
 	s->backoff = 0;
@@ -630,10 +604,10 @@ static int run(struct redis_store *s, size_t n, const struct cmd *cmds, redisRep
 	for (size_t i = 0; i < n; i++) {
 		if (r[i]->type != REDIS_REPLY_ERROR)
 			continue;
-		set_err(s, "redis %s: %s%s%s: %.*s", s->t.where, cmds[i].argv[0],
-			cmds[i].key ? " " : "",
-			cmds[i].key ? key_show(cmds[i].key, shown, sizeof shown) : "",
-			(int)(r[i]->len < 200 ? r[i]->len : 200), r[i]->str);
+		conn_store_errf(&s->base, "redis %s: %s%s%s: %.*s", s->t.where, cmds[i].argv[0],
+				cmds[i].key ? " " : "",
+				cmds[i].key ? key_show(cmds[i].key, shown, sizeof shown) : "",
+				(int)(r[i]->len < 200 ? r[i]->len : 200), r[i]->str);
 		if (!strncmp(r[i]->str, "READONLY", 8) && s->c)
 			drop(s, "READONLY: the server is a replica");
 		rc = -1;
@@ -646,9 +620,10 @@ lost:
 	{
 		size_t i = got < n ? got : n - 1;
 
-		set_err(
-		    s, "redis %s: %s%s%s: %s", s->t.where, cmds[i].argv[0], cmds[i].key ? " " : "",
-		    cmds[i].key ? key_show(cmds[i].key, shown, sizeof shown) : "", ctx_error(s->c));
+		conn_store_errf(&s->base, "redis %s: %s%s%s: %s", s->t.where, cmds[i].argv[0],
+				cmds[i].key ? " " : "",
+				cmds[i].key ? key_show(cmds[i].key, shown, sizeof shown) : "",
+				ctx_error(s->c));
 	}
 	drop(s, ctx_error(s->c));
 free:
@@ -675,8 +650,8 @@ static int unexpected(struct redis_store *s, const char *cmd, const struct key *
 {
 	char shown[200];
 
-	set_err(s, "redis %s: %s %s: unexpected reply (type %d)", s->t.where, cmd,
-		key_show(k, shown, sizeof shown), r ? r->type : 0);
+	conn_store_errf(&s->base, "redis %s: %s %s: unexpected reply (type %d)", s->t.where, cmd,
+			key_show(k, shown, sizeof shown), r ? r->type : 0);
 	if (r)
 		freeReplyObject(r);
 	return -1;
@@ -702,7 +677,7 @@ static int blob_set(struct redis_store *s, struct conn_blob *out, const char *p,
 {
 	out->data = malloc(n + 1);
 	if (!out->data) {
-		set_err(s, "out of memory");
+		conn_store_errf(&s->base, "out of memory");
 		return -1;
 	}
 	if (n)
@@ -745,10 +720,10 @@ static int get_value(struct redis_store *s, const struct key *k, struct conn_blo
 		if (x->element[i]->type == REDIS_REPLY_ERROR) {
 			char shown[200];
 
-			set_err(s, "redis %s: GET %s: %.*s", s->t.where,
-				key_show(k, shown, sizeof shown),
-				(int)(x->element[i]->len < 200 ? x->element[i]->len : 200),
-				x->element[i]->str);
+			conn_store_errf(&s->base, "redis %s: GET %s: %.*s", s->t.where,
+					key_show(k, shown, sizeof shown),
+					(int)(x->element[i]->len < 200 ? x->element[i]->len : 200),
+					x->element[i]->str);
 			goto out;
 		}
 	}
@@ -763,8 +738,8 @@ static int get_value(struct redis_store *s, const struct key *k, struct conn_blo
 	} else if ((unsigned long long)x->element[1]->integer > MAX_VALUE) {
 		char shown[200];
 
-		set_err(s, "redis %s: %s is larger than %zu bytes", s->t.where,
-			key_show(k, shown, sizeof shown), MAX_VALUE);
+		conn_store_errf(&s->base, "redis %s: %s is larger than %zu bytes", s->t.where,
+				key_show(k, shown, sizeof shown), MAX_VALUE);
 	} else {
 		rc = blob_set(s, out, x->element[2]->str, x->element[2]->len);
 	}
@@ -847,11 +822,6 @@ static void redis_close(struct conn_store *cs)
 	free(s);
 }
 
-static const char *redis_error(const struct conn_store *cs)
-{
-	return ((const struct redis_store *)cs)->err;
-}
-
 /* ---- version registry ---- */
 
 /*
@@ -923,10 +893,10 @@ static int redis_version_put(struct conn_store *cs, const char *model, const cha
 	freeReplyObject(r[0]);
 	freeReplyObject(r[1]);
 	if (rc == 2) {
-		set_err(s, "version already registered");
+		conn_store_errf(&s->base, "version already registered");
 		return 2;
 	}
-	return done(s, 0);
+	return conn_store_done(&s->base, 0);
 }
 
 static int redis_version_get(struct conn_store *cs, const char *model, const char *version,
@@ -939,7 +909,7 @@ static int redis_version_get(struct conn_store *cs, const char *model, const cha
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
 	key_model(&k, model, "version:", version);
-	return done(s, get_value(s, &k, out));
+	return conn_store_done(&s->base, get_value(s, &k, out));
 }
 
 /* A decimal integer reply string; -1 with the error set when it is not one. */
@@ -951,8 +921,8 @@ static int parse_ms(struct redis_store *s, const struct key *k, const redisReply
 	if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len >= sizeof buf) {
 		char shown[200];
 
-		set_err(s, "redis %s: %s: a version without its registration time", s->t.where,
-			key_show(k, shown, sizeof shown));
+		conn_store_errf(&s->base, "redis %s: %s: a version without its registration time",
+				s->t.where, key_show(k, shown, sizeof shown));
 		return -1;
 	}
 	memcpy(buf, e->str, e->len);
@@ -962,8 +932,8 @@ static int parse_ms(struct redis_store *s, const struct key *k, const redisReply
 	if (errno || *end) {
 		char shown[200];
 
-		set_err(s, "redis %s: %s: malformed registration time", s->t.where,
-			key_show(k, shown, sizeof shown));
+		conn_store_errf(&s->base, "redis %s: %s: malformed registration time", s->t.where,
+				key_show(k, shown, sizeof shown));
 		return -1;
 	}
 	*ms = v;
@@ -1013,8 +983,9 @@ static int redis_versions(struct conn_store *cs, const char *model, conn_store_v
 			if (!is_name(z->element[i])) {
 				char shown[200];
 
-				set_err(s, "redis %s: %s: a member that is not a version name",
-					s->t.where, key_show(&zk, shown, sizeof shown));
+				conn_store_errf(&s->base,
+						"redis %s: %s: a member that is not a version name",
+						s->t.where, key_show(&zk, shown, sizeof shown));
 				freeReplyObject(z);
 				return -1;
 			}
@@ -1047,7 +1018,7 @@ static int redis_versions(struct conn_store *cs, const char *model, conn_store_v
 		if (stop || n < PAGE)
 			break;
 	}
-	return done(s, 0);
+	return conn_store_done(&s->base, 0);
 }
 
 static int redis_models(struct conn_store *cs, conn_store_model_fn fn, void *arg)
@@ -1070,7 +1041,7 @@ static int redis_models(struct conn_store *cs, conn_store_model_fn fn, void *arg
 	argv = malloc(PAGE * sizeof *argv);
 	len = malloc(PAGE * sizeof *len);
 	if (!keys || !cmds || !r || !argv || !len) {
-		set_err(s, "out of memory");
+		conn_store_errf(&s->base, "out of memory");
 		goto out;
 	}
 	/* The set may hold a model whose registration failed after its SADD: list only the
@@ -1113,7 +1084,7 @@ out:
 	free(r);
 	free(argv);
 	free(len);
-	return rc == 0 ? done(s, 0) : -1;
+	return rc == 0 ? conn_store_done(&s->base, 0) : -1;
 }
 
 /* ---- baselines ---- */
@@ -1128,7 +1099,7 @@ static int redis_baseline_put(struct conn_store *cs, const char *model, const ch
 	    check_name(s, "version", version, MAX_NAME) < 0 || check_value(s, doc, len) < 0)
 		return -1;
 	key_model(&k, model, "baseline:", version);
-	return done(s, set_value(s, &k, doc, len));
+	return conn_store_done(&s->base, set_value(s, &k, doc, len));
 }
 
 static int redis_baseline_get(struct conn_store *cs, const char *model, const char *version,
@@ -1141,7 +1112,7 @@ static int redis_baseline_get(struct conn_store *cs, const char *model, const ch
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
 	key_model(&k, model, "baseline:", version);
-	return done(s, get_value(s, &k, out));
+	return conn_store_done(&s->base, get_value(s, &k, out));
 }
 
 /* ---- last known good, hold, latch ---- */
@@ -1155,7 +1126,7 @@ static int redis_good_set(struct conn_store *cs, const char *model, const char *
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
 	key_model(&k, model, "good", NULL);
-	return done(s, set_value(s, &k, version, strlen(version)));
+	return conn_store_done(&s->base, set_value(s, &k, version, strlen(version)));
 }
 
 static int redis_good_get(struct conn_store *cs, const char *model, struct conn_blob *out)
@@ -1174,11 +1145,11 @@ static int redis_good_get(struct conn_store *cs, const char *model, struct conn_
 		free(out->data);
 		out->data = NULL;
 		out->len = 0;
-		set_err(s, "redis %s: %s: not a version name", s->t.where,
-			key_show(&k, shown, sizeof shown));
+		conn_store_errf(&s->base, "redis %s: %s: not a version name", s->t.where,
+				key_show(&k, shown, sizeof shown));
 		return -1;
 	}
-	return done(s, rc);
+	return conn_store_done(&s->base, rc);
 }
 
 static int redis_hold_set(struct conn_store *cs, const char *model, int on)
@@ -1190,8 +1161,8 @@ static int redis_hold_set(struct conn_store *cs, const char *model, int on)
 		return -1;
 	key_model(&k, model, "hold", NULL);
 	if (on)
-		return done(s, set_value(s, &k, "1", 1));
-	return done(s, int_cmd(s, "DEL", &k, NULL, 0, NULL));
+		return conn_store_done(&s->base, set_value(s, &k, "1", 1));
+	return conn_store_done(&s->base, int_cmd(s, "DEL", &k, NULL, 0, NULL));
 }
 
 static int redis_hold_get(struct conn_store *cs, const char *model, int *on)
@@ -1214,13 +1185,13 @@ static int redis_hold_get(struct conn_store *cs, const char *model, int *on)
 		} else {
 			char shown[200];
 
-			set_err(s, "redis %s: %s: not a flag (\"1\" or absent)", s->t.where,
-				key_show(&k, shown, sizeof shown));
+			conn_store_errf(&s->base, "redis %s: %s: not a flag (\"1\" or absent)",
+					s->t.where, key_show(&k, shown, sizeof shown));
 			rc = -1;
 		}
 		free(b.data);
 	}
-	return done(s, rc < 0 ? -1 : 0);
+	return conn_store_done(&s->base, rc < 0 ? -1 : 0);
 }
 
 static int redis_latch_set(struct conn_store *cs, const char *model, const char *version, int on)
@@ -1232,7 +1203,8 @@ static int redis_latch_set(struct conn_store *cs, const char *model, const char 
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
 	key_model(&k, model, "latched", NULL);
-	return done(s, int_cmd(s, on ? "SADD" : "SREM", &k, version, strlen(version), NULL));
+	return conn_store_done(
+	    &s->base, int_cmd(s, on ? "SADD" : "SREM", &k, version, strlen(version), NULL));
 }
 
 static int redis_latch_get(struct conn_store *cs, const char *model, const char *version, int *on)
@@ -1249,7 +1221,7 @@ static int redis_latch_get(struct conn_store *cs, const char *model, const char 
 	if (int_cmd(s, "SISMEMBER", &k, version, strlen(version), &v) < 0)
 		return -1;
 	*on = v == 1;
-	return done(s, 0);
+	return conn_store_done(&s->base, 0);
 }
 
 /* ---- rollback history and dedup ---- */
@@ -1264,11 +1236,11 @@ static int redis_history_append(struct conn_store *cs, const char *model, const 
 	redisReply *r;
 
 	if (len == 0 || !doc || memchr(doc, '\n', len) || memchr(doc, '\0', len)) {
-		set_err(s, "a history entry must be one non-empty line");
+		conn_store_errf(&s->base, "a history entry must be one non-empty line");
 		return -1;
 	}
 	if (len > MAX_VALUE) {
-		set_err(s, "a history entry must be at most %zu bytes", MAX_VALUE);
+		conn_store_errf(&s->base, "a history entry must be at most %zu bytes", MAX_VALUE);
 		return -1;
 	}
 	if (check_name(s, "model", model, MAX_NAME) < 0)
@@ -1285,7 +1257,7 @@ static int redis_history_append(struct conn_store *cs, const char *model, const 
 	if (r->type != REDIS_REPLY_STRING)
 		return unexpected(s, "XADD", &k, r);
 	freeReplyObject(r);
-	return done(s, 0);
+	return conn_store_done(&s->base, 0);
 }
 
 /* The smallest stream id after id ("MS-SEQ"), written into next; -1 when id is malformed. */
@@ -1363,8 +1335,9 @@ static int redis_history(struct conn_store *cs, const char *model, conn_store_en
 			if (!doc) {
 				char shown[200];
 
-				set_err(s, "redis %s: %s: an entry without a doc field", s->t.where,
-					key_show(&k, shown, sizeof shown));
+				conn_store_errf(&s->base,
+						"redis %s: %s: an entry without a doc field",
+						s->t.where, key_show(&k, shown, sizeof shown));
 				freeReplyObject(r);
 				return -1;
 			}
@@ -1373,8 +1346,8 @@ static int redis_history(struct conn_store *cs, const char *model, conn_store_en
 						  sizeof from) < 0) {
 				char shown[200];
 
-				set_err(s, "redis %s: %s: malformed entry id", s->t.where,
-					key_show(&k, shown, sizeof shown));
+				conn_store_errf(&s->base, "redis %s: %s: malformed entry id",
+						s->t.where, key_show(&k, shown, sizeof shown));
 				freeReplyObject(r);
 				return -1;
 			}
@@ -1383,7 +1356,7 @@ static int redis_history(struct conn_store *cs, const char *model, conn_store_en
 		if (n < PAGE)
 			break;
 	}
-	return done(s, 0);
+	return conn_store_done(&s->base, 0);
 }
 
 static int redis_claim(struct conn_store *cs, const char *id)
@@ -1417,12 +1390,11 @@ static int redis_claim(struct conn_store *cs, const char *id)
 	else
 		return unexpected(s, "SET", &k, r);
 	freeReplyObject(r);
-	return done(s, rc);
+	return conn_store_done(&s->base, rc);
 }
 
 static const struct conn_store_ops redis_ops = {
 	.close = redis_close,
-	.error = redis_error,
 	.version_put = redis_version_put,
 	.version_get = redis_version_get,
 	.versions = redis_versions,
