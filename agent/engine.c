@@ -73,6 +73,7 @@ struct agent_engine {
 	int have_ts;
 	struct stream_mark *streams; /* per-stream high-water marks */
 	size_t nstreams;
+	size_t last_stream;  /* index of the stream marked last */
 	uint32_t cur_stream; /* stream of the record being added */
 	int64_t cur_wall;    /* its receive time */
 	struct agent_counters k;
@@ -645,9 +646,14 @@ static void mark_stream(struct agent_engine *e, int64_t ts)
 {
 	struct stream_mark *sm = NULL;
 
-	for (size_t i = 0; i < e->nstreams; i++)
-		if (e->streams[i].id == e->cur_stream)
+	/* records come in runs from one partition: try the last stream first */
+	if (e->last_stream < e->nstreams && e->streams[e->last_stream].id == e->cur_stream)
+		sm = &e->streams[e->last_stream];
+	for (size_t i = 0; !sm && i < e->nstreams; i++)
+		if (e->streams[i].id == e->cur_stream) {
 			sm = &e->streams[i];
+			e->last_stream = i;
+		}
 	if (!sm) {
 		if (e->nstreams == AGENT_STREAMS_MAX)
 			return; /* beyond the bound: only the streams already known hold time */

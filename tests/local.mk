@@ -139,4 +139,4 @@ bench: $(BENCHES)
 	@for b in $(BENCHES); do ./$$b || exit 1; done
 .PHONY: bench
 
-EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data
+EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h

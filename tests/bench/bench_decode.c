@@ -13,6 +13,7 @@
  * Every decode must accept its record; a checksum of the decoded values keeps the work live.
  */
 #include "connectors/record.h"
+#include "benchutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,21 +26,6 @@
 #define RUNS	 5	/* runs per decoder: the median is printed */
 
 /* ---- helpers ---- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -88,7 +74,7 @@ static double run(enum conn_decoder_kind kind, char *const *rec, const size_t *l
 		exit(1);
 	}
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_s();
+		double t0 = now();
 
 		for (unsigned i = 0; i < PER_RUN; i++) {
 			struct conn_record out;
@@ -100,7 +86,7 @@ static double run(enum conn_decoder_kind kind, char *const *rec, const size_t *l
 			}
 			*sum += out.features[NFEAT - 1].value.num + (double)out.nfeatures;
 		}
-		rate[r] = PER_RUN / (now_s() - t0);
+		rate[r] = PER_RUN / (now() - t0);
 	}
 	conn_decoder_free(d);
 	qsort(rate, RUNS, sizeof *rate, cmp_double);

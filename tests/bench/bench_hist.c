@@ -16,6 +16,7 @@
  */
 #include "stats/divergence.h"
 #include "stats/hist.h"
+#include "benchutil.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_histogram.h>
@@ -29,27 +30,6 @@
 #define REPS	7
 #define BATCH	4096u
 #define WORKSET 32768u /* 256 KiB */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *t, int n)
-{
-	qsort(t, (size_t)n, sizeof *t, cmp_double);
-	return t[n / 2];
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -115,7 +95,7 @@ static void bench_one(const char *binning, struct stats_hist *h, gsl_histogram *
 		time_gsl(g, x, cache);
 		for (int r = 0; r < REPS; r++)
 			tg[r] = time_gsl(g, x, cache);
-		gsl_mvps = N / median(tg, REPS) / 1e6;
+		gsl_mvps = N / median(tg, (size_t)REPS) / 1e6;
 		printf("{\"bench\":\"hist\",\"mode\":\"%s\",\"binning\":\"%s\",\"bins\":%zu,"
 		       "\"kernel\":\"gsl\",\"mvalues_per_s\":%.1f}\n",
 		       mode, binning, stats_hist_bins(h), gsl_mvps);
@@ -127,7 +107,7 @@ static void bench_one(const char *binning, struct stats_hist *h, gsl_histogram *
 			time_ours(h, ks[k], x, cache);
 			for (int r = 0; r < REPS; r++)
 				t[r] = time_ours(h, ks[k], x, cache);
-			mvps = N / median(t, REPS) / 1e6;
+			mvps = N / median(t, (size_t)REPS) / 1e6;
 			printf("{\"bench\":\"hist\",\"mode\":\"%s\",\"binning\":\"%s\","
 			       "\"bins\":%zu,\"kernel\":\"%s\",\"selected\":%s,"
 			       "\"mvalues_per_s\":%.1f,\"vs_gsl\":%.2f}\n",
@@ -158,7 +138,7 @@ static void bench_memory(const double *x)
 	}
 	printf("{\"bench\":\"memory\",\"mode\":\"stream\",\"gbytes_per_s\":%.2f,"
 	       "\"mdoubles_per_s\":%.1f,\"checksum\":%.3g}\n",
-	       N * 8.0 / median(t, REPS) / 1e9, N / median(t, REPS) / 1e6, sink);
+	       N * 8.0 / median(t, (size_t)REPS) / 1e9, N / median(t, (size_t)REPS) / 1e6, sink);
 }
 
 static void bench_divergence(void)
@@ -193,7 +173,8 @@ static void bench_divergence(void)
 		}
 		printf("{\"bench\":\"divergence\",\"stat\":\"%s\",\"bins\":64,\"ns_per_call\":%.1f,"
 		       "\"calls_per_s\":%.0f}\n",
-		       name, median(t, REPS) / calls * 1e9, calls / median(t, REPS));
+		       name, median(t, (size_t)REPS) / calls * 1e9,
+		       calls / median(t, (size_t)REPS));
 	}
 	if (sink == 42.0)
 		fprintf(stderr, "unlikely\n");

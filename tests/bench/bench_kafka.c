@@ -19,7 +19,7 @@
 #include "agent/engine.h"
 #include "agent/log.h"
 #include "agent/traffic.h"
-#include "connectors/io_impl.h"
+#include "benchsink.h"
 #include "connectors/kafka.h"
 #include "connectors/store.h"
 
@@ -36,14 +36,6 @@
 #define CHUNK	   20000
 #define DEADLINE_S 60 /* per chunk: give up (and say so) rather than hang */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double cpu(void)
 {
 	struct rusage ru;
@@ -51,37 +43,6 @@ static double cpu(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
 	       (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
-}
-
-/* Forwards to the Kafka sink and notes when the broker acknowledged. */
-struct timing_sink {
-	struct conn_sink base;
-	struct conn_sink *inner;
-	double acked_at;
-};
-
-static int timing_emit(struct conn_sink *k, const char *key, const char *value, size_t len,
-		       const struct conn_header *h, size_t nh)
-{
-	struct timing_sink *t = (struct timing_sink *)k;
-	int rc = conn_sink_emit(t->inner, key, value, len, h, nh);
-
-	t->acked_at = now();
-	return rc;
-}
-
-static void timing_close(struct conn_sink *k)
-{
-	(void)k;
-}
-
-static const struct conn_sink_ops timing_ops = { timing_emit, timing_close };
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* 200 firing windows, each timed from its closing tick to the broker's ack. */
@@ -136,11 +97,11 @@ static int bench_decision(struct conn_kafka_mock *m, struct agent_config *cf, st
 
 			agent_engine_feed(e, &msg, (int64_t)(now() * 1000));
 		}
-		ts.acked_at = 0;
+		ts.done_at = 0;
 		t0 = now();
 		agent_engine_tick(e);
-		if (ts.acked_at > 0)
-			lat[k++] = (ts.acked_at - t0) * 1e3;
+		if (ts.done_at > 0)
+			lat[k++] = (ts.done_at - t0) * 1e3;
 		agent_engine_free(e);
 	}
 	conn_sink_close(ts.inner);

@@ -18,7 +18,7 @@
 #include "agent/engine.h"
 #include "agent/log.h"
 #include "agent/traffic.h"
-#include "connectors/io_impl.h"
+#include "benchsink.h"
 #include "connectors/store.h"
 
 #include <stdio.h>
@@ -29,21 +29,6 @@
 
 #define RECORDS 300000
 #define REPS	5
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 struct corpus {
 	char *buf;   /* all records, newline separated */
@@ -104,30 +89,6 @@ static void put_baseline(struct conn_store *st, const char *version)
 	free(c.off);
 	free(c.len);
 }
-
-/* A sink that forwards to the file sink and notes when the event was written. */
-struct timing_sink {
-	struct conn_sink base;
-	struct conn_sink *inner;
-	double written_at; /* now() after the last emit */
-};
-
-static int timing_emit(struct conn_sink *k, const char *key, const char *value, size_t len,
-		       const struct conn_header *h, size_t nh)
-{
-	struct timing_sink *t = (struct timing_sink *)k;
-	int rc = conn_sink_emit(t->inner, key, value, len, h, nh);
-
-	t->written_at = now();
-	return rc;
-}
-
-static void timing_close(struct conn_sink *k)
-{
-	(void)k;
-}
-
-static const struct conn_sink_ops timing_ops = { timing_emit, timing_close };
 
 int main(void)
 {
@@ -251,11 +212,11 @@ int main(void)
 
 				agent_engine_feed(e, &m, 0);
 			}
-			ts.written_at = 0;
+			ts.done_at = 0;
 			t0 = now();
 			agent_engine_tick(e);
 			lat[k] = (now() - t0) * 1e3;
-			wr[k++] = ts.written_at > 0 ? (ts.written_at - t0) * 1e3 : 1e9;
+			wr[k++] = ts.done_at > 0 ? (ts.done_at - t0) * 1e3 : 1e9;
 			agent_engine_free(e);
 		}
 		qsort(lat, (size_t)k, sizeof *lat, cmp_double);

@@ -11,6 +11,7 @@
  * Each figure is the median of 5 runs (CLOCK_MONOTONIC). Prints one JSON object per line.
  */
 #include "stats/sketch.h"
+#include "benchutil.h"
 
 #include <float.h>
 #include <math.h>
@@ -34,27 +35,6 @@ struct log_sketch {
 };
 
 /* ---- helpers ---- */
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	return v[n / 2];
-}
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -144,27 +124,27 @@ int main(void)
 		double t0;
 
 		stats_sketch_reset(s);
-		t0 = now_ns();
+		t0 = (1e9 * now());
 		if (stats_sketch_add(s, x, NVALUES) != STATS_OK)
 			return 1;
-		t_bits[r] = (now_ns() - t0) / NVALUES;
+		t_bits[r] = ((1e9 * now()) - t0) / NVALUES;
 
 		log_reset(l);
-		t0 = now_ns();
+		t0 = (1e9 * now());
 		log_add(l, x, NVALUES);
-		t_log[r] = (now_ns() - t0) / NVALUES;
+		t_log[r] = ((1e9 * now()) - t0) / NVALUES;
 
 		if (stats_sketch_count(s) != NVALUES || l->count != NVALUES)
 			return 1;
 
-		t0 = now_ns();
+		t0 = (1e9 * now());
 		for (int i = 0; i < NQUERIES; i++) {
 			double v = 0;
 
 			stats_sketch_quantile(s, qs[i % 5], &v);
 			sink += v;
 		}
-		t_q[r] = (now_ns() - t0) / NQUERIES;
+		t_q[r] = ((1e9 * now()) - t0) / NQUERIES;
 	}
 	bits_ns = median(t_bits, RUNS);
 	log_ns = median(t_log, RUNS);
