@@ -87,6 +87,7 @@ static int check_topic_endpoint(const char *s, char *msg, size_t n);
 static int check_store(const char *s, char *msg, size_t n);
 static int check_listen(const char *s, char *msg, size_t n);
 static int check_agent_id(const char *s, char *msg, size_t n);
+static int check_store_prefix(const char *s, char *msg, size_t n);
 
 static const char *const kl_direction_names[] = { "live_baseline", "baseline_live", NULL };
 static const char *const accuracy_mode_names[] = { "absolute", "relative", NULL };
@@ -154,8 +155,8 @@ static const struct opt opts[] = {
 	  .sec = SEC_IO,
 	  .desc =
 	      "delayed ground truth, `kafka:TOPIC` of `{\"model\", \"request_id\", \"label\"}` "
-	      "records joined to their predictions; unset: labels come only inside the records. "
-	      "Not built yet: driftd refuses to start with it set" },
+	      "records joined to their predictions by `request_id` (doc/labels.md); needs a Kafka "
+	      "source (same consumer group); unset: labels come only inside the records" },
 	{ .name = "events",
 	  .type = OPT_STRING,
 	  .off = OFF(events),
@@ -213,6 +214,46 @@ static const struct opt opts[] = {
 	  .sec = SEC_IO,
 	  .desc = "file source: 0 replays as fast as possible, otherwise at this multiple of real "
 		  "time (from the records' timestamps)" },
+	{ .name = "store_prefix",
+	  .flag = "store-prefix",
+	  .type = OPT_STRING,
+	  .off = OFF(store_prefix),
+	  .def = "driftd:",
+	  .check = check_store_prefix,
+	  .sec = SEC_IO,
+	  .desc = "prefix of every Redis key (1 to 64 of `A-Za-z0-9_.:-`), so that several "
+		  "driftd deployments can share one Redis; the `dir:` store ignores it" },
+	{ .name = "checkpoint_interval",
+	  .flag = "checkpoint-interval",
+	  .type = OPT_SECONDS,
+	  .off = OFF(checkpoint_s),
+	  .def = "5",
+	  .min = 0,
+	  .max = 3600,
+	  .sec = SEC_IO,
+	  .desc = "Kafka source: how often the open windows' partial counts and the partition "
+		  "offsets they cover are checkpointed to the store together (exactly-once "
+		  "accounting, doc/delivery.md); also at every window close, rebalance and "
+		  "shutdown. 0: no checkpoints, offsets auto-committed (at least once)" },
+	{ .name = "labels_ttl",
+	  .flag = "labels-ttl",
+	  .type = OPT_SECONDS,
+	  .off = OFF(labels_ttl_s),
+	  .def = "3600",
+	  .min = 0,
+	  .max = 604800,
+	  .sec = SEC_IO,
+	  .desc = "late labels: how long a prediction waits for its label before it expires" },
+	{ .name = "labels_max",
+	  .flag = "labels-max",
+	  .type = OPT_SIZE,
+	  .off = OFF(labels_max),
+	  .def = "1000000",
+	  .min = 1,
+	  .max = 1e8,
+	  .sec = SEC_IO,
+	  .desc = "late labels: predictions remembered at most; beyond, the least recently "
+		  "remembered one is forgotten (counted)" },
 
 	/* ---- windows ---- */
 	{ .name = "window",
@@ -2352,6 +2393,19 @@ static int check_listen(const char *s, char *msg, size_t n)
 	return 0;
 bad:
 	snprintf(msg, n, "expected HOST:PORT or [IPV6]:PORT, PORT in 0..65535");
+	return -1;
+}
+
+static int check_store_prefix(const char *s, char *msg, size_t n)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len; i++)
+		if (!is_alnum((unsigned char)s[i]) && !strchr("_.:-", s[i]))
+			len = 0;
+	if (len > 0 && len <= 64)
+		return 0;
+	snprintf(msg, n, "expected 1 to 64 letters, digits, '_', '.', ':' or '-'");
 	return -1;
 }
 

@@ -7,7 +7,7 @@
  * by start and its rule streaks; a cache of baselines loaded from the store; per model the end
  * of the window of its last rollback (cooldown); events the sink refused, retried on each tick.
  */
-#include "agent/engine.h"
+#include "agent/engine_impl.h"
 #include "agent/event.h"
 #include "agent/log.h"
 #include "agent/timefmt.h"
@@ -17,72 +17,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PENDING_MAX 1024 /* events kept for retry when the sink fails */
-
-struct pair {
-	char *model, *version; /* NUL-terminated copies */
-	size_t mlen, vlen;
-	struct agent_window **win; /* open windows, sorted by start */
-	size_t nwin, capwin;
-	int64_t closed_upto;	      /* windows ending at or before this are closed */
-	int any_closed;		      /* closed_upto is meaningful */
-	struct agent_streaks streaks; /* rule streaks */
-	struct agent_window **past;   /* sliding view: the last sliding_k - 1 closed windows */
-	size_t npast;
-	char *base_version; /* baseline version of the newest open window, or NULL */
-};
-
-struct cached_baseline {
-	char *model, *version;	  /* key */
-	struct agent_baseline *b; /* NULL: not in the store (looked up again next time) */
-};
-
-struct model_cooldown {
-	char *model;
-	int64_t last_end_ms; /* window end of its last rollback */
-};
-
-/* The high-water mark of one input stream. */
-struct stream_mark {
-	uint32_t id;	   /* conn_msg.stream */
-	int64_t max_ts;	   /* largest record time seen on it */
-	int64_t last_wall; /* wall time of its last record */
-};
-
-struct pending_event {
-	char *key, *json, *model, *id;
-	size_t len;
-};
-
-struct agent_engine {
-	const struct agent_config *c; /* borrowed */
-	struct conn_store *store;     /* borrowed */
-	struct conn_sink *sink;	      /* borrowed */
-	struct conn_decoder *dec;     /* owned */
-	struct pair *pairs;	      /* max_models slots */
-	size_t npairs, last;
-	struct cached_baseline *cache;
-	size_t ncache;
-	struct model_cooldown *cool;
-	size_t ncool;
-	struct pending_event *pending;
-	size_t npending;
-	int64_t window_ms, grace_ms, cooldown_ms;
-	int64_t max_ts; /* largest record time seen */
-	int have_ts;
-	struct stream_mark *streams; /* per-stream high-water marks */
-	size_t nstreams;
-	size_t last_stream;  /* index of the stream marked last */
-	uint32_t cur_stream; /* stream of the record being added */
-	int64_t cur_wall;    /* its receive time */
-	struct agent_counters k;
-	agent_window_fn fn;
-	void *fn_arg;
-	agent_reject_fn reject_fn;	/* dead letters */
-	const struct conn_msg *cur_msg; /* the message being added (NULL from agent_engine_add) */
-	void *reject_arg;
-};
 
 static const char *const engine_reject_names[] = { "too_many_models" };
 
@@ -119,12 +53,17 @@ struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_
 	lim.max_message = c->max_message;
 	lim.max_features = c->max_features;
 	lim.max_feature_name = c->max_feature_name;
+	e->lim = lim;
 	e->dec = conn_decoder_new(CONN_DECODER_AUTO, &lim, err, errlen);
 	e->pairs = calloc(c->max_models ? c->max_models : 1, sizeof *e->pairs);
 	e->pending = calloc(PENDING_MAX, sizeof *e->pending);
 	if (!e->dec || !e->pairs || !e->pending) {
 		if (e->dec)
 			snprintf(err, errlen, "out of memory");
+		agent_engine_free(e);
+		return NULL;
+	}
+	if (join_init(e, err, errlen) < 0) {
 		agent_engine_free(e);
 		return NULL;
 	}
@@ -168,7 +107,11 @@ void agent_engine_free(struct agent_engine *e)
 		free(e->pending[i].id);
 	}
 	free(e->pending);
+	for (size_t i = 0; i < e->nstreams; i++)
+		free(e->streams[i].name);
 	free(e->streams);
+	ckpt_free(e);
+	join_free(e);
 	conn_decoder_free(e->dec);
 	free(e);
 }
@@ -288,30 +231,29 @@ static const struct agent_baseline *choose_baseline(struct agent_engine *e, stru
 
 /* ---- pairs and windows ---- */
 
-static struct pair *find_pair(struct agent_engine *e, const struct conn_record *r)
+struct pair *engine_pair(struct agent_engine *e, const char *model, size_t mlen,
+			 const char *version, size_t vlen)
 {
 	struct pair *p;
 
 	if (e->last < e->npairs) {
 		p = &e->pairs[e->last];
-		if (p->mlen == r->model_len && p->vlen == r->version_len &&
-		    !memcmp(p->model, r->model, p->mlen) &&
-		    !memcmp(p->version, r->version, p->vlen))
+		if (p->mlen == mlen && p->vlen == vlen && !memcmp(p->model, model, mlen) &&
+		    !memcmp(p->version, version, vlen))
 			return p;
 	}
 	for (size_t i = 0; i < e->npairs; i++) {
 		p = &e->pairs[i];
-		if (p->mlen == r->model_len && p->vlen == r->version_len &&
-		    !memcmp(p->model, r->model, p->mlen) &&
-		    !memcmp(p->version, r->version, p->vlen)) {
+		if (p->mlen == mlen && p->vlen == vlen && !memcmp(p->model, model, mlen) &&
+		    !memcmp(p->version, version, vlen)) {
 			e->last = i;
 			return p;
 		}
 	}
 	if (e->npairs == e->c->max_models) {
-		/* reuse an idle pair (no open window): its streaks are forgotten */
+		/* reuse an idle pair (no open window, state saved): its streaks are forgotten */
 		for (size_t i = 0; i < e->npairs; i++) {
-			if (e->pairs[i].nwin == 0) {
+			if (e->pairs[i].nwin == 0 && !e->pairs[i].state_dirty) {
 				agent_log(AGENT_LOG_INFO, "engine", "forgetting idle %s %s",
 					  e->pairs[i].model, e->pairs[i].version);
 				free_pair(&e->pairs[i]);
@@ -324,14 +266,14 @@ static struct pair *find_pair(struct agent_engine *e, const struct conn_record *
 	}
 	p = &e->pairs[e->npairs];
 	memset(p, 0, sizeof *p);
-	p->model = agent_strndup(r->model, r->model_len);
-	p->version = agent_strndup(r->version, r->version_len);
+	p->model = agent_strndup(model, mlen);
+	p->version = agent_strndup(version, vlen);
 	if (!p->model || !p->version) {
 		free_pair(p);
 		return NULL;
 	}
-	p->mlen = r->model_len;
-	p->vlen = r->version_len;
+	p->mlen = mlen;
+	p->vlen = vlen;
 	e->last = e->npairs++;
 	return p;
 }
@@ -344,8 +286,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* The open window of p holding time ts (created if needed), or NULL when late / no memory. */
-static struct agent_window *window_for(struct agent_engine *e, struct pair *p, int64_t ts,
-				       int *late)
+struct agent_window *engine_window(struct agent_engine *e, struct pair *p, int64_t ts, int *late)
 {
 	int64_t start = floor_div(ts, e->window_ms) * e->window_ms;
 	struct agent_window *w;
@@ -383,7 +324,7 @@ static struct agent_window *window_for(struct agent_engine *e, struct pair *p, i
 
 /* ---- events ---- */
 
-static int64_t *cooldown_slot(struct agent_engine *e, const char *model)
+int64_t *engine_cooldown(struct agent_engine *e, const char *model)
 {
 	struct model_cooldown *g;
 
@@ -436,6 +377,9 @@ static void keep_pending(struct agent_engine *e, const char *model, const struct
 	pe->len = ev->len;
 	if (pe->key && pe->model && pe->id && pe->json) {
 		e->npending++;
+		if (e->ck && conn_store_pending_put(e->store, ev->id, model, ev->json, ev->len) < 0)
+			agent_log(AGENT_LOG_ERR, "events", "%s kept in memory only: %s", ev->id,
+				  conn_store_error(e->store));
 		return;
 	}
 	free(pe->key);
@@ -455,6 +399,10 @@ static void retry_pending(struct agent_engine *e)
 		if (conn_sink_emit(e->sink, pe->key, pe->json, pe->len, NULL, 0) == 0) {
 			agent_log(AGENT_LOG_NOTICE, "events", "delivered %s after retry", pe->id);
 			after_emit(e, pe->model, NULL, pe->json, pe->len, "");
+			if (e->ck && conn_store_pending_del(e->store, pe->id) < 0)
+				agent_log(AGENT_LOG_WARNING, "events",
+					  "%s delivered, still kept: %s", pe->id,
+					  conn_store_error(e->store));
 			free(pe->key);
 			free(pe->json);
 			free(pe->model);
@@ -468,8 +416,8 @@ static void retry_pending(struct agent_engine *e)
 
 /* ---- closing a window ---- */
 
-static void log_window(const struct pair *p, const struct agent_eval *ev,
-		       const struct agent_decision *d)
+static void log_window(const struct agent_engine *e, const struct pair *p,
+		       const struct agent_eval *ev, const struct agent_decision *d, uint64_t labels)
 {
 	char line[1024], s[AGENT_TIME_LEN];
 	size_t o = 0;
@@ -479,6 +427,9 @@ static void log_window(const struct pair *p, const struct agent_eval *ev,
 	agent_time_format(ev->start_ms, s);
 	o += (size_t)snprintf(line + o, sizeof line - o, "%s %s window %s n=%" PRIu64, p->model,
 			      p->version, s, ev->n);
+	if (e->labels) /* the share of records without a label, own or joined */
+		o += (size_t)snprintf(line + o, sizeof line - o, " target_missing=%.4f",
+				      ev->n ? 1.0 - (double)labels / (double)ev->n : 1.0);
 	for (int r = 0; r < AGENT_RULE_COUNT && o < sizeof line; r++) {
 		const struct agent_rule_result *rr = &ev->rule[r];
 
@@ -565,11 +516,13 @@ static void close_window(struct agent_engine *e, struct pair *p, struct agent_wi
 	good = good_of(e, p->model);
 	ctx.good_version = good;
 	ctx.version = p->version;
-	cool = cooldown_slot(e, p->model);
+	cool = engine_cooldown(e, p->model);
 	ctx.in_cooldown = cool && *cool != INT64_MIN && w->end_ms - *cool < e->cooldown_ms;
 	agent_decide(&p->streaks, &ev, e->c->breach_windows, e->c->dry_run, &ctx, &d);
-	log_window(p, &ev, &d);
+	p->state_dirty = 1;
+	log_window(e, p, &ev, &d, (view ? view : w)->labels);
 
+	rep.labels = (view ? view : w)->labels;
 	rep.model = p->model;
 	rep.version = p->version;
 	rep.baseline_version = bver;
@@ -626,12 +579,19 @@ static void close_pair_windows(struct agent_engine *e, struct pair *p, int64_t u
 
 	while (n < p->nwin && (all || p->win[n]->end_ms <= upto)) {
 		struct agent_window *w = p->win[n];
+		int how = e->ck ? ckpt_before_close(e, p, w) : 0;
 
-		close_window(e, p, w);
+		if (how == 2)
+			break; /* later windows wait too: decisions stay in window order */
+		if (how == 0)
+			close_window(e, p, w);
 		if (!p->any_closed || w->end_ms > p->closed_upto)
 			p->closed_upto = w->end_ms;
 		p->any_closed = 1;
-		if (!keep_past(e, p, w))
+		p->state_dirty = 1;
+		if (e->ck)
+			ckpt_after_close(e, p, w);
+		if (how != 0 || !keep_past(e, p, w))
 			agent_window_free(w);
 		n++;
 	}
@@ -641,33 +601,48 @@ static void close_pair_windows(struct agent_engine *e, struct pair *p, int64_t u
 	}
 }
 
+/* The mark of stream id, created (holding time at "none yet", heard from now) when new; NULL
+ * beyond AGENT_STREAMS_MAX streams or on no memory. */
+struct stream_mark *engine_stream(struct agent_engine *e, uint32_t id)
+{
+	struct stream_mark *sm;
+
+	/* records come in runs from one partition: try the last stream first */
+	if (e->last_stream < e->nstreams && e->streams[e->last_stream].id == id)
+		return &e->streams[e->last_stream];
+	for (size_t i = 0; i < e->nstreams; i++)
+		if (e->streams[i].id == id) {
+			e->last_stream = i;
+			return &e->streams[i];
+		}
+	if (e->nstreams == AGENT_STREAMS_MAX)
+		return NULL; /* beyond the bound: only the streams already known hold time */
+	if (!(e->nstreams & (e->nstreams - 1))) { /* grow at powers of two */
+		size_t cap = e->nstreams ? 2 * e->nstreams : 4;
+		struct stream_mark *g = realloc(e->streams, cap * sizeof *g);
+
+		if (!g)
+			return NULL;
+		e->streams = g;
+	}
+	e->last_stream = e->nstreams;
+	sm = &e->streams[e->nstreams++];
+	*sm = (struct stream_mark){ .id = id,
+				    .max_ts = INT64_MIN,
+				    .last_wall = e->cur_wall,
+				    .next_offset = -1,
+				    .saved_offset = -1,
+				    .told_offset = -1 };
+	return sm;
+}
+
 /* Notes ts on the current stream's high-water mark. */
 static void mark_stream(struct agent_engine *e, int64_t ts)
 {
-	struct stream_mark *sm = NULL;
+	struct stream_mark *sm = engine_stream(e, e->cur_stream);
 
-	/* records come in runs from one partition: try the last stream first */
-	if (e->last_stream < e->nstreams && e->streams[e->last_stream].id == e->cur_stream)
-		sm = &e->streams[e->last_stream];
-	for (size_t i = 0; !sm && i < e->nstreams; i++)
-		if (e->streams[i].id == e->cur_stream) {
-			sm = &e->streams[i];
-			e->last_stream = i;
-		}
-	if (!sm) {
-		if (e->nstreams == AGENT_STREAMS_MAX)
-			return; /* beyond the bound: only the streams already known hold time */
-		if (!(e->nstreams & (e->nstreams - 1))) { /* grow at powers of two */
-			size_t cap = e->nstreams ? 2 * e->nstreams : 4;
-			struct stream_mark *g = realloc(e->streams, cap * sizeof *g);
-
-			if (!g)
-				return;
-			e->streams = g;
-		}
-		sm = &e->streams[e->nstreams++];
-		*sm = (struct stream_mark){ .id = e->cur_stream, .max_ts = ts };
-	}
+	if (!sm)
+		return;
 	if (ts > sm->max_ts)
 		sm->max_ts = ts;
 	sm->last_wall = e->cur_wall;
@@ -680,7 +655,8 @@ static int64_t low_water(const struct agent_engine *e, int64_t now)
 	int64_t low = INT64_MAX;
 
 	for (size_t i = 0; i < e->nstreams; i++)
-		if (e->streams[i].last_wall >= now - AGENT_STREAM_IDLE_MS &&
+		if (!e->streams[i].labels &&
+		    e->streams[i].last_wall >= now - AGENT_STREAM_IDLE_MS &&
 		    e->streams[i].max_ts < low)
 			low = e->streams[i].max_ts;
 	return low == INT64_MAX ? e->max_ts : low;
@@ -710,15 +686,18 @@ static void stream_at_end(struct agent_engine *e, uint32_t id)
 
 void agent_engine_tick(struct agent_engine *e)
 {
+	uint64_t closed = e->k.windows + e->k.windows_skipped;
 	int64_t wm;
 
 	if (e->npending)
 		retry_pending(e);
+	if (e->labels)
+		join_tick(e, agent_time_now_ms());
 	if (!e->have_ts)
-		return;
+		goto checkpoint;
 	wm = low_water(e, agent_time_now_ms());
 	if (wm == INT64_MIN)
-		return; /* an assigned stream has not been heard from yet */
+		goto checkpoint; /* an assigned stream has not been heard from yet */
 	wm -= e->grace_ms;
 	if (agent_log_enabled(AGENT_LOG_DEBUG)) {
 		char t[AGENT_TIME_LEN];
@@ -729,6 +708,10 @@ void agent_engine_tick(struct agent_engine *e)
 	}
 	for (size_t i = 0; i < e->npairs; i++)
 		close_pair_windows(e, &e->pairs[i], wm, 0);
+checkpoint:
+	/* a decision is committed (its state, its partials dropped) right after it is made */
+	if (e->ck)
+		agent_engine_checkpoint(e, e->k.windows + e->k.windows_skipped != closed);
 }
 
 void agent_engine_finish(struct agent_engine *e)
@@ -743,7 +726,7 @@ void agent_engine_finish(struct agent_engine *e)
 
 void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64_t ts)
 {
-	struct pair *p = find_pair(e, r);
+	struct pair *p = engine_pair(e, r->model, r->model_len, r->version, r->version_len);
 	struct agent_window *w;
 	int late;
 
@@ -754,7 +737,7 @@ void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64
 				     agent_reject_name(AGENT_REJECT_TOO_MANY_MODELS));
 		return;
 	}
-	w = window_for(e, p, ts, &late);
+	w = engine_window(e, p, ts, &late);
 	if (!w) {
 		if (late)
 			e->k.late++;
@@ -763,6 +746,7 @@ void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64
 		return;
 	}
 	agent_window_add(w, r, e->c->accuracy_threshold);
+	w->dirty = 1;
 	e->k.accepted++;
 	if (!e->have_ts || ts > e->max_ts) {
 		e->max_ts = ts;
@@ -772,20 +756,48 @@ void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64
 	e->cur_stream = 0;
 }
 
+/* A message of the labels topic: its stream never holds event time. */
+static int is_labels(const struct agent_engine *e, const struct conn_msg *m)
+{
+	return e->labels && m->topic && !strcmp(m->topic, e->labels_topic);
+}
+
+static void mark_labels_stream(struct agent_engine *e, uint32_t id)
+{
+	struct stream_mark *sm = engine_stream(e, id);
+
+	if (sm)
+		sm->labels = 1;
+}
+
 void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t now_ms)
 {
 	struct conn_record r;
 	enum conn_reject why;
+	uint64_t accepted;
+	int64_t ts;
 
 	if (m->eof) {
 		stream_at_end(e, m->stream);
 		return;
 	}
 	if (m->hello) {
-		stream_hello(e, m->stream, now_ms);
+		if (is_labels(e, m))
+			mark_labels_stream(e, m->stream);
+		else
+			stream_hello(e, m->stream, now_ms);
+		return;
+	}
+	if (is_labels(e, m)) {
+		if (e->ck)
+			ckpt_note_offset(e, m);
+		mark_labels_stream(e, m->stream);
+		join_message(e, m, now_ms);
 		return;
 	}
 	e->k.records++;
+	if (e->ck && m->topic)
+		ckpt_note_offset(e, m);
 	why = m->oversized ? CONN_REJECT_TOO_LARGE : conn_decode(e->dec, m->data, m->len, &r);
 	if (why != CONN_REJECT_NONE) {
 		e->k.rejected[why]++;
@@ -798,6 +810,10 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 	e->cur_stream = m->stream;
 	e->cur_wall = now_ms;
 	e->cur_msg = m;
-	agent_engine_add(e, &r, r.has_ts ? r.ts_ms : m->ts_ms >= 0 ? m->ts_ms : now_ms);
+	accepted = e->k.accepted;
+	ts = r.has_ts ? r.ts_ms : m->ts_ms >= 0 ? m->ts_ms : now_ms;
+	agent_engine_add(e, &r, ts);
 	e->cur_msg = NULL;
+	if (e->labels && e->k.accepted != accepted)
+		join_remember(e, &r, ts, now_ms);
 }

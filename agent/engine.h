@@ -46,6 +46,21 @@ struct agent_counters {
 	uint64_t event_errors;		       /* sink or store failures on the event path */
 	uint64_t store_errors;		       /* store reads that failed */
 	uint64_t dropped_nomem;		       /* records not counted: out of memory */
+	uint64_t checkpoints;		       /* checkpoints committed */
+	uint64_t checkpoint_errors;	       /* checkpoints that failed (retried) */
+	uint64_t checkpoint_ns;		       /* time spent checkpointing */
+	uint64_t partials_merged;	       /* other instances' partials merged */
+	uint64_t partials_refused;	       /* partials not mergeable (other baseline...) */
+	uint64_t windows_skipped;	       /* windows another agent decided */
+	uint64_t labels;		       /* messages of the labels topic */
+	uint64_t labels_rejected[AGENT_REJECT_COUNT]; /* of which invalid, by reason */
+	uint64_t labels_joined;			      /* joined to their prediction and scored */
+	uint64_t labels_unmatched; /* no prediction (never seen, expired, evicted) */
+	uint64_t labels_expired;   /* predictions that waited in vain (TTL) */
+	uint64_t labels_evicted;   /* predictions forgotten for room */
+	uint64_t labels_late;	   /* joined after their window closed: counted in
+				    * the pair's newest open window */
+	uint64_t labels_unplaced;  /* joined, but no open window to count them in */
 };
 
 /* What the engine reports after each closed window (for logs, the demo's table, tests). */
@@ -55,6 +70,7 @@ struct agent_window_report {
 	const struct agent_eval *eval;
 	const struct agent_decision *decision;
 	const char *event_json; /* the event emitted, or NULL */
+	uint64_t labels;	/* records of the window with a label (own or joined) */
 	int duplicate;		/* the event was a duplicate (not emitted) */
 };
 typedef void (*agent_window_fn)(void *arg, const struct agent_window_report *r);
@@ -81,5 +97,36 @@ void agent_engine_finish(struct agent_engine *e);
 const struct agent_counters *agent_engine_counters(const struct agent_engine *e);
 /* The largest record time seen so far: 0 and *ts_ms set, or -1 when no record yet. */
 int agent_engine_watermark(const struct agent_engine *e, int64_t *ts_ms);
+
+/* ---- exactly-once checkpoints (checkpoint.c; doc/delivery.md) ----
+ * With checkpoints on, the engine keeps in the store, in scope `scope` (the consumer group):
+ * its partial counts of every open window (one blob per window for this agent instance), the
+ * next offset of every stream it took records from, and each (model, version)'s decision state
+ * (streaks, closed windows, cooldown) -- all written together in one atomic commit. A record is
+ * in a committed partial exactly when its offset is below its stream's committed offset, so a
+ * restarted or another agent resuming at those offsets counts every record exactly once. A
+ * window is decided on its counts merged with every other instance's partial of it, by the
+ * agent that takes its lock; the decision state and the dropping of its partials are committed
+ * with the next checkpoint. Checkpoints happen every interval_ms, after windows are decided, and
+ * when asked (rebalance, shutdown).
+ *
+ * Turns checkpoints on and restores from the store: the decision states, the windows other
+ * instances left partial counts of, and the events waiting for delivery. instance names this
+ * agent process (unique per run). -1 with err when the store cannot be read (nothing changed:
+ * call again later). */
+int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const char *instance,
+			     int64_t interval_ms, char *err, size_t errlen);
+/* Commits a checkpoint when one is due (force: now, if anything changed). 0 committed or
+ * nothing to commit; -1 failed (kept, retried next time). With checkpoints off: 0. */
+int agent_engine_checkpoint(struct agent_engine *e, int force);
+/* The committed next offset of (topic, partition): 0 with *next, 1 when none, -1 on error. */
+int agent_engine_resume_offset(struct agent_engine *e, const char *topic, int32_t partition,
+			       int64_t *next);
+/* A stream was taken away from this agent (after a checkpoint): it no longer holds time. */
+void agent_engine_stream_gone(struct agent_engine *e, uint32_t stream);
+/* Each stream's committed next offset, for the source to commit too (Kafka: lag monitoring).
+ * Calls fn for each stream whose committed offset changed since the last call. */
+typedef void (*agent_offset_fn)(void *arg, const char *stream_name, int64_t next);
+void agent_engine_committed_offsets(struct agent_engine *e, agent_offset_fn fn, void *arg);
 
 #endif

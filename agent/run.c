@@ -8,10 +8,13 @@
 #include "connectors/kafka.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BATCH 256 /* messages per source call */
 
@@ -56,15 +59,97 @@ static void log_summary(const struct agent_counters *k)
 				  agent_reject_name(r), k->rejected[r]);
 }
 
-/* The source of c->source: "file:..." or "kafka:TOPIC[,TOPIC...]" (group c->group). */
+/* Checkpoints are on with a Kafka source in a group and a non-zero interval. */
+static int checkpointing(const struct agent_config *c)
+{
+	return !strncmp(c->source, "kafka:", 6) && c->group && c->checkpoint_s > 0;
+}
+
+/* The source of c->source: "file:..." or "kafka:TOPIC[,TOPIC...]" (group c->group). With
+ * checkpoints the offsets live in the store: Kafka's auto-commit is off (the checkpointed
+ * offsets are committed to the group after each checkpoint). */
 static struct conn_source *open_source(const struct agent_config *c, char *err, size_t errlen)
 {
 	struct conn_kafka_props props = { c->kafka_keys, c->kafka_values, c->kafka_n };
+	struct conn_source *src;
+	char **keys, **values, topics[4096];
 
-	if (!strncmp(c->source, "kafka:", 6))
-		return conn_source_open_kafka(c->source + 6, c->brokers ? c->brokers : "", c->group,
-					      &props, 100, c->max_message, err, errlen);
-	return conn_source_open(c->source, c->max_message, err, errlen);
+	if (strncmp(c->source, "kafka:", 6) != 0)
+		return conn_source_open(c->source, c->max_message, err, errlen);
+	keys = calloc(c->kafka_n + 1, sizeof *keys);
+	values = calloc(c->kafka_n + 1, sizeof *values);
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (checkpointing(c)) { /* first, so that a kafka.* option can still override it */
+		keys[props.n = 0] = "enable.auto.commit";
+		values[props.n++] = "false";
+	} else {
+		props.n = 0;
+	}
+	for (size_t i = 0; i < c->kafka_n; i++) {
+		keys[props.n] = c->kafka_keys[i];
+		values[props.n++] = c->kafka_values[i];
+	}
+	props.keys = keys;
+	props.values = values;
+	/* the labels topic is read by the same consumer: one group, one checkpoint */
+	if ((size_t)snprintf(topics, sizeof topics, "%s%s%s", c->source + 6, c->labels ? "," : "",
+			     c->labels ? c->labels + 6 : "") >= sizeof topics) {
+		free(keys);
+		free(values);
+		snprintf(err, errlen, "too many topics");
+		return NULL;
+	}
+	src = conn_source_open_kafka(topics, c->brokers ? c->brokers : "", c->group, &props, 100,
+				     c->max_message, err, errlen);
+	free(keys);
+	free(values);
+	return src;
+}
+
+/* ---- checkpoint hooks of the Kafka source ---- */
+
+static int resume_at(void *arg, const char *topic, int32_t partition, int64_t *next)
+{
+	int rc = agent_engine_resume_offset(arg, topic, partition, next);
+
+	if (rc == 0)
+		agent_log(AGENT_LOG_INFO, "checkpoint", "%s/%d resumes at offset %lld", topic,
+			  (int)partition, (long long)*next);
+	else if (rc < 0)
+		agent_log(AGENT_LOG_WARNING, "checkpoint",
+			  "%s/%d: the store cannot say where to resume: the group's committed "
+			  "offset is used",
+			  topic, (int)partition);
+	return rc;
+}
+
+static void revoked(void *arg, const uint32_t *streams, size_t n)
+{
+	struct agent_engine *e = arg;
+
+	if (agent_engine_checkpoint(e, 1) < 0)
+		agent_log(AGENT_LOG_ERR, "checkpoint",
+			  "partitions leave without a checkpoint: their records since the last "
+			  "one may be counted again by their next owner");
+	for (size_t i = 0; i < n; i++)
+		agent_engine_stream_gone(e, streams[i]);
+}
+
+static void commit_offset(void *arg, const char *stream, int64_t next)
+{
+	conn_source_kafka_commit(arg, stream, next);
+}
+
+/* instance: AGENT_ID-PID-STARTMS, unique per run. */
+static void instance_name(const struct agent_config *c, char *out, size_t cap)
+{
+	snprintf(out, cap, "%.64s-%ld-%lld", c->agent_id, (long)getpid(),
+		 (long long)agent_time_now_ms());
 }
 
 /* The sink of c->events: "file:..." or "kafka:TOPIC". */
@@ -127,10 +212,10 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	sigaction(SIGINT, &sa, NULL);
 	stop_requested = 0;
 
-	if (c->labels) {
+	if (c->labels && strncmp(c->source, "kafka:", 6) != 0) {
 		agent_log(AGENT_LOG_ERR, "labels",
-			  "--labels %s: joining delayed labels is not built yet; unset it (labels "
-			  "inside the records are used)",
+			  "--labels %s needs a Kafka source (--source kafka:TOPIC): labels are "
+			  "read in the same consumer group as the records",
 			  c->labels);
 		return 2;
 	}
@@ -138,17 +223,39 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		agent_log(AGENT_LOG_ERR, "store", "%s", err);
 		goto out;
 	}
-	if (!(sink = open_sink(c, err, sizeof err))) {
-		agent_log(AGENT_LOG_ERR, "events", "%s", err);
+	if (conn_store_set_prefix(store, c->store_prefix) < 0) {
+		agent_log(AGENT_LOG_ERR, "store", "%s", conn_store_error(store));
 		goto out;
 	}
-	if (!(src = open_source(c, err, sizeof err))) {
-		agent_log(AGENT_LOG_ERR, "source", "%s", err);
+	if (!(sink = open_sink(c, err, sizeof err))) {
+		agent_log(AGENT_LOG_ERR, "events", "%s", err);
 		goto out;
 	}
 	if (!(e = agent_engine_new(c, store, sink, err, sizeof err))) {
 		agent_log(AGENT_LOG_ERR, "engine", "%s", err);
 		goto out;
+	}
+	if (checkpointing(c)) {
+		char inst[128];
+
+		instance_name(c, inst, sizeof inst);
+		if (agent_engine_checkpoints(e, c->group, inst,
+					     (int64_t)llround(c->checkpoint_s * 1000.0), err,
+					     sizeof err) < 0) {
+			agent_log(AGENT_LOG_ERR, "checkpoint", "%s", err);
+			goto out;
+		}
+		agent_log(AGENT_LOG_INFO, "checkpoint", "instance %s, every %gs, group %s", inst,
+			  c->checkpoint_s, c->group);
+	}
+	if (!(src = open_source(c, err, sizeof err))) {
+		agent_log(AGENT_LOG_ERR, "source", "%s", err);
+		goto out;
+	}
+	if (checkpointing(c)) {
+		struct conn_kafka_hooks h = { e, resume_at, revoked };
+
+		conn_source_kafka_hooks(src, &h);
 	}
 	agent_engine_on_window(e, fn, arg);
 	if (c->dead_letters && !strncmp(c->dead_letters, "kafka:", 6)) {
@@ -174,7 +281,8 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		if (n == 0) {
 			if (conn_source_finite(src))
 				break;
-			agent_engine_tick(e); /* nothing new: retries, nothing else moves */
+			agent_engine_tick(e); /* nothing new: retries, checkpoints */
+			agent_engine_committed_offsets(e, commit_offset, src);
 			continue;
 		}
 		now = agent_time_now_ms();
@@ -196,6 +304,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 			}
 		}
 		agent_engine_tick(e);
+		agent_engine_committed_offsets(e, commit_offset, src);
 	}
 	if (n < 0) {
 		agent_log(AGENT_LOG_ERR, "source", "%s", conn_source_error(src));
@@ -203,18 +312,28 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		goto out;
 	}
 	/* the end of a replay decides every open window; a stream stopped by a signal leaves its
-	 * open windows undecided (their records are not committed as decided: checkpoints of
-	 * partial windows come with the Redis store) */
-	if (conn_source_finite(src))
+	 * open windows to the next agent: checkpointed with their offsets when checkpoints are
+	 * on, else undecided (at least once: their records are read again) */
+	if (conn_source_finite(src)) {
 		agent_engine_finish(e);
-	else
+	} else if (checkpointing(c)) {
+		if (agent_engine_checkpoint(e, 1) == 0) {
+			agent_engine_committed_offsets(e, commit_offset, src);
+			agent_log(AGENT_LOG_NOTICE, "run", "stopping: open windows checkpointed");
+		} else {
+			agent_log(AGENT_LOG_ERR, "run",
+				  "stopping without a checkpoint: the records since the last one "
+				  "will be read again");
+		}
+	} else {
 		agent_log(AGENT_LOG_NOTICE, "run", "stopping: open windows are not decided");
+	}
 	log_summary(agent_engine_counters(e));
 	rc = 0;
 out:
 	conn_kafka_producer_free(dl.p); /* waits for the copies in flight (5 s at most) */
+	conn_source_close(src); /* leaving the group revokes: the hooks still see the engine */
 	agent_engine_free(e);
-	conn_source_close(src);
 	conn_sink_close(sink);
 	conn_store_close(store);
 	return rc;

@@ -233,24 +233,28 @@ int agent_window_add(struct agent_window *w, const struct conn_record *r, double
 		w->error_known++;
 		w->errors += r->error != 0;
 	}
-	if (r->label.kind != CONN_VALUE_MISSING) {
-		int correct = 0;
-		double err = 0;
-
-		w->labels++;
-		switch (agent_accuracy_score(&r->prediction, &r->label, accuracy_threshold,
-					     &correct, &err)) {
-		case AGENT_SCORE_CLASSIFICATION:
-			w->scored++;
-			w->correct += correct != 0;
-			break;
-		case AGENT_SCORE_REGRESSION:
-			w->reg_n++;
-			w->abs_err_sum += err;
-			break;
-		case AGENT_SCORE_NONE:
-			break;
-		}
-	}
+	if (r->label.kind != CONN_VALUE_MISSING)
+		agent_window_add_label(w, &r->prediction, &r->label, accuracy_threshold);
 	return rc;
+}
+
+void agent_window_add_label(struct agent_window *w, const struct conn_value *prediction,
+			    const struct conn_value *label, double accuracy_threshold)
+{
+	int correct = 0;
+	double err = 0;
+
+	w->labels++;
+	switch (agent_accuracy_score(prediction, label, accuracy_threshold, &correct, &err)) {
+	case AGENT_SCORE_CLASSIFICATION:
+		w->scored++;
+		w->correct += correct != 0;
+		break;
+	case AGENT_SCORE_REGRESSION:
+		w->reg_n++;
+		w->abs_err_sum += err;
+		break;
+	case AGENT_SCORE_NONE:
+		break;
+	}
 }

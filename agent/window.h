@@ -46,6 +46,8 @@ struct agent_window {
 	uint64_t unknown_values; /* feature values with no baseline feature */
 	uint32_t *hint;		 /* record feature i -> baseline index last time */
 	size_t nhint;
+	int dirty;  /* engine: counted records since its last checkpoint */
+	int remote; /* engine: other agent instances may hold partial counts of it */
 };
 
 /* NULL on no memory. base may be NULL. max_categories bounds live categorical counts. */
@@ -57,6 +59,11 @@ void agent_window_free(struct agent_window *w);
  * when memory ran out (the record is then counted only partly). */
 int agent_window_add(struct agent_window *w, const struct conn_record *r,
 		     double accuracy_threshold);
+
+/* Scores one label against its prediction (accuracy.h) into the window's accuracy counts: a
+ * record's own label, or a late label joined to a remembered prediction. */
+void agent_window_add_label(struct agent_window *w, const struct conn_value *prediction,
+			    const struct conn_value *label, double accuracy_threshold);
 
 /* Bins every pending column value: call before reading the histograms. */
 void agent_window_flush(struct agent_window *w);

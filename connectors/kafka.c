@@ -51,7 +51,12 @@ struct kafka_source {
 	int poll_ms;
 	size_t max_message;
 	uint32_t hello[BATCH_MAX]; /* newly assigned partitions not yet announced (stream ids) */
+	const char *hello_topic[BATCH_MAX]; /* and their topics (in topics, or NULL) */
+	int32_t hello_part[BATCH_MAX];
 	size_t nhello;
+	char *topics;		       /* the topics, NUL-separated copies */
+	size_t topics_len;	       /* bytes of topics */
+	struct conn_kafka_hooks hooks; /* resume and revoke (zero: none) */
 };
 
 static void release(struct kafka_source *s)
@@ -83,12 +88,15 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 	if (s->nhello) {
 		int k = 0;
 
-		while (s->nhello && k < cap)
+		while (s->nhello && k < cap) {
+			s->nhello--;
 			msgs[k++] = (struct conn_msg){ .data = "",
 						       .ts_ms = -1,
-						       .partition = -1,
-						       .stream = s->hello[--s->nhello],
+						       .topic = s->hello_topic[s->nhello],
+						       .partition = s->hello_part[s->nhello],
+						       .stream = s->hello[s->nhello],
 						       .hello = 1 };
+		}
 		return k;
 	}
 	/* wait up to poll_ms for the first message, then take what is already there */
@@ -112,6 +120,8 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 				.data = "",
 				.ts_ms = -1,
 				.stream = stream_id(rd_kafka_topic_name(m->rkt), m->partition),
+				.topic = rd_kafka_topic_name(m->rkt),
+				.partition = m->partition,
 				.eof = 1,
 			};
 			continue;
@@ -144,6 +154,7 @@ static void kafka_close(struct conn_source *base)
 		rd_kafka_consumer_close(s->rk); /* leaves the group (no-op without one) */
 		rd_kafka_destroy(s->rk);
 	}
+	free(s->topics);
 	free(s);
 }
 
@@ -152,8 +163,66 @@ static const struct conn_source_ops kafka_source_ops = { kafka_next, kafka_close
 /* Queues the partitions of l for announcement. */
 static void note_assigned(struct kafka_source *s, const rd_kafka_topic_partition_list_t *l)
 {
-	for (int i = 0; i < l->cnt && s->nhello < BATCH_MAX; i++)
+	for (int i = 0; i < l->cnt && s->nhello < BATCH_MAX; i++) {
+		const char *t = NULL;
+
+		for (size_t o = 0; o < s->topics_len; o += strlen(s->topics + o) + 1)
+			if (!strcmp(s->topics + o, l->elems[i].topic))
+				t = s->topics + o;
+		s->hello_topic[s->nhello] = t;
+		s->hello_part[s->nhello] = l->elems[i].partition;
 		s->hello[s->nhello++] = stream_id(l->elems[i].topic, l->elems[i].partition);
+	}
+}
+
+/* Tells the hooks that the partitions of l are leaving. */
+static void revoke(struct kafka_source *s, const rd_kafka_topic_partition_list_t *l)
+{
+	uint32_t ids[BATCH_MAX];
+	size_t n = 0;
+
+	if (!s->hooks.revoke)
+		return;
+	for (int i = 0; i < l->cnt; i++) {
+		ids[n++] = stream_id(l->elems[i].topic, l->elems[i].partition);
+		if (n == BATCH_MAX || i + 1 == l->cnt) {
+			s->hooks.revoke(s->hooks.arg, ids, n);
+			n = 0;
+		}
+	}
+}
+
+int conn_source_kafka_hooks(struct conn_source *src, const struct conn_kafka_hooks *h)
+{
+	if (src->ops != &kafka_source_ops)
+		return -1;
+	((struct kafka_source *)src)->hooks = *h;
+	return 0;
+}
+
+int conn_source_kafka_commit(struct conn_source *src, const char *stream, int64_t next)
+{
+	struct kafka_source *s = (struct kafka_source *)src;
+	const char *slash = strrchr(stream, '/');
+	rd_kafka_topic_partition_list_t *l;
+	char topic[512], *end;
+	long part;
+
+	if (src->ops != &kafka_source_ops || !slash || slash == stream ||
+	    (size_t)(slash - stream) >= sizeof topic)
+		return -1;
+	part = strtol(slash + 1, &end, 10);
+	if (*end || part < 0 || part > INT32_MAX)
+		return -1;
+	memcpy(topic, stream, (size_t)(slash - stream));
+	topic[slash - stream] = '\0';
+	l = rd_kafka_topic_partition_list_new(1);
+	if (!l)
+		return -1;
+	rd_kafka_topic_partition_list_add(l, topic, (int32_t)part)->offset = next;
+	rd_kafka_commit(s->rk, l, 1);
+	rd_kafka_topic_partition_list_destroy(l);
+	return 0;
 }
 
 /* Group rebalances: take the assignment (eager or cooperative protocol) and note the new
@@ -166,6 +235,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		note_assigned(s, parts);
+		for (int i = 0; s->hooks.resume && i < parts->cnt; i++) {
+			int64_t next;
+
+			if (s->hooks.resume(s->hooks.arg, parts->elems[i].topic,
+					    parts->elems[i].partition, &next) == 0)
+				parts->elems[i].offset = next;
+		}
 		if (coop) {
 			rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
 
@@ -175,11 +251,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_assign(rk, parts);
 		}
 	} else if (coop) {
-		rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+		rd_kafka_error_t *e;
+
+		revoke(s, parts);
+		e = rd_kafka_incremental_unassign(rk, parts);
 
 		if (e)
 			rd_kafka_error_destroy(e);
 	} else {
+		revoke(s, parts);
 		rd_kafka_assign(rk, NULL);
 	}
 }
@@ -257,7 +337,14 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 	rd_kafka_poll_set_consumer(s->rk);
 	tl = rd_kafka_topic_partition_list_new(4);
 	copy = strdup(topics);
-	if (!copy || !tl) {
+	s->topics = strdup(topics);
+	if (s->topics) { /* "a,b" -> "a\0b": the names hello messages point at */
+		s->topics_len = strlen(topics) + 1;
+		for (char *c = s->topics; *c; c++)
+			if (*c == ',')
+				*c = '\0';
+	}
+	if (!copy || !tl || !s->topics) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto error;
 	}

@@ -32,6 +32,24 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 					   int poll_ms, size_t max_message, char *errbuf,
 					   size_t errlen);
 
+/* ---- consumer hooks: where to resume, and checkpoints before partitions leave ----
+ * resume: called for each partition at its assignment (from inside conn_source_next): 0 with
+ * *next to start reading there; 1 (nothing stored) or -1 (the store cannot say) to start from
+ * the group's committed offset, else auto.offset.reset. revoke: called once per rebalance that
+ * takes partitions away (and at close), before they go, with their stream ids: the callee
+ * checkpoints what it counted from them. Set the hooks before the first conn_source_next. */
+struct conn_kafka_hooks {
+	void *arg;
+	int (*resume)(void *arg, const char *topic, int32_t partition, int64_t *next);
+	void (*revoke)(void *arg, const uint32_t *streams, size_t n);
+};
+/* -1 when src is not a Kafka source. */
+int conn_source_kafka_hooks(struct conn_source *src, const struct conn_kafka_hooks *h);
+/* Commits next as the group's offset of the stream "TOPIC/PARTITION" (asynchronously: for lag
+ * monitoring and as the fallback of resume). -1 when src is not a Kafka source or the name is
+ * malformed. */
+int conn_source_kafka_commit(struct conn_source *src, const char *stream, int64_t next);
+
 /* ---- producer ----
  * Idempotent (enable.idempotence=true, acks=all). produce() queues a copy of the message;
  * flush() waits until every queued message is acknowledged by the broker or failed. */

@@ -9,6 +9,11 @@
  *
  * A refused spec is never echoed: it may carry a password. Only a scheme made of the characters
  * a scheme may have is quoted back.
+ *
+ * The calls added with the checkpoints (prefix, ping, pending events, checkpoints, locks) check
+ * their arguments here, once for both backends (the bounds are in store_impl.h): a NULL
+ * pointer, an empty or too long name, key, id or scope, an oversized blob or a ttl out of range
+ * is -1 with a message naming the argument, and the backend is not called.
  */
 #include "connectors/store_impl.h"
 
@@ -158,6 +163,207 @@ int conn_store_claim(struct conn_store *s, const char *id)
 {
 	return s->ops->claim(s, id);
 }
+
+/* ---- arguments of the second group ---- */
+
+/* 0 when str is 1..max bytes (NUL-terminated); -1 with "<what> must be 1 to <max> bytes". */
+static int check_str(struct conn_store *s, const char *what, const char *str, size_t max)
+{
+	size_t n = str ? strnlen(str, max + 1) : 0;
+
+	if (n == 0 || n > max) {
+		conn_store_errf(s, "%s must be 1 to %zu bytes", what, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 when p[0..n) is 1..max bytes (any bytes, NUL included). */
+static int check_bytes(struct conn_store *s, const char *what, const char *p, size_t n, size_t max)
+{
+	if (!p || n == 0 || n > max) {
+		conn_store_errf(s, "%s must be 1 to %zu bytes", what, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 when p[0..n) is a value the store takes: data when n > 0, at most CONN_STORE_MAX_VALUE. */
+static int check_blob(struct conn_store *s, const char *what, const char *p, size_t n)
+{
+	if (!p && n) {
+		conn_store_errf(s, "%s of %zu bytes without data", what, n);
+		return -1;
+	}
+	if (n > CONN_STORE_MAX_VALUE) {
+		conn_store_errf(s, "%s must be at most %zu bytes", what, CONN_STORE_MAX_VALUE);
+		return -1;
+	}
+	return 0;
+}
+
+/* -1 with the error set: a listing without its callback. */
+static int no_fn(struct conn_store *s)
+{
+	conn_store_errf(s, "no callback given");
+	return -1;
+}
+
+static int check_scope(struct conn_store *s, const char *scope)
+{
+	return check_str(s, "checkpoint scope", scope, CONN_CKPT_MAX_SCOPE);
+}
+
+/* The n items of one array of a checkpoint (what: the array; kwhat: its keys); their blobs
+ * too when with_blobs (a NULL blob is a deletion). */
+static int check_items(struct conn_store *s, const char *what, const char *kwhat,
+		       const struct conn_ckpt_item *it, size_t n, int with_blobs)
+{
+	if (n && !it) {
+		conn_store_errf(s, "checkpoint: %zu %s without their array", n, what);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (check_bytes(s, kwhat, it[i].key, it[i].klen, CONN_CKPT_MAX_KEY) < 0)
+			return -1;
+		if (with_blobs && it[i].blob &&
+		    check_blob(s, "a checkpoint blob", it[i].blob, it[i].len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- prefix, ping, pending events ---- */
+
+int conn_store_set_prefix(struct conn_store *s, const char *prefix)
+{
+	size_t n = prefix ? strnlen(prefix, CONN_STORE_MAX_PREFIX + 1) : 0;
+
+	if (n == 0 || n > CONN_STORE_MAX_PREFIX ||
+	    strspn(prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-") !=
+		n) {
+		conn_store_errf(s, "a key prefix must be 1 to %u bytes of [A-Za-z0-9_.:-]",
+				CONN_STORE_MAX_PREFIX);
+		return -1;
+	}
+	return s->ops->set_prefix(s, prefix);
+}
+
+int conn_store_ping(struct conn_store *s)
+{
+	return s->ops->ping(s);
+}
+
+int conn_store_pending_put(struct conn_store *s, const char *id, const char *model, const char *doc,
+			   size_t len)
+{
+	if (check_str(s, "pending event id", id, CONN_STORE_MAX_ID) < 0 ||
+	    check_str(s, "model name", model, CONN_STORE_MAX_NAME) < 0 ||
+	    check_blob(s, "a pending event", doc, len) < 0)
+		return -1;
+	return s->ops->pending_put(s, id, model, doc, len);
+}
+
+int conn_store_pending_del(struct conn_store *s, const char *id)
+{
+	if (check_str(s, "pending event id", id, CONN_STORE_MAX_ID) < 0)
+		return -1;
+	return s->ops->pending_del(s, id);
+}
+
+int conn_store_pending_list(struct conn_store *s, conn_store_pending_fn fn, void *arg)
+{
+	if (!fn)
+		return no_fn(s);
+	return s->ops->pending_list(s, fn, arg);
+}
+
+/* ---- window checkpoints and locks ---- */
+
+int conn_store_ckpt_commit(struct conn_store *s, const char *scope, const struct conn_ckpt *c)
+{
+	if (check_scope(s, scope) < 0)
+		return -1;
+	if (!c) {
+		conn_store_errf(s, "no checkpoint given");
+		return -1;
+	}
+	if (check_str(s, "instance name", c->instance, CONN_CKPT_MAX_INSTANCE) < 0)
+		return -1;
+	if (c->noffsets > CONN_CKPT_MAX_ITEMS || c->npartials > CONN_CKPT_MAX_ITEMS ||
+	    c->ndrops > CONN_CKPT_MAX_ITEMS || c->nstates > CONN_CKPT_MAX_ITEMS ||
+	    c->noffsets + c->npartials + c->ndrops + c->nstates > CONN_CKPT_MAX_ITEMS) {
+		conn_store_errf(s, "a checkpoint holds at most %u items", CONN_CKPT_MAX_ITEMS);
+		return -1;
+	}
+	if (c->noffsets && !c->offsets) {
+		conn_store_errf(s, "checkpoint: %zu offsets without their array", c->noffsets);
+		return -1;
+	}
+	for (size_t i = 0; i < c->noffsets; i++)
+		if (check_str(s, "stream name", c->offsets[i].stream, CONN_CKPT_MAX_STREAM) < 0)
+			return -1;
+	if (check_items(s, "partials", "window key", c->partials, c->npartials, 1) < 0 ||
+	    check_items(s, "drops", "window key", c->drops, c->ndrops, 0) < 0 ||
+	    check_items(s, "states", "pair key", c->states, c->nstates, 1) < 0)
+		return -1;
+	return s->ops->ckpt_commit(s, scope, c);
+}
+
+int conn_store_ckpt_offsets(struct conn_store *s, const char *scope, conn_ckpt_offset_fn fn,
+			    void *arg)
+{
+	if (check_scope(s, scope) < 0 || (!fn && no_fn(s) < 0))
+		return -1;
+	return s->ops->ckpt_offsets(s, scope, fn, arg);
+}
+
+int conn_store_ckpt_windows(struct conn_store *s, const char *scope, conn_ckpt_key_fn fn, void *arg)
+{
+	if (check_scope(s, scope) < 0 || (!fn && no_fn(s) < 0))
+		return -1;
+	return s->ops->ckpt_windows(s, scope, fn, arg);
+}
+
+int conn_store_ckpt_partials(struct conn_store *s, const char *scope, const char *key, size_t klen,
+			     conn_ckpt_blob_fn fn, void *arg)
+{
+	if (check_scope(s, scope) < 0 ||
+	    check_bytes(s, "window key", key, klen, CONN_CKPT_MAX_KEY) < 0 || (!fn && no_fn(s) < 0))
+		return -1;
+	return s->ops->ckpt_partials(s, scope, key, klen, fn, arg);
+}
+
+int conn_store_ckpt_states(struct conn_store *s, const char *scope, conn_ckpt_blob_fn fn, void *arg)
+{
+	if (check_scope(s, scope) < 0 || (!fn && no_fn(s) < 0))
+		return -1;
+	return s->ops->ckpt_states(s, scope, fn, arg);
+}
+
+int conn_store_lock(struct conn_store *s, const char *scope, const char *name, const char *owner,
+		    int64_t ttl_ms)
+{
+	if (check_scope(s, scope) < 0 || check_str(s, "lock name", name, CONN_LOCK_MAX_NAME) < 0 ||
+	    check_str(s, "lock owner", owner, CONN_LOCK_MAX_OWNER) < 0)
+		return -1;
+	if (ttl_ms < 1 || ttl_ms > CONN_LOCK_MAX_TTL_MS) {
+		conn_store_errf(s, "a lock ttl must be 1 to %lld ms",
+				(long long)CONN_LOCK_MAX_TTL_MS);
+		return -1;
+	}
+	return s->ops->lock(s, scope, name, owner, ttl_ms);
+}
+
+int conn_store_unlock(struct conn_store *s, const char *scope, const char *name, const char *owner)
+{
+	if (check_scope(s, scope) < 0 || check_str(s, "lock name", name, CONN_LOCK_MAX_NAME) < 0 ||
+	    check_str(s, "lock owner", owner, CONN_LOCK_MAX_OWNER) < 0)
+		return -1;
+	return s->ops->unlock(s, scope, name, owner);
+}
+
+/* ---- errors ---- */
 
 void conn_store_errf(struct conn_store *s, const char *fmt, ...)
 {

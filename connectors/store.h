@@ -82,4 +82,107 @@ int conn_store_history(struct conn_store *s, const char *model, conn_store_entry
  * was made (a lost reply): the engine then emits anyway (at least once, never lost). */
 int conn_store_claim(struct conn_store *s, const char *id);
 
+/* ---- key prefix and reachability ----
+ * The calls from here on check their arguments before the backend sees them: a NULL pointer,
+ * an empty or too long name, id, key or scope, a blob over 64 MiB, a count or ttl out of range
+ * is -1 with a message naming the argument, and nothing is written. */
+/* Sets the prefix of every key (Redis; default "driftd:"; 1..64 bytes of [A-Za-z0-9_.:-]), the
+ * registry, claims, pending events, checkpoints and locks alike. Call right after open, before
+ * any other call (it applies to the calls that follow it). The dir store accepts it and ignores
+ * it (its directory is its namespace). -1 on an invalid prefix (the previous one is kept). */
+int conn_store_set_prefix(struct conn_store *s, const char *prefix);
+/* 0 when the store answers now (Redis: PING, on the connection made again first when it was
+ * lost, as any call does, within the reconnection backoff; dir: a file can be created in and
+ * removed from the directory), -1 otherwise. For readiness and driftd_redis_up; never blocks
+ * longer than one call's timeout. */
+int conn_store_ping(struct conn_store *s);
+
+/* ---- events waiting for delivery ----
+ * An event the sink refused is kept here until it is delivered (a decision is never silently
+ * dropped; doc/delivery.md). id: the event id (1..1024 bytes); model: the model (the Kafka key,
+ * 1..128 bytes); doc: the event JSON (bytes, at most 64 MiB). put replaces an entry of the same
+ * id, atomically (the old or the new entry, never a mix). Pending events are not per model:
+ * one list for the whole store (under the prefix). */
+int conn_store_pending_put(struct conn_store *s, const char *id, const char *model, const char *doc,
+			   size_t len);
+/* 0 deleted or absent. */
+int conn_store_pending_del(struct conn_store *s, const char *id);
+/* Calls fn for each kept event (any order); stops early when fn returns non-zero. id and model
+ * are NUL-terminated, doc is followed by a NUL (not counted in len); all valid during the call
+ * only. fn may delete the event it is given (deliver, then delete). */
+typedef int (*conn_store_pending_fn)(void *arg, const char *id, const char *model, const char *doc,
+				     size_t len);
+int conn_store_pending_list(struct conn_store *s, conn_store_pending_fn fn, void *arg);
+
+/* ---- window checkpoints (exactly-once accounting; doc/delivery.md) ----
+ * Everything here lives in a scope (the Kafka consumer group id, 1..255 bytes): one Redis hash
+ * tag per scope, so that a commit is one atomic unit even on Redis Cluster (a Lua script over
+ * the scope's keys: atomic like MULTI/EXEC, see store_redis.c for why not MULTI). Inside a
+ * scope:
+ *  - offsets: per stream name ("TOPIC/PARTITION"), the next offset to read, the stream's
+ *    high-water mark (largest record time counted, ms) and the wall time of the commit (ms);
+ *  - partials: per window key (opaque bytes, 1..1024, from the engine), one blob per agent
+ *    instance (the instance's partial state of that window);
+ *  - states: per pair key (opaque bytes, 1..1024), one blob (the decision state of a
+ *    (model, version));
+ *  - locks: per name, an owner and an expiry.
+ * conn_store_ckpt_commit applies a whole checkpoint atomically: a reader (or a restart after a
+ * crash at any moment) sees all of it or none of it. Blobs are binary (may hold NUL), at most
+ * 64 MiB each; a non-NULL blob of len 0 is an empty blob, not a deletion. The parts apply in
+ * the order offsets, partials, drops, states; within one array the last item of a key wins; so
+ * a window both set and dropped by one commit ends dropped. A commit holds at most 100000 items
+ * (offsets + partials + drops + states). An empty commit changes nothing. On -1 (Redis: a lost
+ * reply) the commit may or may not have been applied, but never in part. Readers: fn gets
+ * pointers valid during the call only, each followed by a NUL (not counted); they stop early
+ * when fn returns non-zero; a scope never committed to is empty (0, no call). */
+struct conn_ckpt_offset {
+	const char *stream; /* "TOPIC/PARTITION", NUL-terminated, 1..512 bytes */
+	int64_t next_offset;
+	int64_t hwm_ms;
+	int64_t updated_ms;
+};
+struct conn_ckpt_item {
+	const char *key; /* window key (partials) or pair key (states) */
+	size_t klen;
+	const char *blob; /* NULL: delete (this instance's partial / the state) */
+	size_t len;
+};
+struct conn_ckpt {
+	const char *instance; /* this agent instance (1..128 bytes, NUL-terminated) */
+	const struct conn_ckpt_offset *offsets; /* set (replace) these streams' offsets */
+	size_t noffsets;
+	const struct conn_ckpt_item *partials; /* set or delete this instance's partials */
+	size_t npartials;
+	const struct conn_ckpt_item *drops; /* windows decided: delete every instance's partial
+					     * of these keys (blob and len unused) */
+	size_t ndrops;
+	const struct conn_ckpt_item *states; /* set or delete pair states */
+	size_t nstates;
+};
+int conn_store_ckpt_commit(struct conn_store *s, const char *scope, const struct conn_ckpt *c);
+/* Calls fn for each stored stream offset of the scope (any order). */
+typedef int (*conn_ckpt_offset_fn)(void *arg, const struct conn_ckpt_offset *o);
+int conn_store_ckpt_offsets(struct conn_store *s, const char *scope, conn_ckpt_offset_fn fn,
+			    void *arg);
+/* Calls fn for each window key that has at least one partial (any order). */
+typedef int (*conn_ckpt_key_fn)(void *arg, const char *key, size_t klen);
+int conn_store_ckpt_windows(struct conn_store *s, const char *scope, conn_ckpt_key_fn fn,
+			    void *arg);
+/* Calls fn for each instance's partial of one window (any order); 0 with no call when none. */
+typedef int (*conn_ckpt_blob_fn)(void *arg, const char *name, size_t nlen, const char *blob,
+				 size_t len);
+int conn_store_ckpt_partials(struct conn_store *s, const char *scope, const char *key, size_t klen,
+			     conn_ckpt_blob_fn fn, void *arg);
+/* Calls fn(pair key, state) for each stored pair state of the scope (any order). */
+int conn_store_ckpt_states(struct conn_store *s, const char *scope, conn_ckpt_blob_fn fn,
+			   void *arg);
+/* Takes or renews the lock `name` (1..1024 bytes) of the scope for `owner` (1..255 bytes)
+ * during ttl_ms (1 ms to 366 days) from now: 0 when owner holds it now, 1 when another owner
+ * holds it (not expired), -1 on error. release: 0 released (or it was not held by owner: then
+ * nothing changes). Redis: the server's clock expires it (a key with PX). Dir store: locks are
+ * kept in files with an expiry on the host's wall clock (one host only). */
+int conn_store_lock(struct conn_store *s, const char *scope, const char *name, const char *owner,
+		    int64_t ttl_ms);
+int conn_store_unlock(struct conn_store *s, const char *scope, const char *name, const char *owner);
+
 #endif

@@ -11,9 +11,14 @@
  *   PATH/models/<m>/latch/<v>              "1\n" or "0\n"
  *   PATH/models/<m>/history.jsonl          one entry per line, appended
  *   PATH/claims/<id>                       empty files, created with O_CREAT|O_EXCL
+ *   PATH/pending/<id>                      an event waiting for delivery: its id, model, JSON
+ *   PATH/ckpt/<scope>/checkpoint           the scope's whole checkpoint, rewritten per commit
+ *   PATH/ckpt/<scope>/flock                empty; its flock serializes the scope's writers
+ *   PATH/ckpt/<scope>/locks/<name>         a lock: its owner and expiry (wall clock, ms)
  *
- * Names are percent-encoded: every byte outside [A-Za-z0-9._-], and a leading '.', becomes %XX,
- * so no name can be "." or "..", contain '/', or start with '.' (the temporary files do). An
+ * Names (models, versions, ids, scopes, lock names) are percent-encoded: every byte outside
+ * [A-Za-z0-9._-], and a leading '.', becomes %XX, so no name can be "." or "..", contain '/',
+ * or start with '.' (the temporary files do). An
  * encoding longer than ENC_SHORT bytes is shortened to its first bytes, '~' and the SHA-256 of
  * the raw name in hex ('~' never appears in an encoding): file names stay under NAME_MAX for
  * every legal name.
@@ -25,7 +30,12 @@
  * only then links the document, so a crash can leave an index line without a document (ignored;
  * a retry appends a new one, and the last line of a name wins) but never a document without its
  * line. History appends hold an flock on history.jsonl and complete a torn last line first.
- * Reads refuse files over MAX_FILE bytes. Nothing is ever printed: errors stay on the handle.
+ * A checkpoint commit holds the scope's flock, reads the checkpoint, applies the commit and
+ * writes the whole file back the same way (one rename: all of the commit or none of it);
+ * readers take no lock. Pending events and checkpoints are framed files (below) that hold the
+ * raw ids and keys, so shortened file names lose nothing. A key prefix is accepted and ignored.
+ * Reads refuse files over MAX_FILE bytes (a checkpoint: CKPT_MAX_FILE). Nothing is ever
+ * printed: errors stay on the handle.
  */
 #include "connectors/store_impl.h"
 
@@ -38,6 +48,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_FILE     ((size_t)64 << 20) /* largest file a read accepts */
@@ -356,8 +367,8 @@ out:
 	return rc;
 }
 
-/* Reads the whole of an open regular file, at most MAX_FILE bytes, into out. */
-static int read_fd(struct dir_store *s, int fd, const char *rel, struct conn_blob *out)
+/* Reads the whole of an open regular file, at most max bytes, into out. */
+static int read_fd(struct dir_store *s, int fd, const char *rel, size_t max, struct conn_blob *out)
 {
 	struct stat st;
 	size_t cap, len = 0;
@@ -369,8 +380,8 @@ static int read_fd(struct dir_store *s, int fd, const char *rel, struct conn_blo
 		conn_store_errf(&s->base, "%s is not a regular file", rel);
 		return -1;
 	}
-	if ((uint64_t)st.st_size > MAX_FILE) {
-		conn_store_errf(&s->base, "%s is larger than %zu bytes", rel, MAX_FILE);
+	if ((uint64_t)st.st_size > max) {
+		conn_store_errf(&s->base, "%s is larger than %zu bytes", rel, max);
 		return -1;
 	}
 	cap = (size_t)st.st_size + 1;
@@ -394,13 +405,12 @@ static int read_fd(struct dir_store *s, int fd, const char *rel, struct conn_blo
 		if (len == cap) { /* the file grew while read: take more, within the bound */
 			char *nb;
 
-			if (cap > MAX_FILE) {
+			if (cap > max) {
 				free(buf);
-				conn_store_errf(&s->base, "%s is larger than %zu bytes", rel,
-						MAX_FILE);
+				conn_store_errf(&s->base, "%s is larger than %zu bytes", rel, max);
 				return -1;
 			}
-			cap = cap * 2 > MAX_FILE + 1 ? MAX_FILE + 1 : cap * 2;
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			nb = realloc(buf, cap + 1);
 			if (!nb) {
 				free(buf);
@@ -416,8 +426,9 @@ static int read_fd(struct dir_store *s, int fd, const char *rel, struct conn_blo
 	return 0;
 }
 
-/* Reads root-relative rel into out: 0, 1 when it does not exist, -1 on error. */
-static int get_file(struct dir_store *s, const char *rel, struct conn_blob *out)
+/* Reads root-relative rel (at most max bytes) into out: 0, 1 when it does not exist, -1 on
+ * error. */
+static int get_file_max(struct dir_store *s, const char *rel, size_t max, struct conn_blob *out)
 {
 	int fd = openat(s->root, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
 
@@ -425,9 +436,15 @@ static int get_file(struct dir_store *s, const char *rel, struct conn_blob *out)
 		return 1;
 	if (fd < 0)
 		return sys_err(s, "open", rel);
-	rc = read_fd(s, fd, rel, out);
+	rc = read_fd(s, fd, rel, max, out);
 	close(fd);
 	return rc;
+}
+
+/* Reads root-relative rel (at most MAX_FILE bytes) into out: 0, 1 when missing, -1 on error. */
+static int get_file(struct dir_store *s, const char *rel, struct conn_blob *out)
+{
+	return get_file_max(s, rel, MAX_FILE, out);
 }
 
 /* 1 when root-relative rel exists, 0 when not, -1 on error. */
@@ -1047,6 +1064,785 @@ static int dir_claim(struct conn_store *cs, const char *id)
 	return conn_store_done(&s->base, 0);
 }
 
+/* ---- prefix and reachability ---- */
+
+static int dir_set_prefix(struct conn_store *cs, const char *prefix)
+{
+	(void)prefix; /* checked by store.c; the directory is the store's namespace */
+	return conn_store_done(cs, 0);
+}
+
+/* The directory is writable: a file can be created in it and removed (this also fails when the
+ * directory was removed, or on a read-only file system, even for root). */
+static int dir_ping(struct conn_store *cs)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	static unsigned long counter;
+	char tmp[64];
+	int fd;
+
+	snprintf(tmp, sizeof tmp, ".tmp.ping.%ld.%lu", (long)getpid(),
+		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+	fd = openat(s->root, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return sys_err(s, "create a file in", "the store directory");
+	close(fd);
+	if (unlinkat(s->root, tmp, 0) < 0)
+		return sys_err(s, "remove", tmp);
+	return conn_store_done(&s->base, 0);
+}
+
+/* ---- framed files (pending events, checkpoints, locks) ----
+ * A framed file is a sequence of records: a header line "<tag> <n> <n> ...\n" of decimal
+ * numbers, then the fields whose lengths it gives, each followed by '\n'. Fields are raw bytes;
+ * the reader replaces each field's '\n' by a NUL, so every field it hands out is NUL-terminated
+ * in place (beyond its length). */
+
+#define HEAD_MAX 160 /* the longest header line */
+
+/* Parses the header line at *p (before end): tag receives its first word (tagcap bytes), v[]
+ * at most 4 numbers, *nv their count; *p moves past the line. -1 when malformed. */
+static int parse_head(char **p, const char *end, char *tag, size_t tagcap, long long v[4], int *nv)
+{
+	size_t avail = (size_t)(end - *p), len;
+	const char *nl = memchr(*p, '\n', avail < HEAD_MAX ? avail : HEAD_MAX);
+	char line[HEAD_MAX + 1], *save = NULL, *tok;
+
+	if (!nl)
+		return -1;
+	len = (size_t)(nl - *p);
+	memcpy(line, *p, len);
+	line[len] = '\0';
+	if (strlen(line) != len)
+		return -1;
+	*p += len + 1;
+	tok = strtok_r(line, " ", &save);
+	if (!tok || strlen(tok) >= tagcap)
+		return -1;
+	snprintf(tag, tagcap, "%s", tok);
+	*nv = 0;
+	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+		char *e;
+
+		if (*nv == 4)
+			return -1;
+		errno = 0;
+		v[*nv] = strtoll(tok, &e, 10);
+		if (errno || *e || e == tok)
+			return -1;
+		(*nv)++;
+	}
+	return 0;
+}
+
+/* The field of n bytes at *p, NUL-terminated in place of its '\n'; NULL when it is not there. */
+static char *take(char **p, const char *end, long long n)
+{
+	char *f = *p;
+
+	if (n < 0 || (unsigned long long)n >= (unsigned long long)(end - *p) || f[n] != '\n')
+		return NULL;
+	f[n] = '\0';
+	*p += n + 1;
+	return f;
+}
+
+/* Appends n bytes and a '\n' at *o. */
+static void put_field(char **o, const void *data, size_t n)
+{
+	if (n)
+		memcpy(*o, data, n);
+	(*o)[n] = '\n';
+	*o += n + 1;
+}
+
+/* ---- events waiting for delivery ----
+ * pending/<id>: "pending 1 <idlen> <modellen> <doclen>\n<id>\n<model>\n<doc>\n", written
+ * atomically (put_file), so put replaces. The raw id is in the file: a long id's file name is
+ * shortened. */
+
+static int dir_pending_put(struct conn_store *cs, const char *id, const char *model,
+			   const char *doc, size_t len)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	size_t il = strlen(id), ml = strlen(model), hl, n;
+	char name[ENC_FILE_MAX], head[HEAD_MAX], *buf, *o;
+	int rc;
+
+	hl = (size_t)snprintf(head, sizeof head, "pending 1 %zu %zu %zu\n", il, ml, len);
+	n = hl + il + ml + len + 3;
+	buf = malloc(n);
+	if (!buf) {
+		conn_store_errf(&s->base, "out of memory");
+		return -1;
+	}
+	memcpy(buf, head, hl);
+	o = buf + hl;
+	put_field(&o, id, il);
+	put_field(&o, model, ml);
+	put_field(&o, doc, len);
+	enc_file(id, il, name);
+	rc = put_file(s, "pending", name, buf, n, 0);
+	free(buf);
+	return conn_store_done(&s->base, rc);
+}
+
+/* Syncs directory rel (absent: nothing to do). */
+static int sync_dir(struct dir_store *s, const char *rel)
+{
+	int dfd = open_dir(s, rel, 0);
+
+	if (dfd == -2)
+		return 0;
+	if (dfd < 0)
+		return -1;
+	if (fsync(dfd) < 0) {
+		close(dfd);
+		return sys_err(s, "fsync", rel);
+	}
+	close(dfd);
+	return 0;
+}
+
+static int dir_pending_del(struct conn_store *cs, const char *id)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	char name[ENC_FILE_MAX], rel[REL_MAX];
+
+	enc_file(id, strlen(id), name);
+	snprintf(rel, sizeof rel, "pending/%s", name);
+	if (unlinkat(s->root, rel, 0) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return conn_store_done(&s->base, 0);
+		return sys_err(s, "remove", rel);
+	}
+	return conn_store_done(&s->base, sync_dir(s, "pending"));
+}
+
+/* Parses a pending file read from rel (the file name fname) and calls fn; the callback's
+ * return, or -1 with the error set when the file is not a pending event of that name. */
+static int pending_call(struct dir_store *s, const char *rel, const char *fname,
+			struct conn_blob *b, conn_store_pending_fn fn, void *arg)
+{
+	char *p = b->data, *end = b->data + b->len, tag[16], *id, *model, *doc,
+	     encoded[ENC_FILE_MAX];
+	long long v[4];
+	int nv;
+
+	if (parse_head(&p, end, tag, sizeof tag, v, &nv) < 0 || strcmp(tag, "pending") != 0 ||
+	    nv != 4 || v[0] != 1 || v[1] < 1 || v[1] > MAX_ID || v[2] < 1 || v[2] > MAX_NAME ||
+	    !(id = take(&p, end, v[1])) || !(model = take(&p, end, v[2])) ||
+	    !(doc = take(&p, end, v[3])) || p != end || strlen(id) != (size_t)v[1] ||
+	    strlen(model) != (size_t)v[2]) {
+		conn_store_errf(&s->base, "%s: not a pending event", rel);
+		return -1;
+	}
+	enc_file(id, (size_t)v[1], encoded);
+	if (strcmp(encoded, fname) != 0) {
+		conn_store_errf(&s->base, "%s: holds the event of another id", rel);
+		return -1;
+	}
+	return fn(arg, id, model, doc, (size_t)v[3]) != 0;
+}
+
+static int dir_pending_list(struct conn_store *cs, conn_store_pending_fn fn, void *arg)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	int dfd = open_dir(s, "pending", 0), stop = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (dfd == -2)
+		return conn_store_done(&s->base, 0);
+	if (dfd < 0)
+		return -1;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return sys_err(s, "open", "pending");
+	}
+	/* fn may delete the entry it is given (the usual: deliver, then delete) */
+	while (!stop && (errno = 0, de = readdir(d)) != NULL) {
+		struct conn_blob b = { 0 };
+		char rel[REL_MAX];
+		int rc;
+
+		if (de->d_name[0] == '.')
+			continue; /* ., .. and temporary files */
+		snprintf(rel, sizeof rel, "pending/%s", de->d_name);
+		rc = get_file(s, rel, &b);
+		if (rc == 1)
+			continue; /* deleted since readdir */
+		if (rc == 0)
+			rc = pending_call(s, rel, de->d_name, &b, fn, arg);
+		free(b.data);
+		if (rc < 0) {
+			closedir(d);
+			return -1;
+		}
+		stop = rc;
+	}
+	if (!stop && errno != 0) {
+		sys_err(s, "read", "pending");
+		closedir(d);
+		return -1;
+	}
+	closedir(d);
+	return conn_store_done(&s->base, 0);
+}
+
+/* ---- window checkpoints ----
+ * ckpt/<scope>/checkpoint holds the whole state of a scope; a commit rewrites it atomically
+ * (put_file: temporary file, fsync, rename, fsync of the directory) under an flock of
+ * ckpt/<scope>/flock that serializes the commits and lock calls of the scope, so a reader (who
+ * takes no lock) and a restart see the old or the new checkpoint, never a mix. The cost of a
+ * commit is the size of the scope's state (read, merged, written): fine for one host and a few
+ * MiB; use Redis for scale-out. The file (at most CKPT_MAX_FILE bytes):
+ *   driftd checkpoint 1\n
+ *   o <streamlen> <next_offset> <hwm_ms> <updated_ms>\n<stream>\n        per stream
+ *   p <keylen> <instancelen> <bloblen>\n<key>\n<instance>\n<blob>\n      per partial
+ *   s <keylen> <bloblen>\n<key>\n<blob>\n                                 per pair state
+ *   end\n
+ * with the records of each kind sorted by key (then instance). */
+
+#define CKPT_MAX_FILE ((size_t)1 << 30)
+#define CKPT_MAGIC    "driftd checkpoint 1\n"
+
+/* One stream offset, partial or pair state, in the file or to apply. */
+struct ck_ent {
+	const char *k; /* stream, window key or pair key */
+	size_t kl;
+	const char *n; /* the instance of a partial; NULL otherwise */
+	size_t nl;
+	const char *b; /* the blob (partials, states); NULL for a deletion */
+	size_t bl;
+	int64_t v[3]; /* an offset's next_offset, hwm_ms, updated_ms */
+	size_t seq;   /* order of application: the last entry of a key wins */
+	int del;      /* a deletion (applying only) */
+};
+
+struct ck_vec {
+	struct ck_ent *e;
+	size_t n, cap;
+};
+
+/* A scope's state: the file as read, and its entries (pointing into it or into a commit). */
+struct ck_state {
+	struct conn_blob file;
+	struct ck_vec off, part, st;
+	size_t seq; /* the next seq */
+};
+
+static int ck_push(struct dir_store *s, struct ck_state *st, struct ck_vec *v, struct ck_ent e)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 16;
+		struct ck_ent *ne = realloc(v->e, cap * sizeof *ne);
+
+		if (!ne) {
+			conn_store_errf(&s->base, "out of memory");
+			return -1;
+		}
+		v->e = ne;
+		v->cap = cap;
+	}
+	e.seq = st->seq++;
+	v->e[v->n++] = e;
+	return 0;
+}
+
+static void ck_free(struct ck_state *st)
+{
+	free(st->file.data);
+	free(st->off.e);
+	free(st->part.e);
+	free(st->st.e);
+	memset(st, 0, sizeof *st);
+}
+
+static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : (al > bl) - (al < bl);
+}
+
+static int cmp_ent(const void *x, const void *y)
+{
+	const struct ck_ent *a = x, *b = y;
+	int c = cmp_bytes(a->k, a->kl, b->k, b->kl);
+
+	if (!c)
+		c = cmp_bytes(a->n ? a->n : "", a->nl, b->n ? b->n : "", b->nl);
+	return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Sorts v by key (then instance), keeps the last entry of each, drops deletions. */
+static void ck_norm(struct ck_vec *v)
+{
+	size_t o = 0;
+
+	if (v->n)
+		qsort(v->e, v->n, sizeof *v->e, cmp_ent);
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ck_ent *a = &v->e[i], *b = i + 1 < v->n ? &v->e[i + 1] : NULL;
+
+		if (b && !cmp_bytes(a->k, a->kl, b->k, b->kl) &&
+		    !cmp_bytes(a->n ? a->n : "", a->nl, b->n ? b->n : "", b->nl))
+			continue; /* a later one of the same key */
+		if (!a->del)
+			v->e[o++] = *a;
+	}
+	v->n = o;
+}
+
+static int cmp_item(const void *x, const void *y)
+{
+	const struct conn_ckpt_item *a = x, *b = y;
+
+	return cmp_bytes(a->key, a->klen, b->key, b->klen);
+}
+
+/* Removes every partial of the dropped window keys. */
+static int ck_drop(struct dir_store *s, struct ck_vec *part, const struct conn_ckpt_item *drops,
+		   size_t n)
+{
+	struct conn_ckpt_item *d;
+	size_t o = 0;
+
+	if (n == 0)
+		return 0;
+	d = malloc(n * sizeof *d);
+	if (!d) {
+		conn_store_errf(&s->base, "out of memory");
+		return -1;
+	}
+	memcpy(d, drops, n * sizeof *d);
+	qsort(d, n, sizeof *d, cmp_item);
+	for (size_t i = 0; i < part->n; i++) {
+		struct conn_ckpt_item k = { .key = part->e[i].k, .klen = part->e[i].kl };
+
+		if (!bsearch(&k, d, n, sizeof *d, cmp_item))
+			part->e[o++] = part->e[i];
+	}
+	part->n = o;
+	free(d);
+	return 0;
+}
+
+/* "ckpt/<scope>" into rel (REL_MAX bytes). */
+static void scope_rel(const char *scope, char *rel)
+{
+	char e[ENC_FILE_MAX];
+
+	enc_file(scope, strlen(scope), e);
+	snprintf(rel, REL_MAX, "ckpt/%s", e);
+}
+
+/* Creates ckpt/<scope> and takes the exclusive flock of its "flock" file: the fd (close it to
+ * release), or -1. */
+static int scope_lock(struct dir_store *s, const char *dir)
+{
+	char rel[REL_MAX];
+	int fd;
+
+	if (mkdirs(s, dir) < 0)
+		return -1;
+	snprintf(rel, sizeof rel, "%s/flock", dir);
+	fd = openat(s->root, rel, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return sys_err(s, "open", rel);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			sys_err(s, "lock", rel);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* Reads and parses ckpt/<scope>/checkpoint (dir: "ckpt/<scope>") into st; a missing file is
+ * an empty state. */
+static int ck_load(struct dir_store *s, const char *dir, struct ck_state *st)
+{
+	char rel[REL_MAX], *p, *end;
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	snprintf(rel, sizeof rel, "%s/checkpoint", dir);
+	rc = get_file_max(s, rel, CKPT_MAX_FILE, &st->file);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	p = st->file.data;
+	end = p + st->file.len;
+	if (st->file.len < strlen(CKPT_MAGIC) || memcmp(p, CKPT_MAGIC, strlen(CKPT_MAGIC)) != 0)
+		goto bad;
+	p += strlen(CKPT_MAGIC);
+	for (;;) {
+		struct ck_ent e = { 0 };
+		char tag[8];
+		long long v[4];
+		int nv;
+
+		if (parse_head(&p, end, tag, sizeof tag, v, &nv) < 0)
+			goto bad;
+		if (!strcmp(tag, "end") && nv == 0 && p == end)
+			break;
+		if (!strcmp(tag, "o") && nv == 4 && v[0] >= 1 && v[0] <= CONN_CKPT_MAX_STREAM) {
+			e.k = take(&p, end, v[0]);
+			if (!e.k || strlen(e.k) != (size_t)v[0])
+				goto bad;
+			e.kl = (size_t)v[0];
+			e.v[0] = v[1], e.v[1] = v[2], e.v[2] = v[3];
+			rc = ck_push(s, st, &st->off, e);
+		} else if (!strcmp(tag, "p") && nv == 3 && v[0] >= 1 && v[0] <= CONN_CKPT_MAX_KEY &&
+			   v[1] >= 1 && v[1] <= CONN_CKPT_MAX_INSTANCE && v[2] >= 0 &&
+			   v[2] <= (long long)CONN_STORE_MAX_VALUE) {
+			e.k = take(&p, end, v[0]);
+			e.n = e.k ? take(&p, end, v[1]) : NULL;
+			e.b = e.n ? take(&p, end, v[2]) : NULL;
+			if (!e.b || strlen(e.n) != (size_t)v[1])
+				goto bad;
+			e.kl = (size_t)v[0], e.nl = (size_t)v[1], e.bl = (size_t)v[2];
+			rc = ck_push(s, st, &st->part, e);
+		} else if (!strcmp(tag, "s") && nv == 2 && v[0] >= 1 && v[0] <= CONN_CKPT_MAX_KEY &&
+			   v[1] >= 0 && v[1] <= (long long)CONN_STORE_MAX_VALUE) {
+			e.k = take(&p, end, v[0]);
+			e.b = e.k ? take(&p, end, v[1]) : NULL;
+			if (!e.b)
+				goto bad;
+			e.kl = (size_t)v[0], e.bl = (size_t)v[1];
+			rc = ck_push(s, st, &st->st, e);
+		} else {
+			goto bad;
+		}
+		if (rc < 0) {
+			ck_free(st);
+			return -1;
+		}
+	}
+	ck_norm(&st->off);
+	ck_norm(&st->part);
+	ck_norm(&st->st);
+	return 0;
+bad:
+	conn_store_errf(&s->base, "%s: not a checkpoint file (or a damaged one)", rel);
+	ck_free(st);
+	return -1;
+}
+
+/* Writes st as ckpt/<scope>/checkpoint, atomically. */
+static int ck_save(struct dir_store *s, const char *dir, const struct ck_state *st)
+{
+	size_t cap = strlen(CKPT_MAGIC) + 8, n;
+	char *buf, *o;
+	int rc;
+
+	for (size_t i = 0; i < st->off.n; i++)
+		cap += HEAD_MAX + st->off.e[i].kl + 1;
+	for (size_t i = 0; i < st->part.n; i++)
+		cap += HEAD_MAX + st->part.e[i].kl + st->part.e[i].nl + st->part.e[i].bl + 3;
+	for (size_t i = 0; i < st->st.n; i++)
+		cap += HEAD_MAX + st->st.e[i].kl + st->st.e[i].bl + 2;
+	if (cap > CKPT_MAX_FILE) {
+		conn_store_errf(&s->base, "%s/checkpoint would be larger than %zu bytes", dir,
+				CKPT_MAX_FILE);
+		return -1;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		conn_store_errf(&s->base, "out of memory");
+		return -1;
+	}
+	o = buf;
+	memcpy(o, CKPT_MAGIC, strlen(CKPT_MAGIC));
+	o += strlen(CKPT_MAGIC);
+	for (size_t i = 0; i < st->off.n; i++) {
+		const struct ck_ent *e = &st->off.e[i];
+
+		o += snprintf(o, HEAD_MAX, "o %zu %lld %lld %lld\n", e->kl, (long long)e->v[0],
+			      (long long)e->v[1], (long long)e->v[2]);
+		put_field(&o, e->k, e->kl);
+	}
+	for (size_t i = 0; i < st->part.n; i++) {
+		const struct ck_ent *e = &st->part.e[i];
+
+		o += snprintf(o, HEAD_MAX, "p %zu %zu %zu\n", e->kl, e->nl, e->bl);
+		put_field(&o, e->k, e->kl);
+		put_field(&o, e->n, e->nl);
+		put_field(&o, e->b, e->bl);
+	}
+	for (size_t i = 0; i < st->st.n; i++) {
+		const struct ck_ent *e = &st->st.e[i];
+
+		o += snprintf(o, HEAD_MAX, "s %zu %zu\n", e->kl, e->bl);
+		put_field(&o, e->k, e->kl);
+		put_field(&o, e->b, e->bl);
+	}
+	memcpy(o, "end\n", 4);
+	n = (size_t)(o + 4 - buf);
+	rc = put_file(s, dir, "checkpoint", buf, n, 0);
+	free(buf);
+	return rc;
+}
+
+static int dir_ckpt_commit(struct conn_store *cs, const char *scope, const struct conn_ckpt *c)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	struct ck_state st = { 0 };
+	char dir[REL_MAX];
+	size_t il = strlen(c->instance);
+	int lfd, rc = -1;
+
+	if (c->noffsets + c->npartials + c->ndrops + c->nstates == 0)
+		return conn_store_done(&s->base, 0);
+	scope_rel(scope, dir);
+	lfd = scope_lock(s, dir);
+	if (lfd < 0)
+		return -1;
+	if (ck_load(s, dir, &st) < 0)
+		goto out;
+	/* in the order of store.h: offsets, partials, drops, states; the last of a key wins */
+	for (size_t i = 0; i < c->noffsets; i++) {
+		const struct conn_ckpt_offset *o = &c->offsets[i];
+		struct ck_ent e = { .k = o->stream, .kl = strlen(o->stream) };
+
+		e.v[0] = o->next_offset, e.v[1] = o->hwm_ms, e.v[2] = o->updated_ms;
+		if (ck_push(s, &st, &st.off, e) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < c->npartials; i++) {
+		const struct conn_ckpt_item *it = &c->partials[i];
+		struct ck_ent e = { .k = it->key,
+				    .kl = it->klen,
+				    .n = c->instance,
+				    .nl = il,
+				    .b = it->blob ? it->blob : NULL,
+				    .bl = it->blob ? it->len : 0,
+				    .del = !it->blob };
+
+		if (ck_push(s, &st, &st.part, e) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < c->nstates; i++) {
+		const struct conn_ckpt_item *it = &c->states[i];
+		struct ck_ent e = { .k = it->key,
+				    .kl = it->klen,
+				    .b = it->blob,
+				    .bl = it->blob ? it->len : 0,
+				    .del = !it->blob };
+
+		if (ck_push(s, &st, &st.st, e) < 0)
+			goto out;
+	}
+	ck_norm(&st.off);
+	ck_norm(&st.part);
+	ck_norm(&st.st);
+	if (ck_drop(s, &st.part, c->drops, c->ndrops) < 0)
+		goto out;
+	rc = ck_save(s, dir, &st);
+out:
+	ck_free(&st);
+	close(lfd); /* releases the flock */
+	return rc == 0 ? conn_store_done(&s->base, 0) : -1;
+}
+
+/* Loads the state of scope for a reader (no lock: the file is replaced atomically). */
+static int ck_read(struct dir_store *s, const char *scope, struct ck_state *st)
+{
+	char dir[REL_MAX];
+
+	scope_rel(scope, dir);
+	return ck_load(s, dir, st);
+}
+
+static int dir_ckpt_offsets(struct conn_store *cs, const char *scope, conn_ckpt_offset_fn fn,
+			    void *arg)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	struct ck_state st;
+
+	if (ck_read(s, scope, &st) < 0)
+		return -1;
+	for (size_t i = 0; i < st.off.n; i++) {
+		const struct ck_ent *e = &st.off.e[i];
+		struct conn_ckpt_offset o = { e->k, e->v[0], e->v[1], e->v[2] };
+
+		if (fn(arg, &o) != 0)
+			break;
+	}
+	ck_free(&st);
+	return conn_store_done(&s->base, 0);
+}
+
+static int dir_ckpt_windows(struct conn_store *cs, const char *scope, conn_ckpt_key_fn fn,
+			    void *arg)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	struct ck_state st;
+
+	if (ck_read(s, scope, &st) < 0)
+		return -1;
+	for (size_t i = 0; i < st.part.n; i++) {
+		const struct ck_ent *e = &st.part.e[i];
+
+		if (i > 0 && !cmp_bytes(e->k, e->kl, e[-1].k, e[-1].kl))
+			continue; /* sorted: the same window as the one before */
+		if (fn(arg, e->k, e->kl) != 0)
+			break;
+	}
+	ck_free(&st);
+	return conn_store_done(&s->base, 0);
+}
+
+static int dir_ckpt_partials(struct conn_store *cs, const char *scope, const char *key, size_t klen,
+			     conn_ckpt_blob_fn fn, void *arg)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	struct ck_state st;
+
+	if (ck_read(s, scope, &st) < 0)
+		return -1;
+	for (size_t i = 0; i < st.part.n; i++) {
+		const struct ck_ent *e = &st.part.e[i];
+
+		if (!cmp_bytes(e->k, e->kl, key, klen) && fn(arg, e->n, e->nl, e->b, e->bl) != 0)
+			break;
+	}
+	ck_free(&st);
+	return conn_store_done(&s->base, 0);
+}
+
+static int dir_ckpt_states(struct conn_store *cs, const char *scope, conn_ckpt_blob_fn fn,
+			   void *arg)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	struct ck_state st;
+
+	if (ck_read(s, scope, &st) < 0)
+		return -1;
+	for (size_t i = 0; i < st.st.n; i++) {
+		const struct ck_ent *e = &st.st.e[i];
+
+		if (fn(arg, e->k, e->kl, e->b, e->bl) != 0)
+			break;
+	}
+	ck_free(&st);
+	return conn_store_done(&s->base, 0);
+}
+
+/* ---- locks ----
+ * ckpt/<scope>/locks/<name>: "lock 1 <expires_ms> <ownerlen>\n<owner>\n", expires_ms on the
+ * wall clock (CLOCK_REALTIME, shared by the processes of one host and kept across a reboot);
+ * read and written under the scope's flock. An expired file stays until it is taken again. */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads lock file rel: 0 with its owner (malloc'd in b, at *owner) and expiry, 1 when there
+ * is none, -1 on error. */
+static int lock_read(struct dir_store *s, const char *rel, struct conn_blob *b, char **owner,
+		     int64_t *expires)
+{
+	char *p, *end, tag[8];
+	long long v[4];
+	int nv, rc = get_file(s, rel, b);
+
+	if (rc != 0)
+		return rc;
+	p = b->data;
+	end = p + b->len;
+	if (parse_head(&p, end, tag, sizeof tag, v, &nv) < 0 || strcmp(tag, "lock") != 0 ||
+	    nv != 3 || v[0] != 1 || v[2] < 1 || v[2] > CONN_LOCK_MAX_OWNER ||
+	    !(*owner = take(&p, end, v[2])) || p != end || strlen(*owner) != (size_t)v[2]) {
+		conn_store_errf(&s->base, "%s: not a lock file", rel);
+		free(b->data);
+		b->data = NULL;
+		return -1;
+	}
+	*expires = v[1];
+	return 0;
+}
+
+static int dir_lock(struct conn_store *cs, const char *scope, const char *name, const char *owner,
+		    int64_t ttl_ms)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	char dir[REL_MAX], ldir[REL_MAX + 8], file[ENC_FILE_MAX], rel[2 * REL_MAX];
+	char head[HEAD_MAX], *buf = NULL, *cur = NULL, *o;
+	struct conn_blob b = { 0 };
+	int64_t expires = 0, now;
+	size_t ol = strlen(owner), hl;
+	int lfd, rc;
+
+	scope_rel(scope, dir);
+	snprintf(ldir, sizeof ldir, "%s/locks", dir);
+	enc_file(name, strlen(name), file);
+	snprintf(rel, sizeof rel, "%s/%s", ldir, file);
+	lfd = scope_lock(s, dir);
+	if (lfd < 0)
+		return -1;
+	rc = lock_read(s, rel, &b, &cur, &expires);
+	now = wall_ms();
+	if (rc == 0 && strcmp(cur, owner) != 0 && expires > now) {
+		rc = 1; /* held by another owner */
+	} else if (rc >= 0) {
+		hl = (size_t)snprintf(head, sizeof head, "lock 1 %lld %zu\n",
+				      (long long)(now + ttl_ms), ol);
+		buf = malloc(hl + ol + 1);
+		if (!buf) {
+			conn_store_errf(&s->base, "out of memory");
+			rc = -1;
+		} else {
+			memcpy(buf, head, hl);
+			o = buf + hl;
+			put_field(&o, owner, ol);
+			rc = put_file(s, ldir, file, buf, hl + ol + 1, 0);
+		}
+	}
+	free(buf);
+	free(b.data);
+	close(lfd);
+	return conn_store_done(&s->base, rc);
+}
+
+static int dir_unlock(struct conn_store *cs, const char *scope, const char *name, const char *owner)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	char dir[REL_MAX], ldir[REL_MAX + 8], file[ENC_FILE_MAX], rel[2 * REL_MAX];
+	struct conn_blob b = { 0 };
+	char *cur = NULL;
+	int64_t expires;
+	int lfd, rc, e;
+
+	scope_rel(scope, dir);
+	e = exists(s, dir);
+	if (e <= 0)
+		return e < 0 ? -1 : conn_store_done(&s->base, 0); /* nothing was ever locked */
+	snprintf(ldir, sizeof ldir, "%s/locks", dir);
+	enc_file(name, strlen(name), file);
+	snprintf(rel, sizeof rel, "%s/%s", ldir, file);
+	lfd = scope_lock(s, dir);
+	if (lfd < 0)
+		return -1;
+	rc = lock_read(s, rel, &b, &cur, &expires);
+	if (rc == 0 && strcmp(cur, owner) == 0) { /* ours (expired or not): release */
+		if (unlinkat(s->root, rel, 0) < 0 && errno != ENOENT)
+			rc = sys_err(s, "remove", rel);
+		else
+			rc = sync_dir(s, ldir);
+	}
+	free(b.data);
+	close(lfd);
+	return rc < 0 ? -1 : conn_store_done(&s->base, 0);
+}
+
 static const struct conn_store_ops dir_ops = {
 	.close = dir_close,
 	.version_put = dir_version_put,
@@ -1064,4 +1860,16 @@ static const struct conn_store_ops dir_ops = {
 	.history_append = dir_history_append,
 	.history = dir_history,
 	.claim = dir_claim,
+	.set_prefix = dir_set_prefix,
+	.ping = dir_ping,
+	.pending_put = dir_pending_put,
+	.pending_del = dir_pending_del,
+	.pending_list = dir_pending_list,
+	.ckpt_commit = dir_ckpt_commit,
+	.ckpt_offsets = dir_ckpt_offsets,
+	.ckpt_windows = dir_ckpt_windows,
+	.ckpt_partials = dir_ckpt_partials,
+	.ckpt_states = dir_ckpt_states,
+	.lock = dir_lock,
+	.unlock = dir_unlock,
 };

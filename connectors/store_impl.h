@@ -3,12 +3,30 @@
  * A backend embeds struct conn_store as the first member of its own handle, points ops at its
  * table, and implements each operation with exactly the contract store.h states for the
  * matching conn_store_* function (return values, error kept on the handle, first error wins,
- * a successful call clears it). connectors/store.c dispatches; it adds nothing of its own.
+ * a successful call clears it). connectors/store.c dispatches; for the operations of the
+ * second group (prefix, ping, pending events, checkpoints, locks) it also checks the arguments
+ * against the bounds below first, so a backend receives only valid ones: non-NULL pointers,
+ * names within their lengths, blobs within CONN_STORE_MAX_VALUE, counts within
+ * CONN_CKPT_MAX_ITEMS, a ttl within CONN_LOCK_MAX_TTL_MS, a prefix of the allowed characters.
  */
 #ifndef DRIFTD_CONN_STORE_IMPL_H
 #define DRIFTD_CONN_STORE_IMPL_H
 
 #include "connectors/store.h"
+
+/* Bounds of the second group's arguments, checked by store.c (bytes unless said otherwise). */
+#define CONN_STORE_MAX_VALUE   ((size_t)64 << 20) /* a value, a blob, a pending event */
+#define CONN_STORE_MAX_NAME    128u		  /* model names */
+#define CONN_STORE_MAX_ID      1024u		  /* pending event ids */
+#define CONN_STORE_MAX_PREFIX  64u		  /* a Redis key prefix */
+#define CONN_CKPT_MAX_SCOPE    255u		  /* a checkpoint scope */
+#define CONN_CKPT_MAX_STREAM   512u		  /* a stream name ("TOPIC/PARTITION") */
+#define CONN_CKPT_MAX_KEY      1024u		  /* a window key or a pair key */
+#define CONN_CKPT_MAX_INSTANCE 128u		  /* an agent instance name */
+#define CONN_CKPT_MAX_ITEMS    100000u		  /* offsets + partials + drops + states */
+#define CONN_LOCK_MAX_NAME     1024u		  /* a lock name */
+#define CONN_LOCK_MAX_OWNER    255u		  /* a lock owner */
+#define CONN_LOCK_MAX_TTL_MS   ((int64_t)366 * 24 * 3600 * 1000) /* a lock's ttl */
 
 struct conn_store_ops {
 	void (*close)(struct conn_store *s); /* frees the handle; s != NULL */
@@ -32,6 +50,25 @@ struct conn_store_ops {
 	int (*history_append)(struct conn_store *s, const char *model, const char *doc, size_t len);
 	int (*history)(struct conn_store *s, const char *model, conn_store_entry_fn fn, void *arg);
 	int (*claim)(struct conn_store *s, const char *id);
+	/* ---- the second group: arguments checked by store.c ---- */
+	int (*set_prefix)(struct conn_store *s, const char *prefix);
+	int (*ping)(struct conn_store *s);
+	int (*pending_put)(struct conn_store *s, const char *id, const char *model, const char *doc,
+			   size_t len);
+	int (*pending_del)(struct conn_store *s, const char *id);
+	int (*pending_list)(struct conn_store *s, conn_store_pending_fn fn, void *arg);
+	int (*ckpt_commit)(struct conn_store *s, const char *scope, const struct conn_ckpt *c);
+	int (*ckpt_offsets)(struct conn_store *s, const char *scope, conn_ckpt_offset_fn fn,
+			    void *arg);
+	int (*ckpt_windows)(struct conn_store *s, const char *scope, conn_ckpt_key_fn fn,
+			    void *arg);
+	int (*ckpt_partials)(struct conn_store *s, const char *scope, const char *key, size_t klen,
+			     conn_ckpt_blob_fn fn, void *arg);
+	int (*ckpt_states)(struct conn_store *s, const char *scope, conn_ckpt_blob_fn fn,
+			   void *arg);
+	int (*lock)(struct conn_store *s, const char *scope, const char *name, const char *owner,
+		    int64_t ttl_ms);
+	int (*unlock)(struct conn_store *s, const char *scope, const char *name, const char *owner);
 };
 
 struct conn_store {

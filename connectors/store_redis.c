@@ -10,25 +10,37 @@
  * USER and PASSWORD are percent-decoded (so a password may hold '@', ':' or '/' as %40, %3A,
  * %2F); the last '@' ends them. USER selects a Redis 6 ACL user (AUTH USER PASSWORD).
  *
- * Keys ({M}: the model name with '%' written %25 and '}' written %7D, so that the hash tag ends
- * where the name ends and no two names share a key; V, IDs and every value are raw bytes,
- * always sent as binary-safe arguments, never formatted into a command):
- *   driftd:{M}:version:V   STRING  the registration document of version V
- *   driftd:{M}:versions    ZSET    member V, score its registration number (from :seq)
- *   driftd:{M}:seq         STRING  the counter of the model's registrations (INCR)
- *   driftd:{M}:registered  HASH    field V, value registered_ms (decimal)
- *   driftd:{M}:baseline:V  STRING  the baseline of V
- *   driftd:{M}:good        STRING  the last known good version
- *   driftd:{M}:hold        STRING  "1" when on hold; absent (or "0") when not
- *   driftd:{M}:latched     SET     the latched versions
- *   driftd:{M}:history     STREAM  one entry per history document, field "doc"
- *   driftd:models          SET     the model names (the one key without a model tag)
- *   driftd:claim:{ID}      STRING  "1", SET NX EX 30 days: a claimed decision id
+ * Keys (P: the prefix, "driftd:" unless conn_store_set_prefix changed it; {M}: the model name
+ * with '%' written %25 and '}' written %7D, so that the hash tag ends where the name ends and no
+ * two names share a key; V, IDs and every value are raw bytes, always sent as binary-safe
+ * arguments, never formatted into a command):
+ *   P{M}:version:V        STRING  the registration document of version V
+ *   P{M}:versions         ZSET    member V, score its registration number (from :seq)
+ *   P{M}:seq              STRING  the counter of the model's registrations (INCR)
+ *   P{M}:registered       HASH    field V, value registered_ms (decimal)
+ *   P{M}:baseline:V       STRING  the baseline of V
+ *   P{M}:good             STRING  the last known good version
+ *   P{M}:hold             STRING  "1" when on hold; absent (or "0") when not
+ *   P{M}:latched          SET     the latched versions
+ *   P{M}:history          STREAM  one entry per history document, field "doc"
+ *   Pmodels               SET     the model names (no model tag)
+ *   Pclaim:{ID}           STRING  "1", SET NX EX 30 days: a claimed decision id
+ *   Ppending              HASH    field an event id, value "<modellen>:<model><event>": the
+ *                                 events waiting for delivery, of every model (no model tag)
+ *   Pckpt:{S}:offsets     HASH    field a stream, value "<next_offset> <hwm_ms> <updated_ms>"
+ *   Pckpt:{S}:windows     SET     the window keys (raw) that have at least one partial
+ *   Pckpt:{S}:w:<K>       HASH    field an instance, value its partial of window K
+ *   Pckpt:{S}:states      HASH    field a pair key (raw), value its state
+ *   Pckpt:{S}:lock:<L>    STRING  the owner of lock L, with a PX expiry
+ * ({S}: the checkpoint scope, <K> a window key and <L> a lock name, percent-encoded: every byte
+ * outside [A-Za-z0-9._-] as %XX, so no brace, space, control byte or NUL is left in a key name;
+ * the set and hash fields hold the raw bytes.)
  * Every key of one model carries the same {M} hash tag, so the model's keys share a Redis
- * Cluster slot and the registration script may touch all of them. driftd:models is the
- * exception, so it is never written in the same script: a registration first adds M to it
- * (idempotent, pipelined with the script), then runs the script; models() lists only the
- * members that have a version, so a failure between the two leaves nothing visible.
+ * Cluster slot and the registration script may touch all of them; every key of one scope
+ * carries the same {S}, for the commit script. Pmodels is the exception, so it is never
+ * written in the same script: a registration first adds M to it (idempotent, pipelined with
+ * the script), then runs the script; models() lists only the members that have a version, so a
+ * failure between the two leaves nothing visible.
  *
  * Connection: 2 s to connect and 2 s per command (socket timeouts); TCP keepalive; AUTH when a
  * password is given, SELECT when DB != 0, PING otherwise. A failed or timed-out command drops
@@ -66,8 +78,9 @@
 #define BACKOFF_MAX_MS 5000		  /* longest delay between reconnections */
 #define PAGE	       500		  /* versions, models, history entries per command */
 #define CLAIM_TTL_S    (30 * 24 * 3600)	  /* claims expire after 30 days */
-#define PREFIX	       "driftd:"
-#define KEY_MAX	       1100u /* the longest key: a claim of MAX_ID bytes, with room */
+#define DEFAULT_PREFIX "driftd:"	  /* conn_store_set_prefix changes it */
+#define KEY_MAX                                                                                    \
+	4096u /* the longest key: a lock, prefix + encoded scope + encoded name, with room */
 
 /* Where the server is; everything the spec said. */
 struct target {
@@ -88,6 +101,8 @@ struct redis_store {
 	int64_t retry_at;	/* monotonic ms before which no reconnection is tried */
 	int64_t backoff;	/* the delay after the next failed reconnection, ms; 0: none yet */
 	char lost[384];		/* why the connection was lost or could not be made */
+	char prefix[CONN_STORE_MAX_PREFIX + 1]; /* of every key; "driftd:" by default */
+	size_t plen;				/* its length */
 };
 
 /* ---- errors ---- */
@@ -126,7 +141,8 @@ struct key {
 
 static void key_add(struct key *k, const char *p, size_t n)
 {
-	/* every key is bounded by the name checks: MAX_NAME * 3 + MAX_NAME + 32 < KEY_MAX */
+	/* every key is bounded by the name checks; the longest, a lock: prefix (64) + "ckpt:{"
+	 * + scope (255 * 3) + "}:lock:" + name (1024 * 3) < KEY_MAX */
 	if (k->n + n > KEY_MAX)
 		n = KEY_MAX - k->n;
 	memcpy(k->b + k->n, p, n);
@@ -134,11 +150,19 @@ static void key_add(struct key *k, const char *p, size_t n)
 	k->b[k->n] = '\0';
 }
 
-/* P{M}:<suffix><name>; name may be NULL. */
-static void key_model(struct key *k, const char *model, const char *suffix, const char *name)
+/* The prefix, then text. */
+static void key_start(const struct redis_store *s, struct key *k, const char *text)
 {
 	k->n = 0;
-	key_add(k, PREFIX "{", strlen(PREFIX "{"));
+	key_add(k, s->prefix, s->plen);
+	key_add(k, text, strlen(text));
+}
+
+/* P{M}:<suffix><name>; name may be NULL. */
+static void key_model(const struct redis_store *s, struct key *k, const char *model,
+		      const char *suffix, const char *name)
+{
+	key_start(s, k, "{");
 	for (const char *p = model; *p; p++) {
 		if (*p == '%')
 			key_add(k, "%25", 3);
@@ -151,6 +175,48 @@ static void key_model(struct key *k, const char *model, const char *suffix, cons
 	key_add(k, suffix, strlen(suffix));
 	if (name)
 		key_add(k, name, strlen(name));
+}
+
+/* Writes p[0..n) percent-encoded into out (3 * n bytes at most): every byte outside
+ * [A-Za-z0-9._-] as %XX, so an encoding holds no brace, space, control byte or NUL. Returns its
+ * length. */
+static size_t pct_enc(char *out, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	return o;
+}
+
+/* Appends the percent-encoding of p[0..n). */
+static void key_add_pct(struct key *k, const char *p, size_t n)
+{
+	if (k->n + 3 * n > KEY_MAX) /* never, with checked arguments */
+		n = (KEY_MAX - k->n) / 3;
+	k->n += pct_enc(k->b + k->n, p, n);
+	k->b[k->n] = '\0';
+}
+
+/* P ckpt:{<scope>}:<suffix>, the scope percent-encoded: the hash tag of every key of a scope. */
+static void key_ckpt(const struct redis_store *s, struct key *k, const char *scope,
+		     const char *suffix)
+{
+	key_start(s, k, "ckpt:{");
+	key_add_pct(k, scope, strlen(scope));
+	key_add(k, "}:", 2);
+	key_add(k, suffix, strlen(suffix));
 }
 
 /* A key for messages: printable ASCII as is, other bytes and '\' as \xNN, at most ~120 bytes. */
@@ -790,6 +856,8 @@ struct conn_store *conn_store_redis_open(const char *spec, char *errbuf, size_t 
 		return NULL;
 	}
 	s->base.ops = &redis_ops;
+	s->plen = strlen(DEFAULT_PREFIX);
+	memcpy(s->prefix, DEFAULT_PREFIX, s->plen + 1);
 	if (parse_spec(spec, &s->t, errbuf, errlen) < 0) {
 		target_free(&s->t);
 		free(s);
@@ -863,11 +931,11 @@ static int redis_version_put(struct conn_store *cs, const char *model, const cha
 	if (check_name(s, "model", model, MAX_NAME) < 0 ||
 	    check_name(s, "version", version, MAX_NAME) < 0 || check_value(s, doc, len) < 0)
 		return -1;
-	key_model(&vk, model, "version:", version);
-	key_model(&zk, model, "versions", NULL);
-	key_model(&qk, model, "seq", NULL);
-	key_model(&hk, model, "registered", NULL);
-	key_add(&mk, PREFIX "models", strlen(PREFIX "models"));
+	key_model(s, &vk, model, "version:", version);
+	key_model(s, &zk, model, "versions", NULL);
+	key_model(s, &qk, model, "seq", NULL);
+	key_model(s, &hk, model, "registered", NULL);
+	key_start(s, &mk, "models");
 	sadd[0] = "SADD", saddl[0] = 4;
 	sadd[1] = mk.b, saddl[1] = mk.n;
 	sadd[2] = model, saddl[2] = strlen(model);
@@ -908,7 +976,7 @@ static int redis_version_get(struct conn_store *cs, const char *model, const cha
 	if (check_name(s, "model", model, MAX_NAME) < 0 ||
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "version:", version);
+	key_model(s, &k, model, "version:", version);
 	return conn_store_done(&s->base, get_value(s, &k, out));
 }
 
@@ -957,8 +1025,8 @@ static int redis_versions(struct conn_store *cs, const char *model, conn_store_v
 
 	if (check_name(s, "model", model, MAX_NAME) < 0)
 		return -1;
-	key_model(&zk, model, "versions", NULL);
-	key_model(&hk, model, "registered", NULL);
+	key_model(s, &zk, model, "versions", NULL);
+	key_model(s, &hk, model, "registered", NULL);
 	/* Ranks are stable between pages: versions are only ever added, with a larger score. */
 	for (long start = 0;; start += PAGE) {
 		char from[24], to[24];
@@ -1031,7 +1099,7 @@ static int redis_models(struct conn_store *cs, conn_store_model_fn fn, void *arg
 	size_t(*len)[2] = NULL;
 	int rc = -1, stop = 0;
 
-	key_add(&mk, PREFIX "models", strlen(PREFIX "models"));
+	key_start(s, &mk, "models");
 	m = key_cmd(s, "SMEMBERS", &mk, NULL, 0, NULL, 0, REDIS_REPLY_ARRAY);
 	if (!m)
 		return -1;
@@ -1052,7 +1120,7 @@ static int redis_models(struct conn_store *cs, conn_store_model_fn fn, void *arg
 		for (; at < m->elements && n < PAGE; at++) {
 			if (!is_name(m->element[at]))
 				continue; /* not ours */
-			key_model(&keys[n], m->element[at]->str, "versions", NULL);
+			key_model(s, &keys[n], m->element[at]->str, "versions", NULL);
 			argv[n][0] = "EXISTS", len[n][0] = 6;
 			argv[n][1] = keys[n].b, len[n][1] = keys[n].n;
 			cmds[n] = (struct cmd){ 2, argv[n], len[n], &keys[n] };
@@ -1098,7 +1166,7 @@ static int redis_baseline_put(struct conn_store *cs, const char *model, const ch
 	if (check_name(s, "model", model, MAX_NAME) < 0 ||
 	    check_name(s, "version", version, MAX_NAME) < 0 || check_value(s, doc, len) < 0)
 		return -1;
-	key_model(&k, model, "baseline:", version);
+	key_model(s, &k, model, "baseline:", version);
 	return conn_store_done(&s->base, set_value(s, &k, doc, len));
 }
 
@@ -1111,7 +1179,7 @@ static int redis_baseline_get(struct conn_store *cs, const char *model, const ch
 	if (check_name(s, "model", model, MAX_NAME) < 0 ||
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "baseline:", version);
+	key_model(s, &k, model, "baseline:", version);
 	return conn_store_done(&s->base, get_value(s, &k, out));
 }
 
@@ -1125,7 +1193,7 @@ static int redis_good_set(struct conn_store *cs, const char *model, const char *
 	if (check_name(s, "model", model, MAX_NAME) < 0 ||
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "good", NULL);
+	key_model(s, &k, model, "good", NULL);
 	return conn_store_done(&s->base, set_value(s, &k, version, strlen(version)));
 }
 
@@ -1137,7 +1205,7 @@ static int redis_good_get(struct conn_store *cs, const char *model, struct conn_
 
 	if (check_name(s, "model", model, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "good", NULL);
+	key_model(s, &k, model, "good", NULL);
 	rc = get_value(s, &k, out);
 	if (rc == 0 && (out->len == 0 || out->len > MAX_NAME || memchr(out->data, 0, out->len))) {
 		char shown[200];
@@ -1159,7 +1227,7 @@ static int redis_hold_set(struct conn_store *cs, const char *model, int on)
 
 	if (check_name(s, "model", model, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "hold", NULL);
+	key_model(s, &k, model, "hold", NULL);
 	if (on)
 		return conn_store_done(&s->base, set_value(s, &k, "1", 1));
 	return conn_store_done(&s->base, int_cmd(s, "DEL", &k, NULL, 0, NULL));
@@ -1175,7 +1243,7 @@ static int redis_hold_get(struct conn_store *cs, const char *model, int *on)
 	*on = 0;
 	if (check_name(s, "model", model, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "hold", NULL);
+	key_model(s, &k, model, "hold", NULL);
 	rc = get_value(s, &k, &b);
 	if (rc < 0)
 		return -1;
@@ -1202,7 +1270,7 @@ static int redis_latch_set(struct conn_store *cs, const char *model, const char 
 	if (check_name(s, "model", model, MAX_NAME) < 0 ||
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "latched", NULL);
+	key_model(s, &k, model, "latched", NULL);
 	return conn_store_done(
 	    &s->base, int_cmd(s, on ? "SADD" : "SREM", &k, version, strlen(version), NULL));
 }
@@ -1217,7 +1285,7 @@ static int redis_latch_get(struct conn_store *cs, const char *model, const char 
 	if (check_name(s, "model", model, MAX_NAME) < 0 ||
 	    check_name(s, "version", version, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "latched", NULL);
+	key_model(s, &k, model, "latched", NULL);
 	if (int_cmd(s, "SISMEMBER", &k, version, strlen(version), &v) < 0)
 		return -1;
 	*on = v == 1;
@@ -1245,7 +1313,7 @@ static int redis_history_append(struct conn_store *cs, const char *model, const 
 	}
 	if (check_name(s, "model", model, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "history", NULL);
+	key_model(s, &k, model, "history", NULL);
 	argv[0] = "XADD", alen[0] = 4;
 	argv[1] = k.b, alen[1] = k.n;
 	argv[2] = "*", alen[2] = 1;
@@ -1304,7 +1372,7 @@ static int redis_history(struct conn_store *cs, const char *model, conn_store_en
 
 	if (check_name(s, "model", model, MAX_NAME) < 0)
 		return -1;
-	key_model(&k, model, "history", NULL);
+	key_model(s, &k, model, "history", NULL);
 	argv[1] = k.b, len[1] = k.n;
 	len[5] = (size_t)snprintf(count, sizeof count, "%d", PAGE);
 	while (!stop) {
@@ -1371,7 +1439,7 @@ static int redis_claim(struct conn_store *cs, const char *id)
 
 	if (check_name(s, "claim id", id, MAX_ID) < 0)
 		return -1;
-	key_add(&k, PREFIX "claim:{", strlen(PREFIX "claim:{"));
+	key_start(s, &k, "claim:{");
 	key_add(&k, id, strlen(id));
 	key_add(&k, "}", 1);
 	argv[0] = "SET", len[0] = 3;
@@ -1393,6 +1461,533 @@ static int redis_claim(struct conn_store *cs, const char *id)
 	return conn_store_done(&s->base, rc);
 }
 
+/* ---- prefix and reachability ---- */
+
+static int redis_set_prefix(struct conn_store *cs, const char *prefix)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+
+	/* checked by store.c: 1..CONN_STORE_MAX_PREFIX bytes of [A-Za-z0-9_.:-] */
+	s->plen = strlen(prefix);
+	memcpy(s->prefix, prefix, s->plen + 1);
+	return conn_store_done(&s->base, 0);
+}
+
+/* PING on the connection (made again first when it was lost, within the backoff). */
+static int redis_ping(struct conn_store *cs)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	const char *argv[1] = { "PING" };
+	size_t len[1] = { 4 };
+	redisReply *r = run1(s, NULL, 1, argv, len);
+
+	if (!r)
+		return -1;
+	if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG") != 0) {
+		conn_store_errf(&s->base, "redis %s: PING: unexpected reply (type %d)", s->t.where,
+				r->type);
+		freeReplyObject(r);
+		return -1;
+	}
+	freeReplyObject(r);
+	return conn_store_done(&s->base, 0);
+}
+
+/* ---- events waiting for delivery ----
+ * P pending, a HASH: field the event id, value "<modellen>:<model><doc>" (the length in
+ * decimal). One key for every model (no hash tag): each call is a single-key command. */
+
+static int redis_pending_put(struct conn_store *cs, const char *id, const char *model,
+			     const char *doc, size_t len)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	size_t ml = strlen(model), hl;
+	struct key k;
+	char *v;
+	redisReply *r;
+
+	v = malloc(16 + ml + len);
+	if (!v) {
+		conn_store_errf(&s->base, "out of memory");
+		return -1;
+	}
+	hl = (size_t)snprintf(v, 16, "%zu:", ml);
+	memcpy(v + hl, model, ml);
+	if (len)
+		memcpy(v + hl + ml, doc, len);
+	key_start(s, &k, "pending");
+	r = key_cmd(s, "HSET", &k, id, strlen(id), v, hl + ml + len, REDIS_REPLY_INTEGER);
+	free(v);
+	if (!r)
+		return -1;
+	freeReplyObject(r);
+	return conn_store_done(&s->base, 0);
+}
+
+static int redis_pending_del(struct conn_store *cs, const char *id)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct key k;
+
+	key_start(s, &k, "pending");
+	return conn_store_done(&s->base, int_cmd(s, "HDEL", &k, id, strlen(id), NULL));
+}
+
+/* Splits a pending value into its model (copied into model, MAX_NAME + 1 bytes) and document;
+ * -1 when it is not one. */
+static int pending_split(const redisReply *e, char *model, const char **doc, size_t *dlen)
+{
+	size_t ml = 0, i = 0;
+
+	if (e->type != REDIS_REPLY_STRING)
+		return -1;
+	while (i < e->len && i < 4 && e->str[i] >= '0' && e->str[i] <= '9')
+		ml = ml * 10 + (size_t)(e->str[i++] - '0');
+	if (i == 0 || i >= e->len || e->str[i] != ':' || ml == 0 || ml > MAX_NAME ||
+	    e->len - i - 1 < ml || memchr(e->str + i + 1, '\0', ml))
+		return -1;
+	memcpy(model, e->str + i + 1, ml);
+	model[ml] = '\0';
+	*doc = e->str + i + 1 + ml;
+	*dlen = e->len - i - 1 - ml;
+	return 0;
+}
+
+#define PENDING_PAGE 100 /* events per HMGET */
+
+static int redis_pending_list(struct conn_store *cs, conn_store_pending_fn fn, void *arg)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	const char *argv[PENDING_PAGE + 2];
+	size_t len[PENDING_PAGE + 2];
+	struct key k;
+	redisReply *ids;
+	int stop = 0;
+
+	/* the ids first, then their values by pages: each event present all along is listed
+	 * exactly once, whatever fn (or another agent) puts or deletes meanwhile */
+	key_start(s, &k, "pending");
+	ids = key_cmd(s, "HKEYS", &k, NULL, 0, NULL, 0, REDIS_REPLY_ARRAY);
+	if (!ids)
+		return -1;
+	for (size_t at = 0; at < ids->elements && !stop; at += PENDING_PAGE) {
+		size_t n = ids->elements - at < PENDING_PAGE ? ids->elements - at : PENDING_PAGE;
+		redisReply *v;
+
+		argv[0] = "HMGET", len[0] = 5;
+		argv[1] = k.b, len[1] = k.n;
+		for (size_t i = 0; i < n; i++) {
+			const redisReply *e = ids->element[at + i];
+
+			if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > MAX_ID ||
+			    memchr(e->str, '\0', e->len)) {
+				char shown[200];
+
+				conn_store_errf(&s->base,
+						"redis %s: %s: a field that is no event id",
+						s->t.where, key_show(&k, shown, sizeof shown));
+				freeReplyObject(ids);
+				return -1;
+			}
+			argv[i + 2] = e->str, len[i + 2] = e->len;
+		}
+		v = run1(s, &k, (int)n + 2, argv, len);
+		if (!v) {
+			freeReplyObject(ids);
+			return -1;
+		}
+		if (v->type != REDIS_REPLY_ARRAY || v->elements != n) {
+			freeReplyObject(ids);
+			return unexpected(s, "HMGET", &k, v);
+		}
+		for (size_t i = 0; i < n && !stop; i++) {
+			char model[MAX_NAME + 1];
+			const char *doc;
+			size_t dlen;
+
+			if (v->element[i]->type == REDIS_REPLY_NIL)
+				continue; /* deleted since HKEYS */
+			if (pending_split(v->element[i], model, &doc, &dlen) < 0) {
+				char shown[200];
+
+				conn_store_errf(&s->base, "redis %s: %s: malformed event %.64s",
+						s->t.where, key_show(&k, shown, sizeof shown),
+						ids->element[at + i]->str);
+				freeReplyObject(v);
+				freeReplyObject(ids);
+				return -1;
+			}
+			stop = fn(arg, ids->element[at + i]->str, model, doc, dlen) != 0;
+		}
+		freeReplyObject(v);
+	}
+	freeReplyObject(ids);
+	return conn_store_done(&s->base, 0);
+}
+
+/* ---- window checkpoints ----
+ * Every key of a scope carries the hash tag {<scope percent-encoded>}:
+ *   P ckpt:{S}:offsets    HASH  stream -> "<next_offset> <hwm_ms> <updated_ms>"
+ *   P ckpt:{S}:windows    SET   the window keys (raw) that have at least one partial
+ *   P ckpt:{S}:w:<K>      HASH  instance -> partial blob (K: the window key percent-encoded)
+ *   P ckpt:{S}:states     HASH  pair key (raw) -> state blob
+ *   P ckpt:{S}:lock:<L>   STRING the owner, with a PX expiry (L: the lock name encoded)
+ *
+ * A commit is one Lua script (EVAL) over the scope's keys, all declared in KEYS, rather than
+ * MULTI/EXEC: deleting an instance's partial must SREM the window from :windows exactly when
+ * the hash became empty, a decision that needs a read inside the atomic unit, which MULTI
+ * cannot branch on; WATCH would be optimistic, and the agents of one group commit into the
+ * same window hashes all the time, so they would abort each other's EXEC and retry. A script
+ * runs atomically on the server (as MULTI/EXEC does) and takes one round trip. It checks the
+ * type of every key before its first write, so it never stops half-way on a WRONGTYPE (Redis
+ * does not roll a script back); an unreachable server or a lost connection before the request
+ * was sent whole leaves nothing applied (the server runs only complete requests).
+ *   KEYS: offsets, windows, states, then w:<K> of each partial, then of each drop
+ *   ARGV: instance, #offsets, #partials, #drops, #states, then per offset: stream, value;
+ *         per partial: K, "s"et or "d"elete, blob; per drop: K; per state: pair, "s"/"d", blob
+ */
+static const char commit_lua[] =
+    "local no, np = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local nd, ns = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local want = { 'hash', 'set', 'hash' }\n"
+    "for i = 1, #KEYS do\n"
+    "  local t = redis.call('TYPE', KEYS[i]).ok\n"
+    "  if t ~= 'none' and t ~= (want[i] or 'hash') then\n"
+    "    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t)\n"
+    "  end\n"
+    "end\n"
+    "local inst, a = ARGV[1], 6\n"
+    "for i = 1, no do\n"
+    "  redis.call('HSET', KEYS[1], ARGV[a], ARGV[a + 1])\n"
+    "  a = a + 2\n"
+    "end\n"
+    "for i = 1, np do\n"
+    "  local k = KEYS[3 + i]\n"
+    "  if ARGV[a + 1] == 's' then\n"
+    "    redis.call('HSET', k, inst, ARGV[a + 2])\n"
+    "    redis.call('SADD', KEYS[2], ARGV[a])\n"
+    "  else\n"
+    "    redis.call('HDEL', k, inst)\n"
+    "    if redis.call('EXISTS', k) == 0 then redis.call('SREM', KEYS[2], ARGV[a]) end\n"
+    "  end\n"
+    "  a = a + 3\n"
+    "end\n"
+    "for i = 1, nd do\n"
+    "  redis.call('DEL', KEYS[3 + np + i])\n"
+    "  redis.call('SREM', KEYS[2], ARGV[a])\n"
+    "  a = a + 1\n"
+    "end\n"
+    "for i = 1, ns do\n"
+    "  if ARGV[a + 1] == 's' then\n"
+    "    redis.call('HSET', KEYS[3], ARGV[a], ARGV[a + 2])\n"
+    "  else\n"
+    "    redis.call('HDEL', KEYS[3], ARGV[a])\n"
+    "  end\n"
+    "  a = a + 3\n"
+    "end\n"
+    "return 1\n";
+
+static int redis_ckpt_commit(struct conn_store *cs, const char *scope, const struct conn_ckpt *c)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	const size_t np = c->npartials, nd = c->ndrops, nkeys = 3 + np + nd;
+	const size_t argc = 3 + nkeys + 5 + 2 * c->noffsets + 3 * np + nd + 3 * c->nstates;
+	struct key ok, wk, sk, base;
+	char nums[5][24], *wbuf = NULL, *vbuf = NULL, *w, *v;
+	const char **argv = NULL;
+	size_t *len = NULL, a = 0, wcap = 0;
+	redisReply *r;
+	int rc = -1;
+
+	key_ckpt(s, &ok, scope, "offsets");
+	key_ckpt(s, &wk, scope, "windows");
+	key_ckpt(s, &sk, scope, "states");
+	key_ckpt(s, &base, scope, "w:");
+	for (size_t i = 0; i < np; i++)
+		wcap += base.n + 3 * c->partials[i].klen;
+	for (size_t i = 0; i < nd; i++)
+		wcap += base.n + 3 * c->drops[i].klen;
+	argv = malloc(argc * sizeof *argv);
+	len = malloc(argc * sizeof *len);
+	wbuf = malloc(wcap + 1);
+	vbuf = malloc(c->noffsets * 64 + 1);
+	if (!argv || !len || !wbuf || !vbuf) {
+		conn_store_errf(&s->base, "out of memory");
+		goto out;
+	}
+#define ARG(p, n) (argv[a] = (p), len[a++] = (n))
+	ARG("EVAL", 4);
+	ARG(commit_lua, sizeof commit_lua - 1);
+	ARG(nums[0], (size_t)snprintf(nums[0], sizeof nums[0], "%zu", nkeys));
+	ARG(ok.b, ok.n);
+	ARG(wk.b, wk.n);
+	ARG(sk.b, sk.n);
+	w = wbuf;
+	for (size_t i = 0; i < np + nd; i++) {
+		const struct conn_ckpt_item *it = i < np ? &c->partials[i] : &c->drops[i - np];
+		size_t n = base.n;
+
+		memcpy(w, base.b, base.n);
+		n += pct_enc(w + n, it->key, it->klen);
+		ARG(w, n);
+		w += n;
+	}
+	ARG(c->instance, strlen(c->instance));
+	ARG(nums[1], (size_t)snprintf(nums[1], sizeof nums[1], "%zu", c->noffsets));
+	ARG(nums[2], (size_t)snprintf(nums[2], sizeof nums[2], "%zu", np));
+	ARG(nums[3], (size_t)snprintf(nums[3], sizeof nums[3], "%zu", nd));
+	ARG(nums[4], (size_t)snprintf(nums[4], sizeof nums[4], "%zu", c->nstates));
+	v = vbuf;
+	for (size_t i = 0; i < c->noffsets; i++) {
+		const struct conn_ckpt_offset *o = &c->offsets[i];
+		size_t n = (size_t)snprintf(v, 64, "%lld %lld %lld", (long long)o->next_offset,
+					    (long long)o->hwm_ms, (long long)o->updated_ms);
+
+		ARG(o->stream, strlen(o->stream));
+		ARG(v, n);
+		v += n;
+	}
+	for (size_t i = 0; i < np; i++) {
+		const struct conn_ckpt_item *it = &c->partials[i];
+
+		ARG(it->key, it->klen);
+		ARG(it->blob ? "s" : "d", 1);
+		ARG(it->blob ? it->blob : "", it->blob ? it->len : 0);
+	}
+	for (size_t i = 0; i < nd; i++)
+		ARG(c->drops[i].key, c->drops[i].klen);
+	for (size_t i = 0; i < c->nstates; i++) {
+		const struct conn_ckpt_item *it = &c->states[i];
+
+		ARG(it->key, it->klen);
+		ARG(it->blob ? "s" : "d", 1);
+		ARG(it->blob ? it->blob : "", it->blob ? it->len : 0);
+	}
+#undef ARG
+	r = run1(s, &ok, (int)a, argv, len);
+	if (!r)
+		goto out;
+	if (r->type != REDIS_REPLY_INTEGER || r->integer != 1) {
+		unexpected(s, "EVAL", &ok, r);
+		goto out;
+	}
+	freeReplyObject(r);
+	rc = 0;
+out:
+	free(argv);
+	free(len);
+	free(wbuf);
+	free(vbuf);
+	return rc == 0 ? conn_store_done(&s->base, 0) : -1;
+}
+
+/* HGETALL k: its reply, checked (an even number of strings), or NULL with the error set. */
+static redisReply *hgetall(struct redis_store *s, const struct key *k)
+{
+	redisReply *r = key_cmd(s, "HGETALL", k, NULL, 0, NULL, 0, REDIS_REPLY_ARRAY);
+
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < r->elements; i++) {
+		if (r->element[i]->type != REDIS_REPLY_STRING || r->elements % 2) {
+			unexpected(s, "HGETALL", k, r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
+/* Sets the error for foreign data under key k; -1. */
+static int foreign(struct redis_store *s, const struct key *k, const char *what)
+{
+	char shown[200];
+
+	conn_store_errf(&s->base, "redis %s: %s: %s", s->t.where, key_show(k, shown, sizeof shown),
+			what);
+	return -1;
+}
+
+/* Parses "<next_offset> <hwm_ms> <updated_ms>"; -1 when it is not that. */
+static int parse_offset(const redisReply *e, struct conn_ckpt_offset *o)
+{
+	char buf[80], *p = buf, *end;
+	long long v[3];
+
+	if (e->len == 0 || e->len >= sizeof buf)
+		return -1;
+	memcpy(buf, e->str, e->len);
+	buf[e->len] = '\0';
+	for (int i = 0; i < 3; i++) {
+		if (!((*p >= '0' && *p <= '9') || *p == '-'))
+			return -1;
+		errno = 0;
+		v[i] = strtoll(p, &end, 10);
+		if (errno || end == p || *end != (i < 2 ? ' ' : '\0'))
+			return -1;
+		p = end + 1;
+	}
+	o->next_offset = v[0], o->hwm_ms = v[1], o->updated_ms = v[2];
+	return 0;
+}
+
+static int redis_ckpt_offsets(struct conn_store *cs, const char *scope, conn_ckpt_offset_fn fn,
+			      void *arg)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct key k;
+	redisReply *r;
+
+	key_ckpt(s, &k, scope, "offsets");
+	r = hgetall(s, &k);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *f = r->element[i];
+		struct conn_ckpt_offset o = { f->str, 0, 0, 0 };
+
+		if (f->len == 0 || f->len > CONN_CKPT_MAX_STREAM || memchr(f->str, '\0', f->len) ||
+		    parse_offset(r->element[i + 1], &o) < 0) {
+			freeReplyObject(r);
+			return foreign(s, &k, "not a stream offset");
+		}
+		if (fn(arg, &o) != 0)
+			break;
+	}
+	freeReplyObject(r);
+	return conn_store_done(&s->base, 0);
+}
+
+static int redis_ckpt_windows(struct conn_store *cs, const char *scope, conn_ckpt_key_fn fn,
+			      void *arg)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct key k;
+	redisReply *r;
+
+	key_ckpt(s, &k, scope, "windows");
+	r = key_cmd(s, "SMEMBERS", &k, NULL, 0, NULL, 0, REDIS_REPLY_ARRAY);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > CONN_CKPT_MAX_KEY) {
+			freeReplyObject(r);
+			return foreign(s, &k, "a member that is no window key");
+		}
+		if (fn(arg, e->str, e->len) != 0)
+			break;
+	}
+	freeReplyObject(r);
+	return conn_store_done(&s->base, 0);
+}
+
+/* Calls fn for each field of HASH k: names of 1..maxname bytes, blobs within MAX_VALUE. */
+static int hash_each(struct redis_store *s, const struct key *k, size_t maxname,
+		     conn_ckpt_blob_fn fn, void *arg)
+{
+	redisReply *r = hgetall(s, k);
+
+	if (!r)
+		return -1;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *f = r->element[i], *b = r->element[i + 1];
+
+		if (f->len == 0 || f->len > maxname || b->len > MAX_VALUE) {
+			freeReplyObject(r);
+			return foreign(s, k, "a field that is not a checkpoint entry");
+		}
+		if (fn(arg, f->str, f->len, b->str, b->len) != 0)
+			break;
+	}
+	freeReplyObject(r);
+	return conn_store_done(&s->base, 0);
+}
+
+static int redis_ckpt_partials(struct conn_store *cs, const char *scope, const char *key,
+			       size_t klen, conn_ckpt_blob_fn fn, void *arg)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct key k;
+
+	key_ckpt(s, &k, scope, "w:");
+	key_add_pct(&k, key, klen);
+	return hash_each(s, &k, CONN_CKPT_MAX_INSTANCE, fn, arg);
+}
+
+static int redis_ckpt_states(struct conn_store *cs, const char *scope, conn_ckpt_blob_fn fn,
+			     void *arg)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct key k;
+
+	key_ckpt(s, &k, scope, "states");
+	return hash_each(s, &k, CONN_CKPT_MAX_KEY, fn, arg);
+}
+
+/* ---- locks ----
+ * P ckpt:{S}:lock:<L> holds the owner, with an expiry (PX): Redis' clock decides, the key
+ * vanishes when it expires. Taking, renewing and releasing are small scripts, so that "is it
+ * mine?" and the write are one atomic step. */
+
+/* KEYS: the lock; ARGV: owner, ttl_ms. 0 when taken or renewed, 1 when another owner holds
+ * it. */
+static const char lock_lua[] = "local v = redis.call('GET', KEYS[1])\n"
+			       "if v == false or v == ARGV[1] then\n"
+			       "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+			       "  return 0\n"
+			       "end\n"
+			       "return 1\n";
+
+/* KEYS: the lock; ARGV: owner. Deletes the lock when owner holds it; 0. */
+static const char unlock_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+				 "  redis.call('DEL', KEYS[1])\n"
+				 "end\n"
+				 "return 0\n";
+
+/* Runs a lock script; its integer reply (0 or 1), or -1. */
+static int lock_script(struct redis_store *s, const char *script, size_t slen, const char *scope,
+		       const char *name, const char *owner, const char *ttl)
+{
+	struct key k;
+	const char *argv[6] = { "EVAL", script, "1", NULL, owner, ttl };
+	size_t len[6] = { 4, slen, 1, 0, strlen(owner), ttl ? strlen(ttl) : 0 };
+	redisReply *r;
+	int rc;
+
+	key_ckpt(s, &k, scope, "lock:");
+	key_add_pct(&k, name, strlen(name));
+	argv[3] = k.b, len[3] = k.n;
+	r = run1(s, &k, ttl ? 6 : 5, argv, len);
+	if (!r)
+		return -1;
+	if (r->type != REDIS_REPLY_INTEGER || (r->integer != 0 && r->integer != 1))
+		return unexpected(s, "EVAL", &k, r);
+	rc = (int)r->integer;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int redis_lock(struct conn_store *cs, const char *scope, const char *name, const char *owner,
+		      int64_t ttl_ms)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	char ttl[24];
+
+	snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+	return conn_store_done(
+	    &s->base, lock_script(s, lock_lua, sizeof lock_lua - 1, scope, name, owner, ttl));
+}
+
+static int redis_unlock(struct conn_store *cs, const char *scope, const char *name,
+			const char *owner)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+
+	return conn_store_done(
+	    &s->base, lock_script(s, unlock_lua, sizeof unlock_lua - 1, scope, name, owner, NULL));
+}
+
 static const struct conn_store_ops redis_ops = {
 	.close = redis_close,
 	.version_put = redis_version_put,
@@ -1410,4 +2005,16 @@ static const struct conn_store_ops redis_ops = {
 	.history_append = redis_history_append,
 	.history = redis_history,
 	.claim = redis_claim,
+	.set_prefix = redis_set_prefix,
+	.ping = redis_ping,
+	.pending_put = redis_pending_put,
+	.pending_del = redis_pending_del,
+	.pending_list = redis_pending_list,
+	.ckpt_commit = redis_ckpt_commit,
+	.ckpt_offsets = redis_ckpt_offsets,
+	.ckpt_windows = redis_ckpt_windows,
+	.ckpt_partials = redis_ckpt_partials,
+	.ckpt_states = redis_ckpt_states,
+	.lock = redis_lock,
+	.unlock = redis_unlock,
 };

@@ -16,6 +16,7 @@
 #include "connectors/store.h"
 
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* What every suite test finds in *state (the backend's fixture starts with it). */
@@ -695,6 +696,938 @@ static void suite_atomic_put(void **state)
 	free(bb);
 }
 
+/* ---- prefix, ping, pending events ---- */
+
+/* Collected entries of the listings added with the checkpoints: keys (window keys, stream
+ * names, pair keys, instance names, event ids), names (event models), blobs and offsets, each a
+ * malloc'd copy (free with suite_kv_free). */
+#define SUITE_KV_MAX 64
+struct suite_kv {
+	int n;
+	int stop_after; /* 0: never */
+	char *key[SUITE_KV_MAX];
+	size_t klen[SUITE_KV_MAX];
+	char *name[SUITE_KV_MAX];
+	char *blob[SUITE_KV_MAX];
+	size_t blen[SUITE_KV_MAX];
+	int64_t v[SUITE_KV_MAX][3];
+};
+
+static char *suite_dup(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	assert_non_null(d);
+	if (n)
+		memcpy(d, p, n);
+	d[n] = '\0';
+	return d;
+}
+
+static void suite_kv_free(struct suite_kv *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		free(l->key[i]);
+		free(l->name[i]);
+		free(l->blob[i]);
+	}
+	memset(l, 0, sizeof *l);
+}
+
+/* Adds one entry; non-zero when the listing should stop. */
+static int suite_kv_add(struct suite_kv *l, const char *k, size_t kl, const char *name,
+			const char *b, size_t bl)
+{
+	assert_true(l->n < SUITE_KV_MAX);
+	l->key[l->n] = suite_dup(k, kl);
+	l->klen[l->n] = kl;
+	l->name[l->n] = name ? suite_dup(name, strlen(name)) : NULL;
+	l->blob[l->n] = b ? suite_dup(b, bl) : NULL;
+	l->blen[l->n] = bl;
+	l->n++;
+	return l->stop_after && l->n >= l->stop_after;
+}
+
+/* The index of key k in l, -1 when absent; fails when it is there twice. */
+static int suite_kv_find(const struct suite_kv *l, const char *k, size_t kl)
+{
+	int at = -1;
+
+	for (int i = 0; i < l->n; i++) {
+		if (l->klen[i] == kl && memcmp(l->key[i], k, kl) == 0) {
+			if (at >= 0)
+				fail_msg("key %.*s listed twice", (int)kl, k);
+			at = i;
+		}
+	}
+	return at;
+}
+
+static int suite_kv_pending(void *arg, const char *id, const char *model, const char *doc,
+			    size_t len)
+{
+	assert_int_equal(doc[len], '\0');
+	return suite_kv_add(arg, id, strlen(id), model, doc, len);
+}
+
+static int suite_kv_offset(void *arg, const struct conn_ckpt_offset *o)
+{
+	struct suite_kv *l = arg;
+	int stop = suite_kv_add(l, o->stream, strlen(o->stream), NULL, NULL, 0);
+
+	l->v[l->n - 1][0] = o->next_offset;
+	l->v[l->n - 1][1] = o->hwm_ms;
+	l->v[l->n - 1][2] = o->updated_ms;
+	return stop;
+}
+
+static int suite_kv_key(void *arg, const char *key, size_t klen)
+{
+	return suite_kv_add(arg, key, klen, NULL, NULL, 0);
+}
+
+static int suite_kv_blob(void *arg, const char *name, size_t nlen, const char *blob, size_t len)
+{
+	return suite_kv_add(arg, name, nlen, NULL, blob, len);
+}
+
+static void suite_ping(void **state)
+{
+	struct suite_fx *f = *state;
+
+	assert_int_equal(conn_store_ping(f->s), 0);
+	assert_string_equal(conn_store_error(f->s), "");
+	assert_int_equal(conn_store_ping(f->s), 0);
+}
+
+static void suite_prefix(void **state)
+{
+	struct suite_fx *f = *state;
+	const char *bad[] = { "", "bad prefix", "a{b}:", "x/", "caf\xc3\xa9:", "a\n" };
+	char longp[66];
+	struct conn_blob b = { 0 };
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(conn_store_set_prefix(f->s, bad[i]), -1);
+		assert_non_null(strstr(conn_store_error(f->s), "prefix"));
+	}
+	assert_int_equal(conn_store_set_prefix(f->s, NULL), -1);
+	memset(longp, 'p', 65);
+	longp[65] = '\0';
+	assert_int_equal(conn_store_set_prefix(f->s, longp), -1);
+	longp[64] = '\0'; /* 64 bytes is fine */
+	assert_int_equal(conn_store_set_prefix(f->s, longp), 0);
+	assert_string_equal(conn_store_error(f->s), "");
+	assert_int_equal(conn_store_set_prefix(f->s, "Tenant_1.prod-a:driftd:"), 0);
+	/* the store works under it */
+	suite_put_version(f->s, "m", "v1", 1);
+	assert_int_equal(conn_store_version_get(f->s, "m", "v1", &b), 0);
+	free(b.data);
+	assert_int_equal(conn_store_claim(f->s, "p/1"), 0);
+	assert_int_equal(conn_store_claim(f->s, "p/1"), 1);
+}
+
+static void suite_pending(void **state)
+{
+	struct suite_fx *f = *state;
+	struct suite_kv l = { 0 };
+	const char *ids[] = { "../x", "{x}", "a/b", "\xff", "sp ace", "%7D", "}" };
+	char id1[1025], id2[1025];
+	int k;
+
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(conn_store_pending_del(f->s, "none"), 0);
+	assert_int_equal(conn_store_pending_put(f->s, "fraud/v2/60000", "fraud", "{\"a\":1}", 7),
+			 0);
+	assert_int_equal(conn_store_pending_put(f->s, "churn/v1/60000", "churn", "{}", 2), 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 2);
+	k = suite_kv_find(&l, "fraud/v2/60000", 14);
+	assert_true(k >= 0);
+	assert_string_equal(l.name[k], "fraud");
+	assert_int_equal(l.blen[k], 7);
+	assert_memory_equal(l.blob[k], "{\"a\":1}", 7);
+	suite_kv_free(&l);
+
+	/* put replaces: model and document; a document is bytes (NUL included) */
+	assert_int_equal(conn_store_pending_put(f->s, "fraud/v2/60000", "fraud-2", "a\0b", 3), 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 2);
+	k = suite_kv_find(&l, "fraud/v2/60000", 14);
+	assert_true(k >= 0);
+	assert_string_equal(l.name[k], "fraud-2");
+	assert_int_equal(l.blen[k], 3);
+	assert_memory_equal(l.blob[k], "a\0b", 3);
+	suite_kv_free(&l);
+
+	/* delete, twice */
+	assert_int_equal(conn_store_pending_del(f->s, "churn/v1/60000"), 0);
+	assert_int_equal(conn_store_pending_del(f->s, "churn/v1/60000"), 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 1);
+	suite_kv_free(&l);
+
+	/* hostile and long ids stay distinct; an empty document */
+	memset(id1, 'i', 1024);
+	id1[1024] = '\0';
+	memcpy(id2, id1, sizeof id1);
+	id2[1023] = 'j';
+	assert_int_equal(conn_store_pending_put(f->s, id1, "m", "1", 1), 0);
+	assert_int_equal(conn_store_pending_put(f->s, id2, "m", "", 0), 0);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		assert_int_equal(
+		    conn_store_pending_put(f->s, ids[i], ids[i], ids[i], strlen(ids[i])), 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 3 + (int)(sizeof ids / sizeof ids[0]));
+	k = suite_kv_find(&l, id1, 1024);
+	assert_true(k >= 0 && l.blen[k] == 1);
+	k = suite_kv_find(&l, id2, 1024);
+	assert_true(k >= 0 && l.blen[k] == 0);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		k = suite_kv_find(&l, ids[i], strlen(ids[i]));
+		assert_true(k >= 0);
+		assert_string_equal(l.name[k], ids[i]);
+		assert_string_equal(l.blob[k], ids[i]);
+	}
+	suite_kv_free(&l);
+
+	/* early stop */
+	l.stop_after = 2;
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 2);
+	suite_kv_free(&l);
+
+	/* a second handle sees them */
+	{
+		char err[256];
+		struct conn_store *s2 = conn_store_open(f->spec, err, sizeof err);
+
+		if (!s2)
+			fail_msg("open: %s", err);
+		assert_int_equal(conn_store_pending_list(s2, suite_kv_pending, &l), 0);
+		assert_int_equal(l.n, 3 + (int)(sizeof ids / sizeof ids[0]));
+		/* delete them all (what a delivery loop does) */
+		for (int i = 0; i < l.n; i++)
+			assert_int_equal(conn_store_pending_del(s2, l.key[i]), 0);
+		suite_kv_free(&l);
+		conn_store_close(s2);
+	}
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 0);
+
+	/* invalid arguments */
+	assert_int_equal(conn_store_pending_put(f->s, "", "m", "{}", 2), -1);
+	assert_non_null(strstr(conn_store_error(f->s), "pending event id"));
+	assert_int_equal(conn_store_pending_del(f->s, "ok"), 0);
+	{
+		char id3[1026];
+
+		memset(id3, 'i', 1025);
+		id3[1025] = '\0';
+		assert_int_equal(conn_store_pending_put(f->s, id3, "m", "{}", 2), -1);
+		assert_int_equal(conn_store_pending_del(f->s, id3), -1);
+	}
+	assert_int_equal(conn_store_pending_put(f->s, "id", "", "{}", 2), -1);
+	assert_int_equal(conn_store_pending_put(f->s, "id", NULL, "{}", 2), -1);
+	assert_int_equal(conn_store_pending_put(f->s, "id", "m", NULL, 2), -1);
+	assert_int_equal(conn_store_pending_put(f->s, NULL, "m", "{}", 2), -1);
+	assert_int_equal(conn_store_pending_list(f->s, NULL, NULL), -1);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 0);
+}
+
+/* ---- window checkpoints ---- */
+
+static void suite_commit(struct conn_store *s, const char *scope, const struct conn_ckpt *c)
+{
+	if (conn_store_ckpt_commit(s, scope, c) != 0)
+		fail_msg("ckpt_commit %s: %s", scope, conn_store_error(s));
+}
+
+static void suite_read_offsets(struct conn_store *s, const char *scope, struct suite_kv *l)
+{
+	suite_kv_free(l);
+	if (conn_store_ckpt_offsets(s, scope, suite_kv_offset, l) != 0)
+		fail_msg("ckpt_offsets: %s", conn_store_error(s));
+}
+
+static void suite_read_windows(struct conn_store *s, const char *scope, struct suite_kv *l)
+{
+	suite_kv_free(l);
+	if (conn_store_ckpt_windows(s, scope, suite_kv_key, l) != 0)
+		fail_msg("ckpt_windows: %s", conn_store_error(s));
+}
+
+static void suite_read_partials(struct conn_store *s, const char *scope, const char *key,
+				size_t klen, struct suite_kv *l)
+{
+	suite_kv_free(l);
+	if (conn_store_ckpt_partials(s, scope, key, klen, suite_kv_blob, l) != 0)
+		fail_msg("ckpt_partials: %s", conn_store_error(s));
+}
+
+static void suite_read_states(struct conn_store *s, const char *scope, struct suite_kv *l)
+{
+	suite_kv_free(l);
+	if (conn_store_ckpt_states(s, scope, suite_kv_blob, l) != 0)
+		fail_msg("ckpt_states: %s", conn_store_error(s));
+}
+
+/* Fails unless l holds key k with blob b (blen bytes). */
+static void suite_has(const struct suite_kv *l, const char *k, size_t kl, const char *b, size_t bl)
+{
+	int i = suite_kv_find(l, k, kl);
+
+	if (i < 0)
+		fail_msg("key %.*s missing", (int)kl, k);
+	if (l->blen[i] != bl || (bl && memcmp(l->blob[i], b, bl) != 0))
+		fail_msg("key %.*s: %zu bytes, expected %zu", (int)kl, k, l->blen[i], bl);
+	assert_int_equal(l->blob[i][bl], '\0');
+}
+
+#define S(lit) lit, sizeof lit - 1 /* a literal and its length (NULs included) */
+
+/* One commit of everything, read back whole, from this handle and another. */
+static void suite_ckpt_roundtrip(void **state)
+{
+	struct suite_fx *f = *state;
+	const struct conn_ckpt_offset offs[] = {
+		{ "events/0", 100, 1795730000123, 1795730001000 },
+		{ "events/1", 0, -1, 5 },
+		{ "events/2", INT64_MAX, INT64_MIN, -7 },
+	};
+	const struct conn_ckpt_item parts[] = {
+		{ S("fraud/v1/60000"), S("P1") },
+		{ S("fraud/v1/120000"), S("P2") },
+	};
+	const struct conn_ckpt_item states[] = {
+		{ S("fraud/v1"), S("S1") },
+		{ S("churn/v3"), S("S2") },
+	};
+	const struct conn_ckpt c = { "agent-a", offs, 3, parts, 2, NULL, 0, states, 2 };
+	struct suite_kv l = { 0 };
+	int i;
+
+	/* nothing yet: no call */
+	suite_read_offsets(f->s, "grp", &l);
+	assert_int_equal(l.n, 0);
+	suite_read_windows(f->s, "grp", &l);
+	assert_int_equal(l.n, 0);
+	suite_read_partials(f->s, "grp", S("fraud/v1/60000"), &l);
+	assert_int_equal(l.n, 0);
+	suite_read_states(f->s, "grp", &l);
+	assert_int_equal(l.n, 0);
+
+	suite_commit(f->s, "grp", &c);
+	for (int h = 0; h < 2; h++) {
+		char err[256];
+		struct conn_store *s = h == 0 ? f->s : conn_store_open(f->spec, err, sizeof err);
+
+		if (!s)
+			fail_msg("open: %s", err);
+		suite_read_offsets(s, "grp", &l);
+		assert_int_equal(l.n, 3);
+		for (int o = 0; o < 3; o++) {
+			i = suite_kv_find(&l, offs[o].stream, strlen(offs[o].stream));
+			assert_true(i >= 0);
+			assert_true(l.v[i][0] == offs[o].next_offset);
+			assert_true(l.v[i][1] == offs[o].hwm_ms);
+			assert_true(l.v[i][2] == offs[o].updated_ms);
+		}
+		suite_read_windows(s, "grp", &l);
+		assert_int_equal(l.n, 2);
+		assert_true(suite_kv_find(&l, S("fraud/v1/60000")) >= 0);
+		assert_true(suite_kv_find(&l, S("fraud/v1/120000")) >= 0);
+		suite_read_partials(s, "grp", S("fraud/v1/60000"), &l);
+		assert_int_equal(l.n, 1);
+		suite_has(&l, S("agent-a"), S("P1"));
+		suite_read_partials(s, "grp", S("fraud/v1/120000"), &l);
+		assert_int_equal(l.n, 1);
+		suite_has(&l, S("agent-a"), S("P2"));
+		suite_read_partials(s, "grp", S("fraud/v1/180000"), &l);
+		assert_int_equal(l.n, 0);
+		suite_read_states(s, "grp", &l);
+		assert_int_equal(l.n, 2);
+		suite_has(&l, S("fraud/v1"), S("S1"));
+		suite_has(&l, S("churn/v3"), S("S2"));
+		if (h == 1)
+			conn_store_close(s);
+	}
+	assert_string_equal(conn_store_error(f->s), "");
+
+	/* another scope sees nothing of it */
+	suite_read_offsets(f->s, "grp2", &l);
+	assert_int_equal(l.n, 0);
+	suite_read_windows(f->s, "gr", &l);
+	assert_int_equal(l.n, 0);
+	suite_read_states(f->s, "grpp", &l);
+	assert_int_equal(l.n, 0);
+
+	/* early stops */
+	suite_kv_free(&l);
+	l.stop_after = 1;
+	assert_int_equal(conn_store_ckpt_offsets(f->s, "grp", suite_kv_offset, &l), 0);
+	assert_int_equal(l.n, 1);
+	suite_kv_free(&l);
+	l.stop_after = 1;
+	assert_int_equal(conn_store_ckpt_windows(f->s, "grp", suite_kv_key, &l), 0);
+	assert_int_equal(l.n, 1);
+	suite_kv_free(&l);
+	l.stop_after = 1;
+	assert_int_equal(conn_store_ckpt_states(f->s, "grp", suite_kv_blob, &l), 0);
+	assert_int_equal(l.n, 1);
+	suite_kv_free(&l);
+
+	/* an empty commit changes nothing */
+	{
+		const struct conn_ckpt none = { "agent-a", NULL, 0, NULL, 0, NULL, 0, NULL, 0 };
+
+		suite_commit(f->s, "grp", &none);
+		suite_read_windows(f->s, "grp", &l);
+		assert_int_equal(l.n, 2);
+	}
+	suite_kv_free(&l);
+}
+
+/* Binary blobs and keys, scopes and instances of odd bytes: every one comes back, distinct. */
+static void suite_ckpt_bytes(void **state)
+{
+	struct suite_fx *f = *state;
+	static const struct {
+		const char *k;
+		size_t n;
+	} keys[] = {
+		{ S("{") },    { S("}") },	    { S("/") },	 { S(" ") },	{ S("\xff") },
+		{ S("a\0b") }, { S("a\0c") },	    { S("\0") }, { S("%7D") },	{ S("%") },
+		{ S("w:x") },  { S("{w}/1 \xff") }, { S("..") }, { S("a}b{") }, { S("\n") },
+	};
+	const size_t nk = sizeof keys / sizeof keys[0];
+	const char *scopes[] = { "g{1}", "a}b", "a%7Db", "sp ace/\xff", "{", "}" };
+	char longkey[1024], longscope[256], all[256], big_inst[129];
+	struct conn_ckpt_item parts[20], states[20];
+	struct suite_kv l = { 0 };
+	char *big = malloc((size_t)1 << 20);
+
+	assert_non_null(big);
+	for (size_t i = 0; i < ((size_t)1 << 20); i++)
+		big[i] = (char)(i * 31 + i / 7);
+	for (int i = 0; i < 256; i++)
+		all[i] = (char)i;
+	memset(longkey, '\xff', sizeof longkey);
+	memset(longscope, '}', 255);
+	longscope[255] = '\0';
+	memset(big_inst, '{', 128);
+	big_inst[128] = '\0';
+	for (size_t i = 0; i < nk; i++) {
+		parts[i] = (struct conn_ckpt_item){ keys[i].k, keys[i].n, all, 1 + i * 17 };
+		states[i] = (struct conn_ckpt_item){ keys[i].k, keys[i].n, all + i, 256 - i };
+	}
+	parts[nk] = (struct conn_ckpt_item){ longkey, sizeof longkey, big, (size_t)1 << 20 };
+	states[nk] = (struct conn_ckpt_item){ longkey, sizeof longkey, "", 0 }; /* empty */
+	for (size_t sc = 0; sc < sizeof scopes / sizeof scopes[0] + 1; sc++) {
+		const char *scope = sc < sizeof scopes / sizeof scopes[0] ? scopes[sc] : longscope;
+		const char *inst = sc % 2 ? big_inst : "in st{}\xff";
+		const struct conn_ckpt_offset off = { scope, (int64_t)sc, 1, 2 };
+		struct conn_ckpt c = { inst, &off, 1, parts, nk + 1, NULL, 0, states, nk + 1 };
+
+		suite_commit(f->s, scope, &c);
+	}
+	for (size_t sc = 0; sc < sizeof scopes / sizeof scopes[0] + 1; sc++) {
+		const char *scope = sc < sizeof scopes / sizeof scopes[0] ? scopes[sc] : longscope;
+		const char *inst = sc % 2 ? big_inst : "in st{}\xff";
+		int i;
+
+		suite_read_offsets(f->s, scope, &l);
+		assert_int_equal(l.n, 1); /* each scope its own */
+		assert_string_equal(l.key[0], scope);
+		assert_true(l.v[0][0] == (int64_t)sc);
+		suite_read_windows(f->s, scope, &l);
+		assert_int_equal(l.n, (int)nk + 1);
+		for (size_t k = 0; k <= nk; k++) {
+			struct suite_kv p = { 0 };
+
+			assert_true(suite_kv_find(&l, parts[k].key, parts[k].klen) >= 0);
+			suite_read_partials(f->s, scope, parts[k].key, parts[k].klen, &p);
+			assert_int_equal(p.n, 1);
+			suite_has(&p, inst, strlen(inst), parts[k].blob, parts[k].len);
+			suite_kv_free(&p);
+		}
+		suite_read_states(f->s, scope, &l);
+		assert_int_equal(l.n, (int)nk + 1);
+		for (size_t k = 0; k <= nk; k++)
+			suite_has(&l, states[k].key, states[k].klen, states[k].blob, states[k].len);
+		i = suite_kv_find(&l, longkey, sizeof longkey);
+		assert_int_equal(l.blen[i], 0);
+	}
+	suite_kv_free(&l);
+	free(big);
+}
+
+/* One instance deleting its partial keeps the others'; the window stays listed until its
+ * last partial goes. */
+static void suite_ckpt_instances(void **state)
+{
+	struct suite_fx *f = *state;
+	const struct conn_ckpt_item set_a[] = { { S("W"), S("pa") }, { S("V"), S("va") } };
+	const struct conn_ckpt_item set_b[] = { { S("W"), S("pb") } };
+	const struct conn_ckpt_item del[] = { { S("W"), NULL, 0 }, { S("never"), NULL, 0 } };
+	struct suite_kv l = { 0 };
+
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "a", NULL, 0, set_a, 2, NULL, 0, NULL, 0 });
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "b", NULL, 0, set_b, 1, NULL, 0, NULL, 0 });
+	suite_read_partials(f->s, "g", S("W"), &l);
+	assert_int_equal(l.n, 2);
+	suite_has(&l, S("a"), S("pa"));
+	suite_has(&l, S("b"), S("pb"));
+
+	/* a deletes its partial of W (and of a window it never had) */
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "a", NULL, 0, del, 2, NULL, 0, NULL, 0 });
+	suite_read_partials(f->s, "g", S("W"), &l);
+	assert_int_equal(l.n, 1);
+	suite_has(&l, S("b"), S("pb"));
+	suite_read_windows(f->s, "g", &l);
+	assert_int_equal(l.n, 2);
+	assert_true(suite_kv_find(&l, S("W")) >= 0);
+	assert_true(suite_kv_find(&l, S("V")) >= 0);
+	assert_true(suite_kv_find(&l, S("never")) < 0);
+
+	/* b deletes its own: W is gone from the listing */
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "b", NULL, 0, del, 1, NULL, 0, NULL, 0 });
+	suite_read_partials(f->s, "g", S("W"), &l);
+	assert_int_equal(l.n, 0);
+	suite_read_windows(f->s, "g", &l);
+	assert_int_equal(l.n, 1);
+	assert_true(suite_kv_find(&l, S("V")) >= 0);
+	suite_read_partials(f->s, "g", S("V"), &l);
+	assert_int_equal(l.n, 1);
+	suite_has(&l, S("a"), S("va"));
+	suite_kv_free(&l);
+}
+
+/* A decided window is dropped: every instance's partial goes, and the window from the list. */
+static void suite_ckpt_drops(void **state)
+{
+	struct suite_fx *f = *state;
+	const struct conn_ckpt_item w12[] = { { S("W1"), S("1") }, { S("W2"), S("2") } };
+	const struct conn_ckpt_item drop1[] = { { S("W1"), NULL, 0 }, { S("W9"), NULL, 0 } };
+	const struct conn_ckpt_item set3[] = { { S("W3"), S("3") } };
+	const struct conn_ckpt_item drop3[] = { { S("W3"), NULL, 0 } };
+	const struct conn_ckpt_item st[] = { { S("pair"), S("decided W1") } };
+	const struct conn_ckpt_offset off = { "t/0", 42, 1000, 2000 };
+	struct suite_kv l = { 0 };
+
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "a", NULL, 0, w12, 2, NULL, 0, NULL, 0 });
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "b", NULL, 0, w12, 2, NULL, 0, NULL, 0 });
+	/* c decides W1: drops it, with its offsets and the pair's new state, in one commit */
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "c", &off, 1, NULL, 0, drop1, 2, st, 1 });
+	suite_read_partials(f->s, "g", S("W1"), &l);
+	assert_int_equal(l.n, 0);
+	suite_read_windows(f->s, "g", &l);
+	assert_int_equal(l.n, 1);
+	assert_true(suite_kv_find(&l, S("W2")) >= 0);
+	suite_read_partials(f->s, "g", S("W2"), &l);
+	assert_int_equal(l.n, 2);
+	suite_has(&l, S("a"), S("2"));
+	suite_has(&l, S("b"), S("2"));
+	suite_read_states(f->s, "g", &l);
+	assert_int_equal(l.n, 1);
+	suite_has(&l, S("pair"), S("decided W1"));
+	suite_read_offsets(f->s, "g", &l);
+	assert_int_equal(l.n, 1);
+	assert_true(l.v[0][0] == 42);
+
+	/* a window set and dropped in one commit ends dropped (drops come after partials) */
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "a", NULL, 0, set3, 1, drop3, 1, NULL, 0 });
+	suite_read_partials(f->s, "g", S("W3"), &l);
+	assert_int_equal(l.n, 0);
+	suite_read_windows(f->s, "g", &l);
+	assert_int_equal(l.n, 1);
+	/* a partial written after the drop, in a later commit, lists the window again */
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "b", NULL, 0, set3, 1, NULL, 0, NULL, 0 });
+	suite_read_windows(f->s, "g", &l);
+	assert_int_equal(l.n, 2);
+	suite_kv_free(&l);
+}
+
+/* Pair states: set, replace, delete; offsets: replace; a second commit overwrites. */
+static void suite_ckpt_overwrite(void **state)
+{
+	struct suite_fx *f = *state;
+	const struct conn_ckpt_offset off1[] = { { "t/0", 10, 100, 1000 }, { "t/1", 5, 50, 1000 } };
+	const struct conn_ckpt_offset off2[] = { { "t/0", 20, 200, 2000 },
+						 { "t/2", 1, 2, 3 },
+						 { "t/2", 7, 8, 9 } }; /* the last one wins */
+	const struct conn_ckpt_item p1[] = { { S("W"), S("first partial") } };
+	const struct conn_ckpt_item p2[] = { { S("W"), S("second") }, { S("W"), S("third") } };
+	const struct conn_ckpt_item s1[] = { { S("p1"), S("x") }, { S("p2"), S("y") } };
+	const struct conn_ckpt_item s2[] = {
+		{ S("p1"), S("z") }, { S("p2"), NULL, 0 }, { S("p3"), NULL, 0 }, { S("p4"), S("") }
+	};
+	const struct conn_ckpt_item s3[] = { { S("p1"), NULL, 0 }, { S("p4"), NULL, 0 } };
+	struct suite_kv l = { 0 };
+	int i;
+
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "a", off1, 2, p1, 1, NULL, 0, s1, 2 });
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "a", off2, 3, p2, 2, NULL, 0, s2, 4 });
+	suite_read_offsets(f->s, "g", &l);
+	assert_int_equal(l.n, 3);
+	i = suite_kv_find(&l, S("t/0"));
+	assert_true(i >= 0 && l.v[i][0] == 20 && l.v[i][1] == 200 && l.v[i][2] == 2000);
+	i = suite_kv_find(&l, S("t/1"));
+	assert_true(i >= 0 && l.v[i][0] == 5 && l.v[i][1] == 50 && l.v[i][2] == 1000);
+	i = suite_kv_find(&l, S("t/2"));
+	assert_true(i >= 0 && l.v[i][0] == 7 && l.v[i][1] == 8 && l.v[i][2] == 9);
+	suite_read_partials(f->s, "g", S("W"), &l);
+	assert_int_equal(l.n, 1);
+	suite_has(&l, S("a"), S("third"));
+	suite_read_states(f->s, "g", &l);
+	assert_int_equal(l.n, 2);
+	suite_has(&l, S("p1"), S("z"));
+	suite_has(&l, S("p4"), S(""));
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "a", NULL, 0, NULL, 0, NULL, 0, s3, 2 });
+	suite_read_states(f->s, "g", &l);
+	assert_int_equal(l.n, 0);
+	suite_kv_free(&l);
+}
+
+static void suite_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+static void suite_ckpt_locks(void **state)
+{
+	struct suite_fx *f = *state;
+	char longname[1026], longowner[257];
+
+	assert_int_equal(conn_store_lock(f->s, "g", "w1", "a", 10000), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", "w1", "b", 10000), 1);  /* held by a */
+	assert_int_equal(conn_store_lock(f->s, "g", "w1", "a", 10000), 0);  /* renewed */
+	assert_int_equal(conn_store_lock(f->s, "g2", "w1", "b", 10000), 0); /* another scope */
+	assert_int_equal(conn_store_lock(f->s, "g", "w2", "b", 10000), 0);  /* another name */
+	/* an unlock by another owner does nothing */
+	assert_int_equal(conn_store_unlock(f->s, "g", "w1", "b"), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", "w1", "b", 10000), 1);
+	/* a second handle sees it */
+	{
+		char err[256];
+		struct conn_store *s2 = conn_store_open(f->spec, err, sizeof err);
+
+		if (!s2)
+			fail_msg("open: %s", err);
+		assert_int_equal(conn_store_lock(s2, "g", "w1", "c", 10000), 1);
+		conn_store_close(s2);
+	}
+	/* released by its owner: anyone may take it */
+	assert_int_equal(conn_store_unlock(f->s, "g", "w1", "a"), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", "w1", "b", 10000), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", "w1", "a", 10000), 1);
+	assert_int_equal(conn_store_unlock(f->s, "g", "never", "a"), 0);
+	assert_int_equal(conn_store_unlock(f->s, "no-such-scope", "x", "a"), 0);
+	assert_string_equal(conn_store_error(f->s), "");
+
+	/* expiry: a lock not renewed within its ttl is free */
+	assert_int_equal(conn_store_lock(f->s, "g", "t", "a", 200), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", "t", "b", 200), 1);
+	suite_sleep_ms(400);
+	assert_int_equal(conn_store_lock(f->s, "g", "t", "b", 10000), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", "t", "a", 10000), 1);
+	/* a renewal extends it from now */
+	assert_int_equal(conn_store_lock(f->s, "g", "r", "a", 600), 0);
+	suite_sleep_ms(350);
+	assert_int_equal(conn_store_lock(f->s, "g", "r", "a", 600), 0);
+	suite_sleep_ms(350); /* past the first expiry, within the second */
+	assert_int_equal(conn_store_lock(f->s, "g", "r", "b", 600), 1);
+	/* an expired lock unlocked by its former owner, after another took it: no effect */
+	assert_int_equal(conn_store_unlock(f->s, "g", "t", "a"), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", "t", "a", 10000), 1);
+
+	/* odd bytes in scope, name and owner */
+	assert_int_equal(conn_store_lock(f->s, "{g}", "w/1 }{\xff", "own er{}", 10000), 0);
+	assert_int_equal(conn_store_lock(f->s, "{g}", "w/1 }{\xff", "own er{", 10000), 1);
+	memset(longname, 'n', 1024);
+	longname[1024] = '\0';
+	memset(longowner, 'o', 255);
+	longowner[255] = '\0';
+	assert_int_equal(conn_store_lock(f->s, "g", longname, longowner, 10000), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", longname, "x", 10000), 1);
+	assert_int_equal(conn_store_unlock(f->s, "g", longname, longowner), 0);
+	assert_int_equal(conn_store_lock(f->s, "g", longname, "x", 10000), 0);
+
+	/* invalid arguments */
+	assert_int_equal(conn_store_lock(f->s, "g", "w", "a", 0), -1);
+	assert_non_null(strstr(conn_store_error(f->s), "ttl"));
+	assert_int_equal(conn_store_lock(f->s, "g", "w", "a", -5), -1);
+	assert_int_equal(conn_store_lock(f->s, "g", "w", "a", INT64_MAX), -1);
+	assert_int_equal(conn_store_lock(f->s, "g", "", "a", 100), -1);
+	assert_int_equal(conn_store_lock(f->s, "g", "w", "", 100), -1);
+	assert_int_equal(conn_store_lock(f->s, "", "w", "a", 100), -1);
+	assert_int_equal(conn_store_lock(f->s, "g", "w", NULL, 100), -1);
+	longname[1024] = 'n';
+	longname[1025] = '\0';
+	assert_int_equal(conn_store_lock(f->s, "g", longname, "a", 100), -1);
+	longowner[255] = 'o';
+	longowner[256] = '\0';
+	assert_int_equal(conn_store_unlock(f->s, "g", "w", longowner), -1);
+	assert_int_equal(conn_store_unlock(f->s, "g", NULL, "a"), -1);
+}
+
+/* Arguments refused before anything is written; the first error is kept. */
+static void suite_ckpt_errors(void **state)
+{
+	struct suite_fx *f = *state;
+	char scope256[257], inst129[130], key1025[1025], first[512];
+	const struct conn_ckpt_item ok[] = { { S("W"), S("x") } };
+	const struct conn_ckpt_item nokey[] = { { NULL, 3, "x", 1 } };
+	const struct conn_ckpt_item empty[] = { { "", 0, "x", 1 } };
+	const struct conn_ckpt_item toolong[] = { { key1025, 1025, "x", 1 } };
+	const struct conn_ckpt_item nodata[] = { { S("W"), NULL, 0 }, { S("V"), NULL, 0 } };
+	const struct conn_ckpt_offset nostream[] = { { "", 1, 1, 1 } };
+	struct suite_kv l = { 0 };
+
+	memset(scope256, 's', 256);
+	scope256[256] = '\0';
+	memset(inst129, 'i', 129);
+	inst129[129] = '\0';
+	memset(key1025, 'k', sizeof key1025);
+	assert_int_equal(
+	    conn_store_ckpt_commit(f->s, "",
+				   &(struct conn_ckpt){ "a", NULL, 0, ok, 1, NULL, 0, NULL, 0 }),
+	    -1);
+	snprintf(first, sizeof first, "%s", conn_store_error(f->s));
+	assert_non_null(strstr(first, "checkpoint scope"));
+	assert_int_equal(
+	    conn_store_ckpt_commit(f->s, scope256,
+				   &(struct conn_ckpt){ "a", NULL, 0, ok, 1, NULL, 0, NULL, 0 }),
+	    -1);
+	assert_int_equal(conn_store_ckpt_commit(f->s, "g", NULL), -1);
+	assert_int_equal(
+	    conn_store_ckpt_commit(f->s, NULL,
+				   &(struct conn_ckpt){ "a", NULL, 0, ok, 1, NULL, 0, NULL, 0 }),
+	    -1);
+	assert_string_equal(conn_store_error(f->s), first); /* first error wins */
+	/* each refusal names what is wrong; a success in between clears the error */
+#define REFUSED(c, what)                                                                           \
+	do {                                                                                       \
+		assert_int_equal(conn_store_ping(f->s), 0);                                        \
+		assert_int_equal(conn_store_ckpt_commit(f->s, "g", &(c)), -1);                     \
+		if (!strstr(conn_store_error(f->s), what))                                         \
+			fail_msg("\"%s\" does not say %s", conn_store_error(f->s), what);          \
+	} while (0)
+	REFUSED(((struct conn_ckpt){ "", NULL, 0, ok, 1, NULL, 0, NULL, 0 }), "instance name");
+	REFUSED(((struct conn_ckpt){ NULL, NULL, 0, ok, 1, NULL, 0, NULL, 0 }), "instance name");
+	REFUSED(((struct conn_ckpt){ inst129, NULL, 0, ok, 1, NULL, 0, NULL, 0 }), "instance name");
+	REFUSED(((struct conn_ckpt){ "a", nostream, 1, ok, 1, NULL, 0, NULL, 0 }), "stream name");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 1, ok, 1, NULL, 0, NULL, 0 }), "offsets");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, nokey, 1, NULL, 0, NULL, 0 }), "window key");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, empty, 1, NULL, 0, NULL, 0 }), "window key");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, toolong, 1, NULL, 0, NULL, 0 }), "window key");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, ok, 1, empty, 1, NULL, 0 }), "window key");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, ok, 1, NULL, 0, empty, 1 }), "pair key");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, ok, 1, NULL, 0, toolong, 1 }), "pair key");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, NULL, 2, NULL, 0, NULL, 0 }), "partials");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, ok, 100001, NULL, 0, NULL, 0 }), "at most");
+	REFUSED(((struct conn_ckpt){ "a", NULL, 0, nodata, 2, NULL, 0, ok, 100000 }), "at most");
+	{
+		const struct conn_ckpt_item blobless[] = { { S("W"), NULL, 0 },
+							   { S("V"), (const char *)0, 5 } };
+		/* a NULL blob is a deletion whatever its len: accepted */
+		assert_int_equal(conn_store_ckpt_commit(f->s, "g",
+							&(struct conn_ckpt){ "a", NULL, 0, blobless,
+									     2, NULL, 0, NULL, 0 }),
+				 0);
+	}
+#undef REFUSED
+	/* nothing of the refused commits was written */
+	suite_read_windows(f->s, "g", &l);
+	assert_int_equal(l.n, 0);
+	suite_read_offsets(f->s, "g", &l);
+	assert_int_equal(l.n, 0);
+	suite_read_states(f->s, "g", &l);
+	assert_int_equal(l.n, 0);
+	suite_kv_free(&l);
+	/* the readers check theirs */
+	assert_int_equal(conn_store_ckpt_offsets(f->s, "", suite_kv_offset, &l), -1);
+	assert_non_null(strstr(conn_store_error(f->s), "checkpoint scope"));
+	assert_int_equal(conn_store_ckpt_offsets(f->s, "g", NULL, NULL), -1);
+	assert_int_equal(conn_store_ckpt_windows(f->s, scope256, suite_kv_key, &l), -1);
+	assert_int_equal(conn_store_ckpt_windows(f->s, "g", NULL, NULL), -1);
+	assert_int_equal(conn_store_ckpt_states(f->s, NULL, suite_kv_blob, &l), -1);
+	assert_int_equal(conn_store_ckpt_states(f->s, "g", NULL, NULL), -1);
+	assert_int_equal(conn_store_ckpt_partials(f->s, "g", "", 0, suite_kv_blob, &l), -1);
+	assert_int_equal(conn_store_ckpt_partials(f->s, "g", NULL, 1, suite_kv_blob, &l), -1);
+	assert_int_equal(conn_store_ckpt_partials(f->s, "g", key1025, 1025, suite_kv_blob, &l), -1);
+	assert_int_equal(conn_store_ckpt_partials(f->s, "g", "W", 1, NULL, NULL), -1);
+	assert_int_equal(l.n, 0);
+	/* 255 bytes of scope, 1024 of key, 128 of instance are fine */
+	scope256[255] = '\0';
+	inst129[128] = '\0';
+	{
+		const struct conn_ckpt_item longest[] = { { key1025, 1024, "x", 1 } };
+
+		suite_commit(
+		    f->s, scope256,
+		    &(struct conn_ckpt){ inst129, NULL, 0, longest, 1, NULL, 0, longest, 1 });
+		suite_read_partials(f->s, scope256, key1025, 1024, &l);
+		assert_int_equal(l.n, 1);
+		assert_int_equal(l.klen[0], 128);
+		suite_kv_free(&l);
+	}
+	assert_string_equal(conn_store_error(f->s), "");
+}
+
+/* Processes racing: for one lock (exactly one wins), and committing partials of one window
+ * (none is lost: the commits of a scope are serialized). */
+static void suite_ckpt_races(void **state)
+{
+	struct suite_fx *f = *state;
+	enum { N = 8, ROUNDS = 15 };
+	pid_t pid[N];
+	int won = 0;
+	struct suite_kv l = { 0 };
+
+	for (int i = 0; i < N; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) { /* no cmocka in here: exit codes only */
+			char err[256], inst[16], stream[16], blob[32];
+			struct conn_store *s = conn_store_open(f->spec, err, sizeof err);
+			int rc, bad = 0;
+
+			if (!s)
+				_exit(100);
+			snprintf(inst, sizeof inst, "i%d", i);
+			rc = conn_store_lock(s, "race", "window/1", inst, 30000);
+			for (int r = 0; r < ROUNDS; r++) {
+				const struct conn_ckpt_offset off = { stream, r, r, r };
+				const struct conn_ckpt_item p[] = { { "shared", 6, blob,
+								      strlen(blob) } };
+				const struct conn_ckpt_item st[] = { { inst, strlen(inst), blob,
+								       strlen(blob) } };
+
+				snprintf(stream, sizeof stream, "t/%d", i);
+				snprintf(blob, sizeof blob, "%d/%d", i, r);
+				bad |= conn_store_ckpt_commit(s, "race",
+							      &(struct conn_ckpt){ inst, &off, 1, p,
+										   1, NULL, 0, st,
+										   1 }) != 0;
+			}
+			conn_store_close(s);
+			_exit(bad ? 60 : rc == 0 ? 1 : rc == 1 ? 0 : 50);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		int st = 0;
+
+		assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) > 1)
+			fail_msg("child %d: status %d", i, st);
+		won += WEXITSTATUS(st);
+	}
+	assert_int_equal(won, 1);
+	suite_read_partials(f->s, "race", S("shared"), &l);
+	assert_int_equal(l.n, N);
+	for (int i = 0; i < N; i++) {
+		char inst[16], blob[32];
+
+		snprintf(inst, sizeof inst, "i%d", i);
+		snprintf(blob, sizeof blob, "%d/%d", i, ROUNDS - 1);
+		suite_has(&l, inst, strlen(inst), blob, strlen(blob));
+	}
+	suite_read_offsets(f->s, "race", &l);
+	assert_int_equal(l.n, N);
+	suite_read_states(f->s, "race", &l);
+	assert_int_equal(l.n, N);
+	suite_kv_free(&l);
+}
+
+/* A reader sees a commit whole or not at all: every commit writes the same number into two
+ * offsets and two states, and every read finds them equal. */
+static int suite_same_offsets(void *arg, const struct conn_ckpt_offset *o)
+{
+	int64_t *v = arg;
+
+	if (v[0] < 0)
+		v[0] = o->next_offset;
+	else if (v[0] != o->next_offset)
+		v[1] = 1;
+	return 0;
+}
+
+static int suite_same_states(void *arg, const char *name, size_t nlen, const char *blob, size_t len)
+{
+	char *seen = arg;
+
+	(void)name;
+	(void)nlen;
+	if (len >= 32)
+		seen[32] = 1;
+	else if (!seen[0])
+		memcpy(seen, blob, len + 1);
+	else if (strcmp(seen, blob) != 0)
+		seen[32] = 1;
+	return 0;
+}
+
+static void suite_ckpt_atomic(void **state)
+{
+	struct suite_fx *f = *state;
+	pid_t pid;
+	int st = 0, reads = 0;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[256], v[32];
+		struct conn_store *s = conn_store_open(f->spec, err, sizeof err);
+
+		for (int i = 1; s && i <= 200; i++) {
+			const struct conn_ckpt_offset off[] = { { "t/0", i, i, i },
+								{ "t/1", i, i, i } };
+			const struct conn_ckpt_item sts[] = { { "x", 1, v, 0 }, { "y", 1, v, 0 } };
+			struct conn_ckpt_item s2[2];
+
+			snprintf(v, sizeof v, "%d", i);
+			memcpy(s2, sts, sizeof s2);
+			s2[0].len = s2[1].len = strlen(v);
+			if (conn_store_ckpt_commit(
+				s, "atomic",
+				&(struct conn_ckpt){ "w", off, 2, NULL, 0, NULL, 0, s2, 2 }))
+				_exit(1);
+		}
+		conn_store_close(s);
+		_exit(s ? 0 : 2);
+	}
+	for (;;) {
+		int64_t v[2] = { -1, 0 };
+		char seen[33] = { 0 };
+		int done = waitpid(pid, &st, WNOHANG) == pid;
+
+		assert_int_equal(conn_store_ckpt_offsets(f->s, "atomic", suite_same_offsets, v), 0);
+		assert_int_equal(v[1], 0);
+		assert_int_equal(conn_store_ckpt_states(f->s, "atomic", suite_same_states, seen),
+				 0);
+		assert_int_equal(seen[32], 0);
+		reads++;
+		if (done)
+			break;
+	}
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(reads > 0);
+	{
+		int64_t v[2] = { -1, 0 };
+
+		assert_int_equal(conn_store_ckpt_offsets(f->s, "atomic", suite_same_offsets, v), 0);
+		assert_true(v[0] == 200 && v[1] == 0);
+	}
+}
+
+#undef S
+
 /* ---- the list ---- */
 
 #define SUITE_TEST(prefix, fn, setup, teardown)                                                    \
@@ -716,6 +1649,18 @@ static void suite_atomic_put(void **state)
 	    SUITE_TEST(prefix, suite_claims, setup, teardown),                                     \
 	    SUITE_TEST(prefix, suite_errors, setup, teardown),                                     \
 	    SUITE_TEST(prefix, suite_races, setup, teardown),                                      \
-	    SUITE_TEST(prefix, suite_atomic_put, setup, teardown)
+	    SUITE_TEST(prefix, suite_atomic_put, setup, teardown),                                 \
+	    SUITE_TEST(prefix, suite_ping, setup, teardown),                                       \
+	    SUITE_TEST(prefix, suite_prefix, setup, teardown),                                     \
+	    SUITE_TEST(prefix, suite_pending, setup, teardown),                                    \
+	    SUITE_TEST(prefix, suite_ckpt_roundtrip, setup, teardown),                             \
+	    SUITE_TEST(prefix, suite_ckpt_bytes, setup, teardown),                                 \
+	    SUITE_TEST(prefix, suite_ckpt_instances, setup, teardown),                             \
+	    SUITE_TEST(prefix, suite_ckpt_drops, setup, teardown),                                 \
+	    SUITE_TEST(prefix, suite_ckpt_overwrite, setup, teardown),                             \
+	    SUITE_TEST(prefix, suite_ckpt_locks, setup, teardown),                                 \
+	    SUITE_TEST(prefix, suite_ckpt_errors, setup, teardown),                                \
+	    SUITE_TEST(prefix, suite_ckpt_races, setup, teardown),                                 \
+	    SUITE_TEST(prefix, suite_ckpt_atomic, setup, teardown)
 
 #endif

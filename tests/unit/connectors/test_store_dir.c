@@ -13,6 +13,7 @@
 #include "testutil.h"
 #include "store_suite.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -328,6 +329,159 @@ static void test_errors(void **state)
 	}
 }
 
+/* ---- checkpoints, pending events and locks on disk ---- */
+
+/* Writes a whole file (for damaging the store's). */
+static void write_file(const char *path, const void *data, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+}
+
+/* The number of entries of dir whose name starts with '.' (beyond . and ..). */
+static int hidden_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] == '.' && strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static void test_ckpt_files(void **state)
+{
+	struct fx *f = *state;
+	const struct conn_ckpt_item part[] = { { "W", 1, "p\0q", 3 } };
+	const struct conn_ckpt_offset off = { "t/0", 1, 2, 3 };
+	const struct conn_ckpt c = { "a", &off, 1, part, 1, NULL, 0, part, 1 };
+	struct suite_kv l = { 0 };
+	char path[256], dir[200];
+	struct conn_blob b = { 0 };
+	struct stat st;
+	int fd;
+
+	suite_commit(f->sf.s, "g/1", &c);
+	assert_int_equal(conn_store_lock(f->sf.s, "g/1", "L", "a", 10000), 0);
+	assert_int_equal(conn_store_pending_put(f->sf.s, "e/1", "m", "{}", 2), 0);
+	snprintf(dir, sizeof dir, "%s/ckpt/g%%2F1", f->root);
+	for (size_t i = 0; i < 3; i++) {
+		static const char *files[] = { "checkpoint", "flock", "locks/L" };
+
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		if (stat(path, &st) != 0)
+			fail_msg("%s is missing", path);
+	}
+	snprintf(path, sizeof path, "%s/pending/e%%2F1", f->root);
+	assert_int_equal(stat(path, &st), 0);
+	/* no temporary file left behind */
+	assert_int_equal(hidden_files(dir), 0);
+	snprintf(path, sizeof path, "%s/pending", f->root);
+	assert_int_equal(hidden_files(path), 0);
+	assert_int_equal(hidden_files(f->root), 0); /* ping's probe neither */
+	assert_int_equal(conn_store_ping(f->sf.s), 0);
+	assert_int_equal(hidden_files(f->root), 0);
+
+	/* the file format: magic first, "end" last */
+	snprintf(path, sizeof path, "%s/checkpoint", dir);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	b.len = (size_t)st.st_size;
+	b.data = malloc(b.len + 1);
+	assert_non_null(b.data);
+	assert_int_equal(read(fd, b.data, b.len), (ssize_t)b.len);
+	close(fd);
+	assert_memory_equal(b.data, "driftd checkpoint 1\n", 20);
+	assert_memory_equal(b.data + b.len - 4, "end\n", 4);
+
+	/* a damaged checkpoint is an error, and no commit replaces it */
+	write_file(path, b.data, b.len - 4);
+	assert_int_equal(conn_store_ckpt_offsets(f->sf.s, "g/1", suite_kv_offset, &l), -1);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "checkpoint"));
+	assert_int_equal(conn_store_ckpt_commit(f->sf.s, "g/1", &c), -1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, (off_t)b.len - 4);
+	write_file(path, "driftd checkpoint 1\np 1 1 5\nW\na\nxx\nend\n", 38);
+	assert_int_equal(conn_store_ckpt_windows(f->sf.s, "g/1", suite_kv_key, &l), -1);
+	write_file(path, b.data, b.len);
+	free(b.data);
+	suite_read_windows(f->sf.s, "g/1", &l);
+	assert_int_equal(l.n, 1);
+
+	/* a temporary file of a crashed writer is no data */
+	snprintf(path, sizeof path, "%s/.tmp.1.1", dir);
+	write_file(path, "garbage", 7);
+	suite_read_states(f->sf.s, "g/1", &l);
+	assert_int_equal(l.n, 1);
+	suite_has(&l, "W", 1, "p\0q", 3);
+	suite_commit(f->sf.s, "g/1", &c);
+	unlink(path);
+
+	/* a lock whose expiry passed is free; a lock file that is not one is an error */
+	snprintf(path, sizeof path, "%s/locks/L", dir);
+	write_file(path, "lock 1 1 1\nz\n", 13);
+	assert_int_equal(conn_store_lock(f->sf.s, "g/1", "L", "b", 10000), 0);
+	assert_int_equal(conn_store_lock(f->sf.s, "g/1", "L", "z", 10000), 1);
+	write_file(path, "lock 1 x\n", 9);
+	assert_int_equal(conn_store_lock(f->sf.s, "g/1", "L", "b", 10000), -1);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "lock file"));
+	assert_int_equal(conn_store_unlock(f->sf.s, "g/1", "L", "b"), -1);
+	unlink(path);
+	assert_int_equal(conn_store_lock(f->sf.s, "g/1", "L", "b", 10000), 0);
+
+	/* a pending file that is not one, or under the name of another id */
+	snprintf(path, sizeof path, "%s/pending/e%%2F2", f->root);
+	write_file(path, "pending 1 3 1 2\ne/1\nm\n{}\n", 25);
+	suite_kv_free(&l);
+	assert_int_equal(conn_store_pending_list(f->sf.s, suite_kv_pending, &l), -1);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "another id"));
+	suite_kv_free(&l);
+	assert_int_equal(conn_store_ping(f->sf.s), 0);
+	write_file(path, "pending 1 3 1 9\ne/2\nm\n{}\n", 25);
+	assert_int_equal(conn_store_pending_list(f->sf.s, suite_kv_pending, &l), -1);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "not a pending event"));
+	suite_kv_free(&l);
+	unlink(path);
+	assert_int_equal(conn_store_pending_list(f->sf.s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 1);
+	suite_kv_free(&l);
+}
+
+/* ping: the directory must be there and writable. */
+static void test_ping_gone(void **state)
+{
+	struct fx *f = *state;
+	char spec[160], dir[128], err[256];
+	struct conn_store *s;
+
+	snprintf(dir, sizeof dir, "%s/gone", f->dir);
+	snprintf(spec, sizeof spec, "dir:%s", dir);
+	s = conn_store_open(spec, err, sizeof err);
+	assert_non_null(s);
+	assert_int_equal(conn_store_ping(s), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(conn_store_ping(s), -1);
+	assert_non_null(strstr(conn_store_error(s), "store directory"));
+	conn_store_close(s);
+	if (geteuid() != 0) { /* root may write anyway */
+		snprintf(dir, sizeof dir, "%s/ro2", f->dir);
+		snprintf(spec, sizeof spec, "dir:%s", dir);
+		s = conn_store_open(spec, err, sizeof err);
+		assert_non_null(s);
+		chmod(dir, 0555);
+		assert_int_equal(conn_store_ping(s), -1);
+		chmod(dir, 0755);
+		conn_store_close(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +493,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_temp_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ckpt_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping_gone, setup, teardown),
 	};
 
 	return TU_RUN(tests);

@@ -864,6 +864,403 @@ static void test_error_text(void **state)
 	assert_true(strlen(e) < 512);
 }
 
+/* ---- key prefix ---- */
+
+/* Two stores on one server with different prefixes share nothing. */
+static void test_prefix(void **state)
+{
+	struct fx *f = *state;
+	const struct conn_ckpt_item part[] = { { "W", 1, "p", 1 } };
+	const struct conn_ckpt_offset off = { "t/0", 1, 2, 3 };
+	const struct conn_ckpt c = { "a", &off, 1, part, 1, NULL, 0, part, 1 };
+	struct suite_kv l = { 0 };
+	struct suite_vl vl = { 0 };
+	struct conn_blob b = { 0 };
+	struct conn_store *s2;
+	char err[256];
+	redisReply *r;
+	size_t other = 0;
+
+	s2 = conn_store_open(f->sf.spec, err, sizeof err);
+	if (!s2)
+		fail_msg("open: %s", err);
+	assert_int_equal(conn_store_set_prefix(s2, "other:"), 0);
+	suite_put_version(f->sf.s, "m", "v1", 1);
+	assert_int_equal(conn_store_version_get(s2, "m", "v1", &b), 1);
+	assert_int_equal(conn_store_models(s2, suite_collect_model, &vl), 0);
+	assert_int_equal(vl.n, 0);
+	suite_put_version(s2, "m", "v1", 1); /* not "already registered" */
+	assert_int_equal(conn_store_claim(f->sf.s, "c/1"), 0);
+	assert_int_equal(conn_store_claim(s2, "c/1"), 0);
+	assert_int_equal(conn_store_hold_set(f->sf.s, "m", 1), 0);
+	assert_int_equal(conn_store_hold_get(s2, "m", &(int){ 0 }), 0);
+	suite_commit(f->sf.s, "g", &c);
+	suite_read_windows(s2, "g", &l);
+	assert_int_equal(l.n, 0);
+	suite_read_offsets(s2, "g", &l);
+	assert_int_equal(l.n, 0);
+	suite_read_states(s2, "g", &l);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(conn_store_pending_put(f->sf.s, "e/1", "m", "{}", 2), 0);
+	assert_int_equal(conn_store_pending_list(s2, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(conn_store_lock(f->sf.s, "g", "L", "a", 10000), 0);
+	assert_int_equal(conn_store_lock(s2, "g", "L", "b", 10000), 0);
+	suite_commit(s2, "g", &c);
+
+	/* every key under one prefix or the other, and the second's where documented */
+	r = admin_cmd(f->sv, f->db, "KEYS *");
+	for (size_t i = 0; i < r->elements; i++) {
+		const char *k = r->element[i]->str;
+
+		if (!strncmp(k, "other:", 6))
+			other++;
+		else if (strncmp(k, "driftd:", 7) != 0)
+			fail_msg("key %s under no prefix", k);
+	}
+	freeReplyObject(r);
+	assert_int_equal(other, 11);
+	r = admin_cmd(f->sv, f->db,
+		      "EXISTS other:models other:{m}:version:v1 other:{m}:versions other:{m}:seq "
+		      "other:{m}:registered other:claim:{c/1} other:ckpt:{g}:offsets "
+		      "other:ckpt:{g}:windows other:ckpt:{g}:w:W other:ckpt:{g}:states "
+		      "other:ckpt:{g}:lock:L");
+	assert_int_equal(r->integer, 11);
+	freeReplyObject(r);
+
+	/* an invalid prefix is refused and the previous one kept */
+	assert_int_equal(conn_store_set_prefix(s2, "no spaces"), -1);
+	assert_non_null(strstr(conn_store_error(s2), "prefix"));
+	assert_int_equal(conn_store_claim(s2, "c/1"), 1);
+	assert_int_equal(conn_store_version_get(s2, "m", "v1", &b), 0);
+	free(b.data);
+	/* back to the default: the first store's state */
+	assert_int_equal(conn_store_set_prefix(s2, "driftd:"), 0);
+	assert_int_equal(conn_store_lock(s2, "g", "L", "b", 10000), 1);
+	conn_store_close(s2);
+}
+
+/* ---- checkpoint keys ---- */
+
+static void test_ckpt_keys(void **state)
+{
+	struct fx *f = *state;
+	static const char scope[] = "g{1} x/\xff", tag[] = "g%7B1%7D%20x%2F%FF";
+	static const char wraw[] = "w/1 }\xff\0"; /* with its NUL: 7 bytes */
+	const struct conn_ckpt_item part[] = { { wraw, 7, "blob\0x", 6 } };
+	const struct conn_ckpt_item state_[] = { { "fraud/v1", 8, "S", 1 } };
+	const struct conn_ckpt_offset off = { "t/0", 5, 6, -7 };
+	const struct conn_ckpt_item del[] = { { wraw, 7, NULL, 0 } };
+	const struct conn_ckpt_item delst[] = { { "fraud/v1", 8, NULL, 0 } };
+	static const struct {
+		const char *key;
+		const char *type;
+	} want[] = {
+		{ "driftd:ckpt:{g%7B1%7D%20x%2F%FF}:offsets", "hash" },
+		{ "driftd:ckpt:{g%7B1%7D%20x%2F%FF}:windows", "set" },
+		{ "driftd:ckpt:{g%7B1%7D%20x%2F%FF}:w:w%2F1%20%7D%FF%00", "hash" },
+		{ "driftd:ckpt:{g%7B1%7D%20x%2F%FF}:states", "hash" },
+		{ "driftd:ckpt:{g%7B1%7D%20x%2F%FF}:lock:L%201", "string" },
+		{ "driftd:pending", "hash" },
+	};
+	redisReply *r;
+
+	suite_commit(f->sf.s, scope,
+		     &(struct conn_ckpt){ "in st", &off, 1, part, 1, NULL, 0, state_, 1 });
+	assert_int_equal(conn_store_lock(f->sf.s, scope, "L 1", "own\xff", 10000), 0);
+	assert_int_equal(conn_store_pending_put(f->sf.s, "e/1", "fraud", "{}", 2), 0);
+
+	r = admin_cmd(f->sv, f->db, "KEYS *");
+	assert_int_equal(r->elements, 6);
+	freeReplyObject(r);
+	for (size_t i = 0; i < 6; i++) {
+		char t[300];
+
+		r = admin_cmd(f->sv, f->db, "TYPE %s", want[i].key);
+		if (strcmp(r->str, want[i].type))
+			fail_msg("%s is a %s", want[i].key, r->str);
+		freeReplyObject(r);
+		if (i < 5) { /* one Redis Cluster slot for the whole scope */
+			cluster_tag(want[i].key, strlen(want[i].key), t, sizeof t);
+			assert_string_equal(t, tag);
+		}
+	}
+	r = admin_cmd(f->sv, f->db, "HGET %s t/0", want[0].key);
+	assert_string_equal(r->str, "5 6 -7");
+	freeReplyObject(r);
+	r = admin_cmd(f->sv, f->db, "SMEMBERS %s", want[1].key);
+	assert_int_equal(r->elements, 1);
+	assert_int_equal(r->element[0]->len, 7);
+	assert_memory_equal(r->element[0]->str, wraw, 7);
+	freeReplyObject(r);
+	r = admin_cmd(f->sv, f->db, "HGET %s %s", want[2].key, "in st");
+	assert_int_equal(r->len, 6);
+	assert_memory_equal(r->str, "blob\0x", 6);
+	freeReplyObject(r);
+	r = admin_cmd(f->sv, f->db, "HGET %s fraud/v1", want[3].key);
+	assert_string_equal(r->str, "S");
+	freeReplyObject(r);
+	r = admin_cmd(f->sv, f->db, "GET %s", want[4].key);
+	assert_string_equal(r->str, "own\xff");
+	freeReplyObject(r);
+	r = admin_cmd(f->sv, f->db, "PTTL %s", want[4].key);
+	assert_true(r->integer > 5000 && r->integer <= 10000);
+	freeReplyObject(r);
+	r = admin_cmd(f->sv, f->db, "HGET driftd:pending e/1");
+	assert_string_equal(r->str, "5:fraud{}");
+	freeReplyObject(r);
+
+	/* nothing stays behind: emptied hashes and sets are no keys */
+	suite_commit(f->sf.s, scope,
+		     &(struct conn_ckpt){ "in st", NULL, 0, del, 1, NULL, 0, delst, 1 });
+	assert_int_equal(conn_store_unlock(f->sf.s, scope, "L 1", "own\xff"), 0);
+	assert_int_equal(conn_store_pending_del(f->sf.s, "e/1"), 0);
+	r = admin_cmd(f->sv, f->db, "KEYS *");
+	assert_int_equal(r->elements, 1);
+	assert_string_equal(r->element[0]->str, want[0].key);
+	freeReplyObject(r);
+}
+
+/* ---- checkpoints and foreign data ---- */
+
+static void test_ckpt_corrupt(void **state)
+{
+	struct fx *f = *state;
+	const struct conn_ckpt_item part[] = { { "W", 1, "p", 1 } };
+	const struct conn_ckpt_offset off = { "t/0", 1, 2, 3 };
+	struct suite_kv l = { 0 };
+	redisReply *r;
+
+	/* a key of the wrong type: the commit fails whole, before its first write */
+	freeReplyObject(admin_cmd(f->sv, f->db, "SET driftd:ckpt:{g}:windows x"));
+	assert_int_equal(
+	    conn_store_ckpt_commit(f->sf.s, "g",
+				   &(struct conn_ckpt){ "a", &off, 1, part, 1, NULL, 0, part, 1 }),
+	    -1);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "WRONGTYPE"));
+	r = admin_cmd(f->sv, f->db,
+		      "EXISTS driftd:ckpt:{g}:offsets driftd:ckpt:{g}:w:W driftd:ckpt:{g}:states");
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
+	assert_int_equal(conn_store_ckpt_windows(f->sf.s, "g", suite_kv_key, &l), -1);
+	clear_error(f);
+	freeReplyObject(admin_cmd(f->sv, f->db, "DEL driftd:ckpt:{g}:windows"));
+	suite_commit(f->sf.s, "g", &(struct conn_ckpt){ "a", &off, 1, part, 1, NULL, 0, part, 1 });
+
+	/* offsets that are not three numbers */
+	{
+		const char *bad[] = {
+			"nonsense", "1 2", "1 2 3 4", "1  2 3", "1 2 x", "", " 1 2 3"
+		};
+
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			freeReplyObject(
+			    admin_cmd(f->sv, f->db, "HSET driftd:ckpt:{g}:offsets t/9 %s", bad[i]));
+			assert_int_equal(conn_store_ckpt_offsets(f->sf.s, "g", suite_kv_offset, &l),
+					 -1);
+			assert_non_null(strstr(conn_store_error(f->sf.s), "stream offset"));
+			clear_error(f);
+			suite_kv_free(&l);
+		}
+		freeReplyObject(admin_cmd(f->sv, f->db, "HDEL driftd:ckpt:{g}:offsets t/9"));
+	}
+	/* a member that is no window key, a partial of the wrong type */
+	freeReplyObject(admin_cmd(f->sv, f->db, "SADD driftd:ckpt:{g}:windows %b", "", (size_t)0));
+	assert_int_equal(conn_store_ckpt_windows(f->sf.s, "g", suite_kv_key, &l), -1);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "window key"));
+	clear_error(f);
+	suite_kv_free(&l);
+	freeReplyObject(admin_cmd(f->sv, f->db, "SET driftd:ckpt:{g}:w:V x"));
+	assert_int_equal(conn_store_ckpt_partials(f->sf.s, "g", "V", 1, suite_kv_blob, &l), -1);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "WRONGTYPE"));
+	clear_error(f);
+	/* pending events that are not ours */
+	{
+		const char *bad[] = { "x", "3:ab", "0:", ":m{}", "99999:x" };
+
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			freeReplyObject(
+			    admin_cmd(f->sv, f->db, "HSET driftd:pending e %s", bad[i]));
+			assert_int_equal(conn_store_pending_list(f->sf.s, suite_kv_pending, &l),
+					 -1);
+			assert_non_null(strstr(conn_store_error(f->sf.s), "malformed"));
+			clear_error(f);
+			suite_kv_free(&l);
+		}
+	}
+	/* a lock of the wrong type */
+	freeReplyObject(admin_cmd(f->sv, f->db, "HSET driftd:ckpt:{g}:lock:L a b"));
+	assert_int_equal(conn_store_lock(f->sf.s, "g", "L", "a", 1000), -1);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "WRONGTYPE"));
+	assert_int_equal(conn_store_ping(f->sf.s), 0); /* the handle still works */
+}
+
+/* The state of scope "frz" as one snapshot (MULTI/EXEC on an admin connection): 0 when it is
+ * the base checkpoint, 1 when it is the frozen commit's whole; fails on anything in between. */
+static int frozen_state(struct fx *f)
+{
+	static const char *cmds[] = {
+		"HGET driftd:ckpt:{frz}:offsets t/0",	  "SISMEMBER driftd:ckpt:{frz}:windows W0",
+		"SISMEMBER driftd:ckpt:{frz}:windows W1", "EXISTS driftd:ckpt:{frz}:w:W0",
+		"HGET driftd:ckpt:{frz}:w:W1 a",	  "HGET driftd:ckpt:{frz}:states p",
+		"HEXISTS driftd:ckpt:{frz}:states q",	  "HEXISTS driftd:ckpt:{frz}:states big",
+	};
+	const size_t n = sizeof cmds / sizeof cmds[0];
+	redisContext *c = admin(f->sv);
+	redisReply *r, *x;
+	int isnew, big;
+
+	assert_non_null(c);
+	freeReplyObject(redisCommand(c, "SELECT %d", f->db));
+	freeReplyObject(redisCommand(c, "MULTI"));
+	for (size_t i = 0; i < n; i++) {
+		r = redisCommand(c, cmds[i]);
+		assert_non_null(r);
+		assert_int_equal(r->type, REDIS_REPLY_STATUS);
+		freeReplyObject(r);
+	}
+	x = redisCommand(c, "EXEC");
+	assert_non_null(x);
+	assert_int_equal(x->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(x->elements, n);
+	isnew = !strcmp(x->element[0]->str, "2 2 2");
+	if (!isnew)
+		assert_string_equal(x->element[0]->str, "1 1 1");
+	assert_int_equal(x->element[1]->integer, !isnew);
+	assert_int_equal(x->element[2]->integer, isnew);
+	assert_int_equal(x->element[3]->integer, !isnew);
+	if (isnew)
+		assert_string_equal(x->element[4]->str, "new");
+	else
+		assert_int_equal(x->element[4]->type, REDIS_REPLY_NIL);
+	assert_string_equal(x->element[5]->str, isnew ? "new" : "old");
+	assert_int_equal(x->element[6]->integer, isnew);
+	big = (int)x->element[7]->integer;
+	assert_true(!big || isnew);
+	freeReplyObject(x);
+	redisFree(c);
+	return isnew;
+}
+
+/* A commit to a frozen server fails (timeout); once the server runs again, the checkpoint is
+ * there whole or not at all -- for a small request that reached the server whole, and for one
+ * of 32 MiB cut by the timeout (the big blob is its last state, so a pipeline of separate
+ * commands would have applied everything before it). */
+static void test_ckpt_frozen(void **state)
+{
+	struct fx *f = *state;
+	const size_t bign = (size_t)32 << 20;
+	char *big = malloc(bign);
+	const struct conn_ckpt_offset off1 = { "t/0", 1, 1, 1 }, off2 = { "t/0", 2, 2, 2 };
+	const struct conn_ckpt_item w0[] = { { "W0", 2, "old", 3 } };
+	const struct conn_ckpt_item w1[] = { { "W1", 2, "new", 3 } };
+	const struct conn_ckpt_item dropw0[] = { { "W0", 2, NULL, 0 } };
+	const struct conn_ckpt_item dropw1[] = { { "W1", 2, NULL, 0 } };
+	const struct conn_ckpt_item st_old[] = { { "p", 1, "old", 3 },
+						 { "q", 1, NULL, 0 },
+						 { "big", 3, NULL, 0 } };
+	struct conn_ckpt_item st_new[] = { { "p", 1, "new", 3 },
+					   { "q", 1, "new", 3 },
+					   { "big", 3, NULL, 0 } };
+	const struct conn_ckpt base = { "a", &off1, 1, w0, 1, dropw1, 1, st_old, 3 };
+	int outcome[2];
+
+	assert_non_null(big);
+	memset(big, 'B', bign);
+	for (int round = 0; round < 2; round++) {
+		const struct conn_ckpt next = { "a",	&off2, 1,      w1,	     1,
+						dropw0, 1,     st_new, round ? 3 : 2 };
+		int64_t t0;
+
+		st_new[2].blob = round ? big : NULL;
+		st_new[2].len = round ? bign : 0;
+		if (round)
+			claim_until_up(f->sf.s, "frz/up");
+		suite_commit(f->sf.s, "frz", &base);
+		assert_int_equal(frozen_state(f), 0);
+		assert_int_equal(kill(f->sv->pid, SIGSTOP), 0);
+		t0 = mono_ms();
+		assert_int_equal(conn_store_ckpt_commit(f->sf.s, "frz", &next), -1);
+		assert_true(mono_ms() - t0 < 5000);
+		assert_non_null(strstr(conn_store_error(f->sf.s), "timed out"));
+		kill(f->sv->pid, SIGCONT);
+		sleep_ms(100);
+		outcome[round] = frozen_state(f);
+		/* and through the store, once it has reconnected */
+		{
+			struct suite_kv l = { 0 };
+			int64_t deadline = mono_ms() + 15000;
+
+			while (conn_store_ckpt_offsets(f->sf.s, "frz", suite_kv_offset, &l) != 0) {
+				suite_kv_free(&l);
+				if (mono_ms() > deadline)
+					fail_msg("no reconnection: %s", conn_store_error(f->sf.s));
+				sleep_ms(50);
+			}
+			assert_int_equal(l.n, 1);
+			assert_true(l.v[0][0] == (outcome[round] ? 2 : 1));
+			suite_read_windows(f->sf.s, "frz", &l);
+			assert_int_equal(l.n, 1);
+			assert_true(suite_kv_find(&l, outcome[round] ? "W1" : "W0", 2) == 0);
+			suite_kv_free(&l);
+		}
+	}
+	/* the small request reached the server whole: it ran; the cut one normally did not (it
+	 * would only run were the socket buffers larger than 32 MiB) */
+	assert_int_equal(outcome[0], 1);
+	printf("# frozen commit of 32 MiB: %s\n", outcome[1] ? "applied" : "not applied");
+	free(big);
+}
+
+/* A server killed and restarted (empty): commits fail while it is down, then succeed on the
+ * same handle; ping follows. */
+static void test_ckpt_restart(void **state)
+{
+	struct fx *f = *state;
+	const struct conn_ckpt_item part[] = { { "W", 1, "p", 1 } };
+	const struct conn_ckpt_offset off = { "t/0", 9, 9, 9 };
+	const struct conn_ckpt c = { "a", &off, 1, part, 1, NULL, 0, part, 1 };
+	struct suite_kv l = { 0 };
+	int64_t deadline;
+
+	suite_commit(f->sf.s, "g", &c);
+	assert_int_equal(conn_store_ping(f->sf.s), 0);
+	server_stop(f->sv, SIGKILL);
+	assert_int_equal(conn_store_ckpt_commit(f->sf.s, "g", &c), -1);
+	assert_null(strstr(conn_store_error(f->sf.s), SECRET));
+	assert_int_equal(conn_store_ping(f->sf.s), -1);
+	assert_true(conn_store_error(f->sf.s)[0] != '\0');
+	assert_null(strstr(conn_store_error(f->sf.s), SECRET));
+	assert_int_equal(conn_store_lock(f->sf.s, "g", "L", "a", 1000), -1);
+	assert_int_equal(conn_store_pending_list(f->sf.s, suite_kv_pending, &l), -1);
+	assert_int_equal(conn_store_ckpt_windows(f->sf.s, "g", suite_kv_key, &l), -1);
+	assert_int_equal(l.n, 0);
+
+	server_start(f->sv);
+	deadline = mono_ms() + 15000;
+	while (conn_store_ckpt_commit(f->sf.s, "g", &c) != 0) {
+		assert_null(strstr(conn_store_error(f->sf.s), SECRET));
+		if (mono_ms() > deadline)
+			fail_msg("no reconnection: %s", conn_store_error(f->sf.s));
+		sleep_ms(50);
+	}
+	assert_int_equal(conn_store_ping(f->sf.s), 0);
+	assert_string_equal(conn_store_error(f->sf.s), "");
+	suite_read_partials(f->sf.s, "g", "W", 1, &l);
+	assert_int_equal(l.n, 1);
+	suite_read_offsets(f->sf.s, "g", &l);
+	assert_int_equal(l.n, 1);
+	assert_true(l.v[0][0] == 9);
+	suite_kv_free(&l);
+	assert_int_equal(conn_store_lock(f->sf.s, "g", "L", "a", 1000), 0);
+	{
+		redisReply *r = admin_cmd(f->sv, f->db, "EXISTS driftd:ckpt:{g}:offsets");
+
+		assert_int_equal(r->integer, 1); /* in the database of the spec */
+		freeReplyObject(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +1276,12 @@ int main(void)
 		{ "test_restart (tcp+auth)", test_restart, setup_tcp, teardown, NULL },
 		cmocka_unit_test_setup_teardown(test_timeout, setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff, setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_prefix, setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_ckpt_keys, setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_ckpt_corrupt, setup_tcp, teardown),
+		cmocka_unit_test_setup_teardown(test_ckpt_frozen, setup_unix, teardown),
+		{ "test_ckpt_restart (unix)", test_ckpt_restart, setup_unix, teardown, NULL },
+		{ "test_ckpt_restart (tcp+auth)", test_ckpt_restart, setup_tcp, teardown, NULL },
 	};
 
 	if (access(REDIS_SERVER, X_OK) != 0) {

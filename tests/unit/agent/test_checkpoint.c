@@ -1,0 +1,415 @@
+/*
+ * test_checkpoint.c -- exactly-once accounting through a real dir store: an engine that
+ * checkpoints, takes more records, and "crashes" (is dropped without a last checkpoint); a
+ * second engine (another instance) restores, resumes every partition at its committed offset
+ * and finishes. Every window must be decided exactly once, on exactly the records it holds:
+ * none lost (the first engine's partials are merged), none twice (the records it counted after
+ * its last checkpoint are read again, and only its checkpointed partial is merged). Also the
+ * window codec: encode / decode-merge round trips, and refusals.
+ */
+#include "agent/baseline.h"
+#include "agent/engine.h"
+#include "agent/log.h"
+#include "agent/timefmt.h"
+#include "agent/window_codec.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NREC	   3000
+#define NPART	   3
+#define WINDOW_MS  60000
+#define STEP_MS	   80		   /* NREC * STEP_MS = 4 windows */
+#define T0	   1795730040000LL /* a window boundary */
+#define NWINDOWS   4
+#define PER_WINDOW (NREC / NWINDOWS)
+
+struct fx {
+	char dir[64], spec[128], sink_spec[160];
+	struct conn_store *store;
+	struct conn_sink *sink;
+	struct agent_config c;
+	struct agent_baseline *base;
+	int decided[NWINDOWS]; /* decisions per window */
+	uint64_t n[NWINDOWS];  /* records each was decided on (the last decision) */
+	int bad_window;
+};
+
+static void on_window(void *arg, const struct agent_window_report *r)
+{
+	struct fx *x = arg;
+	int64_t i = (r->eval->start_ms - T0) / WINDOW_MS;
+
+	if (i < 0 || i >= NWINDOWS) {
+		x->bad_window = 1;
+		return;
+	}
+	x->decided[i]++;
+	x->n[i] = r->eval->n;
+}
+
+static int record_json(int i, char *line, size_t cap)
+{
+	return snprintf(line, cap,
+			"{\"model\":\"m\",\"version\":\"v2\",\"ts\":%lld,\"latency_ms\":%d,"
+			"\"features\":{\"x\":%.2f,\"c\":\"%c\"},\"prediction\":0.%d,\"label\":%d}",
+			(long long)(T0 + (int64_t)i * STEP_MS), 5 + i % 13, (i % 17) * 0.25,
+			"ab"[i % 3 == 0], i % 10, i % 2);
+}
+
+/* Feeds record i as the message at offset i / NPART of partition i % NPART of topic "t". */
+static void feed(struct agent_engine *e, int i)
+{
+	char line[256];
+	int n = record_json(i, line, sizeof line);
+	struct conn_msg m = { .data = line,
+			      .len = (size_t)n,
+			      .ts_ms = -1,
+			      .offset = i / NPART,
+			      .stream = (uint32_t)(i % NPART) + 1,
+			      .topic = "t",
+			      .partition = i % NPART };
+
+	agent_engine_feed(e, &m, agent_time_now_ms());
+}
+
+static struct agent_engine *engine(struct fx *x, const char *instance)
+{
+	char err[256];
+	struct agent_engine *e = agent_engine_new(&x->c, x->store, x->sink, err, sizeof err);
+
+	assert_non_null(e);
+	agent_engine_on_window(e, on_window, x);
+	assert_int_equal(agent_engine_checkpoints(e, "group-1", instance, 3600000, err, sizeof err),
+			 0);
+	return e;
+}
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof *x);
+	struct agent_baseline_builder *bb = agent_baseline_builder_new("m", "v1", 20, 256, 0.5);
+	char err[256], *json;
+
+	assert_non_null(x);
+	strcpy(x->dir, "/tmp/driftd-ckpt-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->spec, sizeof x->spec, "dir:%s/store", x->dir);
+	snprintf(x->sink_spec, sizeof x->sink_spec, "file:%s/events.jsonl", x->dir);
+	x->store = conn_store_open(x->spec, err, sizeof err);
+	x->sink = conn_sink_open(x->sink_spec, err, sizeof err);
+	assert_non_null(x->store);
+	assert_non_null(x->sink);
+	/* the baseline: the same record shapes */
+	for (int i = 0; i < 5000; i++) {
+		char line[256];
+		int n = record_json(i, line, sizeof line);
+		struct conn_limits lim;
+		struct conn_decoder *d;
+		struct conn_record r;
+
+		conn_limits_default(&lim);
+		d = conn_decoder_new(CONN_DECODER_AUTO, &lim, err, sizeof err);
+		assert_non_null(d);
+		assert_int_equal(conn_decode(d, line, (size_t)n, &r), CONN_REJECT_NONE);
+		assert_int_equal(agent_baseline_builder_add(bb, &r), 0);
+		conn_decoder_free(d);
+	}
+	x->base = agent_baseline_builder_finish(bb, 1, err, sizeof err);
+	assert_non_null(x->base);
+	json = agent_baseline_to_json(x->base);
+	assert_int_equal(conn_store_baseline_put(x->store, "m", "v1", json, strlen(json)), 0);
+	free(json);
+	assert_int_equal(conn_store_good_set(x->store, "m", "v1"), 0);
+	agent_config_defaults(&x->c);
+	x->c.window_s = WINDOW_MS / 1000;
+	x->c.grace_s = 5;
+	x->c.min_samples = 10;
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+	char cmd[128];
+
+	conn_sink_close(x->sink);
+	conn_store_close(x->store);
+	agent_config_free(&x->c);
+	agent_baseline_free(x->base);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->dir);
+	assert_int_equal(system(cmd), 0);
+	free(x);
+	return 0;
+}
+
+/* Feeds partition by partition from each one's committed offset (as a resumed consumer). */
+static void resume_all(struct fx *x, struct agent_engine *e)
+{
+	int64_t from[NPART];
+
+	for (int p = 0; p < NPART; p++) {
+		int rc = agent_engine_resume_offset(e, "t", p, &from[p]);
+
+		assert_true(rc == 0 || rc == 1);
+		if (rc == 1)
+			from[p] = 0;
+	}
+	(void)x;
+	for (int i = 0; i < NREC; i++)
+		if (i / NPART >= from[i % NPART])
+			feed(e, i);
+}
+
+static void check_exactly_once(struct fx *x)
+{
+	assert_false(x->bad_window);
+	for (int w = 0; w < NWINDOWS; w++) {
+		assert_int_equal(x->decided[w], 1);
+		assert_int_equal(x->n[w], PER_WINDOW);
+	}
+}
+
+/* A crash after a checkpoint, with records counted since: nothing lost, nothing twice. */
+static void test_crash_and_resume(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A"), *b;
+	const struct agent_counters *k;
+
+	for (int i = 0; i < 1000; i++)
+		feed(a, i);
+	agent_engine_tick(a); /* window 1 is open (t = 80 s, grace 5 s) */
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	assert_int_equal(x->decided[0], 1);
+	for (int i = 1000; i < 1700; i++) /* window 1 closes at t = 125 s: decided, committed */
+		feed(a, i);
+	agent_engine_tick(a);
+	assert_int_equal(x->decided[1], 1);
+	for (int i = 1700; i < 2000; i++) /* window 2: counted, never checkpointed */
+		feed(a, i);
+	agent_engine_free(a); /* the crash: no last checkpoint */
+
+	b = engine(x, "B");
+	resume_all(x, b);
+	agent_engine_finish(b);
+	k = agent_engine_counters(b);
+	assert_int_equal(k->partials_merged, 1); /* A's partial of window 2 (records 1500-1699) */
+	assert_int_equal(k->windows_skipped, 0);
+	assert_int_equal(k->late, 0);
+	agent_engine_free(b);
+	check_exactly_once(x);
+}
+
+/* A clean stop (a checkpoint at the end) and a restart: the same. */
+static void test_stop_and_restart(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A"), *b;
+
+	for (int i = 0; i < 1234; i++)
+		feed(a, i);
+	agent_engine_tick(a);
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	agent_engine_free(a);
+	b = engine(x, "B");
+	resume_all(x, b);
+	agent_engine_finish(b);
+	agent_engine_free(b);
+	check_exactly_once(x);
+}
+
+/* Several crashes in a row, each after a checkpoint at a different point. */
+static void test_many_crashes(void **state)
+{
+	struct fx *x = *state;
+	int cuts[] = { 100, 777, 1500, 2222, 2900 };
+	char inst[16];
+	int done = 0;
+
+	for (size_t c = 0; c < sizeof cuts / sizeof *cuts; c++) {
+		struct agent_engine *e;
+		int64_t from[NPART];
+
+		snprintf(inst, sizeof inst, "I%zu", c);
+		e = engine(x, inst);
+		for (int p = 0; p < NPART; p++)
+			if (agent_engine_resume_offset(e, "t", p, &from[p]) != 0)
+				from[p] = 0;
+		for (int i = 0; i < cuts[c]; i++)
+			if (i / NPART >= from[i % NPART])
+				feed(e, i);
+		agent_engine_tick(e);
+		assert_int_equal(agent_engine_checkpoint(e, 1), 0);
+		for (int i = cuts[c]; i < cuts[c] + 50 && i < NREC; i++) /* lost in the crash */
+			feed(e, i);
+		agent_engine_free(e);
+		done = cuts[c];
+	}
+	(void)done;
+	{
+		struct agent_engine *e = engine(x, "last");
+
+		resume_all(x, e);
+		agent_engine_finish(e);
+		agent_engine_free(e);
+	}
+	check_exactly_once(x);
+}
+
+/* ---- the window codec ---- */
+
+static struct agent_window *window_of(struct fx *x, int from, int to)
+{
+	struct agent_window *w = agent_window_new(T0, T0 + WINDOW_MS, x->base, 256);
+	struct conn_limits lim;
+	char err[128];
+	struct conn_decoder *d;
+
+	conn_limits_default(&lim);
+	d = conn_decoder_new(CONN_DECODER_AUTO, &lim, err, sizeof err);
+	assert_non_null(w);
+	for (int i = from; i < to; i++) {
+		char line[256];
+		int n = record_json(i, line, sizeof line);
+		struct conn_record r;
+
+		assert_int_equal(conn_decode(d, line, (size_t)n, &r), CONN_REJECT_NONE);
+		assert_int_equal(agent_window_add(w, &r, 0.5), 0);
+	}
+	conn_decoder_free(d);
+	agent_window_flush(w);
+	return w;
+}
+
+static void assert_same_feature(const struct agent_lfeature *a, const struct agent_lfeature *b)
+{
+	assert_true(a->present == b->present && a->nulls == b->nulls &&
+		    a->mismatched == b->mismatched);
+	if (a->hist) {
+		size_t n = stats_hist_bins(a->hist);
+
+		assert_int_equal(n, stats_hist_bins(b->hist));
+		assert_memory_equal(stats_hist_counts(a->hist), stats_hist_counts(b->hist),
+				    n * sizeof(uint64_t));
+		assert_int_equal(stats_hist_underflow(a->hist), stats_hist_underflow(b->hist));
+		assert_int_equal(stats_hist_overflow(a->hist), stats_hist_overflow(b->hist));
+		assert_int_equal(stats_hist_nan(a->hist), stats_hist_nan(b->hist));
+		assert_true(stats_hist_total(a->hist) > 0);
+	} else {
+		/* the same counts by value (the interning order may differ) */
+		assert_int_equal(stats_cat_size(a->cat), stats_cat_size(b->cat));
+		assert_int_equal(stats_cat_other(a->cat), stats_cat_other(b->cat));
+		for (size_t i = 0; i < stats_cat_size(a->cat); i++) {
+			size_t len, j;
+			const char *v = stats_cat_value(a->cat, i, &len);
+
+			j = stats_cat_find(b->cat, v, len);
+			assert_true(j < stats_cat_size(b->cat));
+			assert_int_equal(stats_cat_count(a->cat, i), stats_cat_count(b->cat, j));
+		}
+	}
+}
+
+/* The same counts: record-level, per feature, and the latency sketch's quantiles. */
+static void assert_same_window(struct agent_window *a, struct agent_window *b)
+{
+	assert_true(a->n == b->n && a->errors == b->errors && a->error_known == b->error_known &&
+		    a->scored == b->scored && a->correct == b->correct && a->labels == b->labels &&
+		    a->unknown_values == b->unknown_values);
+	assert_int_equal(a->nf, b->nf);
+	for (size_t i = 0; i < a->nf; i++)
+		assert_same_feature(&a->f[i], &b->f[i]);
+	assert_int_equal(a->pred.ref != NULL, b->pred.ref != NULL);
+	if (a->pred.ref)
+		assert_same_feature(&a->pred, &b->pred);
+	assert_int_equal(stats_sketch_count(a->latency), stats_sketch_count(b->latency));
+	for (double q = 0; q <= 1.0; q += 0.05) {
+		double qa, qb;
+
+		assert_int_equal(stats_sketch_quantile(a->latency, q, &qa), STATS_OK);
+		assert_int_equal(stats_sketch_quantile(b->latency, q, &qb), STATS_OK);
+		assert_true(qa == qb);
+	}
+}
+
+static void test_codec_split_merge(void **state)
+{
+	struct fx *x = *state;
+	struct agent_window *all = window_of(x, 0, 700), *a = window_of(x, 0, 300);
+	struct agent_window *b = window_of(x, 300, 700);
+	uint8_t *blob;
+	size_t len;
+	char err[128];
+
+	assert_int_equal(agent_window_encode(b, &blob, &len), 0);
+	assert_int_equal(agent_window_decode_merge(a, blob, len, 256, err, sizeof err), 0);
+	assert_int_equal(a->n, 700);
+	assert_int_equal(a->scored, all->scored);
+	assert_int_equal(a->correct, all->correct);
+	assert_true(a->f[0].present == all->f[0].present);
+	assert_same_window(a, all);
+	/* every strict prefix is refused, as is any trailing byte; dst stays unchanged */
+	for (size_t cut = 0; cut < len; cut++)
+		assert_int_equal(agent_window_decode_merge(b, blob, cut, 256, err, sizeof err), -1);
+	blob = realloc(blob, len + 1);
+	blob[len] = 0;
+	assert_int_equal(agent_window_decode_merge(b, blob, len + 1, 256, err, sizeof err), -1);
+	assert_int_equal(b->n, 400);
+	free(blob);
+	agent_window_free(all);
+	agent_window_free(a);
+	agent_window_free(b);
+}
+
+static void test_codec_refusals(void **state)
+{
+	struct fx *x = *state;
+	struct agent_window *w = window_of(x, 0, 100);
+	struct agent_window *other_span =
+	    agent_window_new(T0 + WINDOW_MS, T0 + 2 * WINDOW_MS, x->base, 256);
+	struct agent_window *no_base = agent_window_new(T0, T0 + WINDOW_MS, NULL, 256);
+	uint8_t *blob;
+	size_t len;
+	char err[128];
+
+	assert_int_equal(agent_window_encode(w, &blob, &len), 0);
+	assert_int_equal(agent_window_decode_merge(other_span, blob, len, 256, err, sizeof err),
+			 -1);
+	assert_non_null(strstr(err, "another span"));
+	assert_int_equal(agent_window_decode_merge(no_base, blob, len, 256, err, sizeof err), -1);
+	assert_non_null(strstr(err, "another baseline"));
+	assert_int_equal(other_span->n, 0);
+	assert_int_equal(no_base->n, 0);
+	/* single-byte corruptions anywhere: refused or merged, never a crash (ASan checks) */
+	for (size_t i = 0; i < len; i++) {
+		struct agent_window *t = agent_window_new(T0, T0 + WINDOW_MS, x->base, 256);
+
+		blob[i] ^= 0x41;
+		(void)agent_window_decode_merge(t, blob, len, 256, err, sizeof err);
+		blob[i] ^= 0x41;
+		agent_window_free(t);
+	}
+	free(blob);
+	agent_window_free(w);
+	agent_window_free(other_span);
+	agent_window_free(no_base);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_crash_and_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_and_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_crashes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_codec_split_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_codec_refusals, setup, teardown),
+	};
+
+	stats_init();
+	agent_log_setup(stderr, 0, AGENT_LOG_WARNING);
+	return TU_RUN(tests);
+}
