@@ -1,8 +1,9 @@
 /*
  * record_impl.h -- the internal interface between connectors/record.c (the shared checks) and
- * the two JSON walkers, connectors/record_jansson.c and connectors/record_simdjson.cc. Nothing
- * outside connectors/record* includes this file (the unit test and the fuzz target use only
- * record.h).
+ * the two JSON walkers, connectors/record_jansson.c and connectors/record_simdjson.cc; also
+ * connectors/label.c, which checks label messages with the same validator and limits so that the
+ * same bytes are rejected for the same reason on both topics. Nothing else includes this file
+ * (the unit tests and the fuzz targets use only record.h and label.h).
  *
  * Division of labour. A walker owns everything that depends on how the JSON is read: it decides
  * steps 2-5 of the contract in record.h (BAD_JSON, TOO_DEEP, NOT_OBJECT, DUPLICATE_KEY) and

@@ -1,0 +1,221 @@
+/*
+ * label.c -- the label message decoder (see label.h), on jansson.
+ *
+ * Steps 1-5 of the contract are decided exactly as the record decoder's jansson walker does
+ * (connectors/record_jansson.c), so the two agree on every text: any NUL byte is BAD_JSON up
+ * front (jansson's reader would silently drop one right after a number or literal); jansson
+ * parses with JSON_DECODE_ANY (a scalar top value is NOT_OBJECT, not a syntax error) and
+ * JSON_DECODE_INT_AS_REAL (every number a correctly rounded double, big integers allowed);
+ * any parse error is BAD_JSON except running out of memory (TOO_LARGE) and jansson's own depth
+ * limit (JSON_PARSER_MAX_DEPTH, 2048, above CONN_DEPTH_MAX), where the exact reference
+ * validator of record.c, conn_json_check (record_impl.h), decides between BAD_JSON and
+ * TOO_DEEP. Nesting and duplicate keys are measured on the text by one plain scan once jansson
+ * has accepted it: jansson keeps one member per repeated key, so fewer members in the tree than
+ * ':' at depth 1 in the text means a repeated top-level key (JSON_REJECT_DUPLICATES would also
+ * refuse repeats nested in unknown keys, and stop before a later syntax error).
+ *
+ * The label's strings point into the tree, which lives until the next decode.
+ */
+#ifdef HAVE_CONFIG_H
+#include "build.h"
+#endif
+#include "connectors/label.h"
+#include "connectors/record_impl.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conn_label_decoder {
+	struct conn_limits lim; /* copied at creation */
+	json_t *root;		/* the tree of the last message, NULL before the first */
+};
+
+/* ---- helpers ---- */
+
+/* What one scan of an accepted text finds. */
+struct label_scan {
+	size_t max_depth; /* deepest nesting (the top container is 1) */
+	size_t ntop;	  /* ':' at depth 1: members of the top object as written */
+};
+
+/* Scans buf, a valid JSON text, for its nesting and the members of its top object. O(len). */
+static void scan_text(const char *buf, size_t len, struct label_scan *s)
+{
+	size_t depth = 0;
+
+	s->max_depth = s->ntop = 0;
+	for (size_t i = 0; i < len; i++) {
+		switch (buf[i]) {
+		case '"':
+			for (i++; i < len && buf[i] != '"'; i++)
+				if (buf[i] == '\\')
+					i++; /* the escaped character, never the closing quote */
+			break;
+		case '{':
+		case '[':
+			if (++depth > s->max_depth)
+				s->max_depth = depth;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ':':
+			if (depth == 1)
+				s->ntop++;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* A required join-key string: 1..max bytes. Fills *s, *n; 0, or -1. */
+static int name_of(const json_t *v, size_t max, const char **s, size_t *n)
+{
+	if (!json_is_string(v))
+		return -1;
+	*n = json_string_length(v);
+	if (*n < 1 || *n > max)
+		return -1;
+	*s = json_string_value(v);
+	return 0;
+}
+
+/* A label value as record.h's value rules, null excluded: 0 and *out filled, or -1. */
+static int value_of(const json_t *v, size_t max_value, struct conn_value *out)
+{
+	memset(out, 0, sizeof *out);
+	switch (json_typeof(v)) {
+	case JSON_TRUE:
+	case JSON_FALSE:
+		out->kind = CONN_VALUE_BOOL;
+		out->b = json_is_true(v);
+		return 0;
+	case JSON_INTEGER: /* not produced under JSON_DECODE_INT_AS_REAL */
+	case JSON_REAL:
+		out->kind = CONN_VALUE_NUMBER;
+		out->num = json_number_value(v); /* finite: jansson refuses overflowing numbers */
+		return 0;
+	case JSON_STRING:
+		if (json_string_length(v) > max_value)
+			return -1;
+		out->kind = CONN_VALUE_STRING;
+		out->str = json_string_value(v);
+		out->len = json_string_length(v);
+		return 0;
+	default: /* null, array, object */
+		return -1;
+	}
+}
+
+/* Steps 2-5 for a non-empty text within max_message: parses into d->root. */
+static enum conn_reject parse(struct conn_label_decoder *d, const char *buf, size_t len)
+{
+	struct label_scan s;
+	json_error_t err;
+
+	if (memchr(buf, '\0', len))
+		return CONN_REJECT_BAD_JSON;
+	d->root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &err);
+	if (!d->root) {
+		switch (json_error_code(&err)) {
+		case json_error_out_of_memory:
+			return CONN_REJECT_TOO_LARGE;
+		case json_error_stack_overflow: {
+			/* more than 2048 levels before any error: deeper than max_depth whatever
+			 * follows, so only the validity of the rest is in question */
+			enum conn_reject r = conn_json_check(buf, len, d->lim.max_depth);
+
+			return r == CONN_REJECT_NONE || r == CONN_REJECT_NOT_OBJECT
+				   ? CONN_REJECT_TOO_DEEP /* unreachable: r says how deep */
+				   : r;
+		}
+		default:
+			return CONN_REJECT_BAD_JSON;
+		}
+	}
+	scan_text(buf, len, &s);
+	if (s.max_depth > d->lim.max_depth)
+		return CONN_REJECT_TOO_DEEP;
+	if (!json_is_object(d->root))
+		return CONN_REJECT_NOT_OBJECT;
+	if (s.ntop != json_object_size(d->root))
+		return CONN_REJECT_DUPLICATE_KEY;
+	return CONN_REJECT_NONE;
+}
+
+/* ---- API ---- */
+
+/* label.h. The limits are checked as conn_decoder_new checks them (record.c): every one >= 1,
+ * max_message <= CONN_MESSAGE_MAX, max_depth <= CONN_DEPTH_MAX. */
+struct conn_label_decoder *conn_label_decoder_new(const struct conn_limits *l, char *errbuf,
+						  size_t errlen)
+{
+	struct conn_label_decoder *d;
+	const char *bad = NULL;
+
+	if (!l)
+		bad = "no limits";
+	else if (l->max_message < 1 || l->max_message > CONN_MESSAGE_MAX)
+		bad = "max_message must be in [1, 2^30]";
+	else if (l->max_depth < 1 || l->max_depth > CONN_DEPTH_MAX)
+		bad = "max_depth must be in [1, 1024]";
+	else if (l->max_name < 1)
+		bad = "max_name must be at least 1";
+	else if (l->max_value < 1)
+		bad = "max_value must be at least 1";
+	else if (!(d = calloc(1, sizeof *d)))
+		bad = "out of memory";
+	if (bad) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "label decoder: %s", bad);
+		return NULL;
+	}
+	d->lim = *l;
+	return d;
+}
+
+/* label.h. */
+void conn_label_decoder_free(struct conn_label_decoder *d)
+{
+	if (!d)
+		return;
+	json_decref(d->root);
+	free(d);
+}
+
+/* label.h. O(len): the parse, one scan of the text, three lookups. */
+enum conn_reject conn_label_decode(struct conn_label_decoder *d, const char *buf, size_t len,
+				   struct conn_label *out)
+{
+	const struct conn_limits *l = &d->lim;
+	enum conn_reject r;
+	json_t *v;
+
+	memset(out, 0, sizeof *out);
+	json_decref(d->root);
+	d->root = NULL;
+	if (len > l->max_message)
+		return CONN_REJECT_TOO_LARGE;
+	if (len == 0)
+		return CONN_REJECT_BAD_JSON; /* an empty text; buf may be NULL */
+	if ((r = parse(d, buf, len)) != CONN_REJECT_NONE)
+		return r;
+
+	if (!(v = json_object_get(d->root, "model")))
+		r = CONN_REJECT_MISSING_MODEL;
+	else if (name_of(v, l->max_name, &out->model, &out->model_len) < 0)
+		r = CONN_REJECT_BAD_MODEL;
+	else if (name_of(json_object_get(d->root, "request_id"), l->max_name, &out->request_id,
+			 &out->request_id_len) < 0)
+		r = CONN_REJECT_BAD_REQUEST_ID;
+	else if (!(v = json_object_get(d->root, "label")) ||
+		 value_of(v, l->max_value, &out->label) < 0)
+		r = CONN_REJECT_BAD_LABEL;
+	if (r != CONN_REJECT_NONE)
+		memset(out, 0, sizeof *out);
+	return r;
+}
