@@ -13,9 +13,11 @@ agent_libagent_a_SOURCES = \
 	agent/ctl.h agent/ctl.c \
 	agent/decide.h agent/decide.c \
 	agent/demo.h agent/demo.c \
-	agent/engine.h agent/engine.c \
+	agent/engine.h agent/engine_impl.h agent/engine.c \
+	agent/checkpoint.c agent/join.c \
 	agent/event.h agent/event.c \
 	agent/generate.h agent/generate.c \
+	agent/labels.h agent/labels.c \
 	agent/log.h agent/log.c \
 	agent/mockkafka.h agent/mockkafka.c \
 	agent/rules.h agent/rules.c \
@@ -23,7 +25,8 @@ agent_libagent_a_SOURCES = \
 	agent/timefmt.h agent/timefmt.c \
 	agent/traffic.h agent/traffic.c \
 	agent/util.h agent/util.c \
-	agent/window.h agent/window.c
+	agent/window.h agent/window.c \
+	agent/window_codec.h agent/window_codec.c
 
 AGENT_LIBS = agent/libagent.a $(CONN_LIBS) $(STATS_LIBS)
 

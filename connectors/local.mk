@@ -10,10 +10,13 @@ connectors_libconnectors_a_SOURCES = \
 	connectors/versions.h connectors/versions.c \
 	connectors/record.h connectors/record_impl.h connectors/record.c \
 	connectors/record_jansson.c \
+	connectors/label.h connectors/label.c \
 	connectors/io.h connectors/io_impl.h connectors/io.c connectors/io_file.c \
 	connectors/store.h connectors/store_impl.h connectors/store.c connectors/store_dir.c \
 	connectors/store_redis.c \
-	connectors/kafka.h connectors/kafka.c
+	connectors/kafka.h connectors/kafka.c \
+	connectors/http.h connectors/http.c \
+	connectors/alertmanager.h connectors/alertmanager.c
 # the one C++ file: simdjson On-Demand behind a C ABI (record_impl.h)
 if HAVE_SIMDJSON
 connectors_libconnectors_a_SOURCES += connectors/record_simdjson.cc

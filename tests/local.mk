@@ -48,17 +48,22 @@ tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
 # ---- connectors and agent unit tests (they link the whole agent library) ----
 AGENT_UNIT_TESTS = \
 	tests/unit/connectors/test_record \
+	tests/unit/connectors/test_label \
 	tests/unit/connectors/test_io_file \
 	tests/unit/connectors/test_store_dir \
 	tests/unit/connectors/test_store_redis \
 	tests/unit/agent/test_config \
 	tests/unit/agent/test_baseline \
 	tests/unit/agent/test_decide \
-	tests/unit/agent/test_engine
+	tests/unit/agent/test_labels \
+	tests/unit/agent/test_engine \
+	tests/unit/agent/test_checkpoint
 check_PROGRAMS += $(AGENT_UNIT_TESTS)
 TESTS += $(AGENT_UNIT_TESTS)
 tests_unit_connectors_test_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_connectors_test_record_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_connectors_test_label_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_connectors_test_label_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_connectors_test_io_file_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_connectors_test_io_file_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_connectors_test_store_dir_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
@@ -71,12 +76,26 @@ tests_unit_agent_test_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_baseline_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_decide_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_decide_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_checkpoint_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_checkpoint_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_labels_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_labels_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_engine_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_engine_LDADD = $(TEST_AGENT_LIBS)
 
+# ---- connectors unit tests that need the connectors library only ----
+CONN_UNIT_TESTS = tests/unit/connectors/test_http tests/unit/connectors/test_alertmanager
+check_PROGRAMS += $(CONN_UNIT_TESTS)
+TESTS += $(CONN_UNIT_TESTS)
+tests_unit_connectors_test_http_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
+tests_unit_connectors_test_http_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
+tests_unit_connectors_test_alertmanager_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
+tests_unit_connectors_test_alertmanager_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
+
 # ---- integration tests: real programs end to end (each cleans up after itself) ----
 INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.test \
-	tests/integration/demo.test tests/integration/kafka.test
+	tests/integration/demo.test tests/integration/kafka.test \
+	tests/integration/restart.test tests/integration/labels.test
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
 $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
@@ -85,7 +104,8 @@ $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 # seeded random and mutated inputs through each (tests/fuzz/replay.c); `make fuzz` builds them
 # with libFuzzer (clang) for real fuzzing. ----
 FUZZ_TARGETS = tests/fuzz/fuzz_hist tests/fuzz/fuzz_sketch tests/fuzz/fuzz_cat \
-	tests/fuzz/fuzz_record tests/fuzz/fuzz_config tests/fuzz/fuzz_baseline
+	tests/fuzz/fuzz_record tests/fuzz/fuzz_label tests/fuzz/fuzz_config tests/fuzz/fuzz_baseline \
+	tests/fuzz/fuzz_alertmanager
 check_PROGRAMS += $(FUZZ_TARGETS)
 TESTS += $(FUZZ_TARGETS)
 tests_fuzz_fuzz_hist_SOURCES = tests/fuzz/fuzz_hist.c tests/fuzz/replay.c
@@ -100,6 +120,13 @@ tests_fuzz_fuzz_cat_LDADD = $(STATS_LIBS)
 tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz_record.c tests/fuzz/replay.c
 tests_fuzz_fuzz_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"record"'
 tests_fuzz_fuzz_record_LDADD = $(AGENT_LIBS)
+tests_fuzz_fuzz_label_SOURCES = tests/fuzz/fuzz_label.c tests/fuzz/replay.c
+tests_fuzz_fuzz_label_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"label"'
+tests_fuzz_fuzz_label_LDADD = $(AGENT_LIBS)
+tests_fuzz_fuzz_alertmanager_SOURCES = tests/fuzz/fuzz_alertmanager.c tests/fuzz/replay.c
+tests_fuzz_fuzz_alertmanager_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS) \
+	-DFUZZ_NAME='"alertmanager"'
+tests_fuzz_fuzz_alertmanager_LDADD = $(CONN_LIBS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/replay.c
 tests_fuzz_fuzz_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"config"'
 tests_fuzz_fuzz_config_LDADD = $(AGENT_LIBS)
@@ -121,7 +148,8 @@ tests/tools/check-config-doc.log: driftd$(EXEEXT)
 
 # ---- benchmarks: `make bench`, one JSON object per line; not tests ----
 BENCHES = tests/bench/bench_hist tests/bench/bench_sketch tests/bench/bench_decode \
-	tests/bench/bench_replay tests/bench/bench_kafka
+	tests/bench/bench_replay tests/bench/bench_kafka tests/bench/bench_http \
+	tests/bench/bench_labels
 EXTRA_PROGRAMS += $(BENCHES)
 tests_bench_bench_hist_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_bench_hist_LDADD = $(STATS_LIBS)
@@ -133,6 +161,10 @@ tests_bench_bench_replay_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_bench_bench_replay_LDADD = $(AGENT_LIBS)
 tests_bench_bench_kafka_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_bench_bench_kafka_LDADD = $(AGENT_LIBS)
+tests_bench_bench_labels_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_bench_bench_labels_LDADD = $(AGENT_LIBS)
+tests_bench_bench_http_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
+tests_bench_bench_http_LDADD = $(CONN_LIBS)
 CLEANFILES += $(BENCHES)
 
 bench: $(BENCHES)
