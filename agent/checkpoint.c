@@ -31,6 +31,7 @@
 struct ckpt {
 	char *scope, *instance;
 	int64_t interval_ms;
+	int64_t lock_ttl_ms;	      /* how long a window's lock is held (LOCK_TTL_MS) */
 	int64_t last_commit;	      /* wall ms of the last commit attempt */
 	struct conn_ckpt_item *drops; /* window keys decided since the last commit (keys owned) */
 	size_t ndrops, capdrops;
@@ -242,6 +243,7 @@ int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const ch
 			return -1;
 		}
 		ck->interval_ms = interval_ms;
+		ck->lock_ttl_ms = LOCK_TTL_MS;
 	}
 	/* states first: they say which windows are already closed */
 	if (conn_store_ckpt_states(e->store, scope, restore_state, e) < 0 ||
@@ -258,6 +260,12 @@ int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const ch
 	e->ck = ck;
 	ck->last_commit = agent_time_now_ms();
 	return 0;
+}
+
+void agent_engine_checkpoint_lock_ttl(struct agent_engine *e, int64_t ms)
+{
+	if (e->ck && ms > 0)
+		e->ck->lock_ttl_ms = ms;
 }
 
 void ckpt_free(struct agent_engine *e)
@@ -296,7 +304,7 @@ void ckpt_note_offset(struct agent_engine *e, const struct conn_msg *m)
 
 struct offset_query {
 	const char *name;
-	int64_t next;
+	int64_t next, hwm;
 	int found;
 };
 
@@ -307,22 +315,49 @@ static int find_offset(void *arg, const struct conn_ckpt_offset *o)
 	if (strcmp(o->stream, q->name) != 0)
 		return 0;
 	q->next = o->next_offset;
+	q->hwm = o->hwm_ms;
 	q->found = 1;
 	return 1;
+}
+
+void ckpt_hello(struct agent_engine *e, const struct conn_msg *m)
+{
+	struct stream_mark *sm = engine_stream(e, m->stream);
+	struct offset_query q = { 0 };
+	char name[600];
+
+	if (!sm)
+		return;
+	snprintf(name, sizeof name, "%s/%" PRId32, m->topic, m->partition);
+	if (!sm->name && !(sm->name = strdup(name)))
+		return;
+	q.name = sm->name;
+	if (conn_store_ckpt_offsets(e->store, e->ck->scope, find_offset, &q) == 0 && q.found) {
+		if (sm->next_offset < 0)
+			sm->next_offset = q.next;
+		sm->stored_hwm = q.hwm;
+	}
+	sm->announce = 1;
 }
 
 int agent_engine_resume_offset(struct agent_engine *e, const char *topic, int32_t partition,
 			       int64_t *next)
 {
 	char name[600];
-	struct offset_query q = { name, 0, 0 };
+	struct offset_query q = { name, 0, 0, 0 };
 
 	if (!e->ck)
 		return 1;
 	snprintf(name, sizeof name, "%s/%" PRId32, topic, partition);
-	if (conn_store_ckpt_offsets(e->store, e->ck->scope, find_offset, &q) < 0)
-		return -1;
-	if (!q.found)
+	/* a connection broken since the last call fails once, then reconnects: try three times */
+	for (int attempt = 0;; attempt++) {
+		if (conn_store_ckpt_offsets(e->store, e->ck->scope, find_offset, &q) == 0)
+			break;
+		if (attempt == 2)
+			return -1;
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	}
+	if (!q.found || q.next < 0) /* none, or assigned once and never read */
 		return 1;
 	*next = q.next;
 	return 0;
@@ -439,14 +474,20 @@ static int gather(struct agent_engine *e, struct commit_buf *b)
 	for (size_t i = 0; i < e->nstreams; i++) {
 		struct stream_mark *sm = &e->streams[i];
 
-		if (!sm->name || sm->next_offset < 0 || sm->next_offset == sm->saved_offset)
+		int64_t hwm = sm->max_ts == INT64_MIN ? -1 : sm->max_ts;
+
+		if (hwm < sm->stored_hwm)
+			hwm = sm->stored_hwm;
+		if (!sm->name ||
+		    (!sm->announce && (sm->next_offset < 0 || sm->next_offset == sm->saved_offset)))
 			continue;
-		b->offsets[b->noffsets++] = (struct conn_ckpt_offset){
-			.stream = sm->name,
-			.next_offset = sm->next_offset,
-			.hwm_ms = sm->max_ts == INT64_MIN ? -1 : sm->max_ts,
-			.updated_ms = now,
-		};
+		/* labels hold no time; a stream with no record yet holds it from its last stored
+		 * mark (-1: all of it) */
+		b->offsets[b->noffsets++] =
+		    (struct conn_ckpt_offset){ .stream = sm->name,
+					       .next_offset = sm->next_offset,
+					       .hwm_ms = sm->labels ? INT64_MAX : hwm,
+					       .updated_ms = now };
 	}
 	return 0;
 }
@@ -493,9 +534,11 @@ int agent_engine_checkpoint(struct agent_engine *e, int force)
 		b.dirty[i]->dirty = 0;
 	for (size_t i = 0; i < b.nstates; i++)
 		b.spairs[i]->state_dirty = 0;
-	for (size_t i = 0; i < e->nstreams; i++)
+	for (size_t i = 0; i < e->nstreams; i++) {
+		e->streams[i].announce = 0;
 		if (e->streams[i].name && e->streams[i].next_offset >= 0)
 			e->streams[i].saved_offset = e->streams[i].next_offset;
+	}
 	for (size_t i = 0; i < ck->ndrops; i++)
 		free((char *)ck->drops[i].key);
 	ck->ndrops = 0;
@@ -536,11 +579,37 @@ static int merge_partial(void *arg, const char *name, size_t nlen, const char *b
 	return 0;
 }
 
+/* Other agents' streams: a window waits until each stream another agent committed recently
+ * (within AGENT_STREAM_IDLE_MS) has a high-water mark past the window's end plus the grace, so
+ * that their counts of it are all in their committed partials. */
+struct hold_query {
+	const struct agent_engine *e;
+	int64_t need, now;
+	const char *holder;
+	char name[160];
+};
+
+static int check_hold(void *arg, const struct conn_ckpt_offset *o)
+{
+	struct hold_query *q = arg;
+
+	for (size_t i = 0; i < q->e->nstreams; i++)
+		if (q->e->streams[i].name && !strcmp(q->e->streams[i].name, o->stream))
+			return 0; /* ours: our own watermark covers it */
+	if (o->updated_ms < q->now - AGENT_STREAM_IDLE_MS || o->hwm_ms >= q->need)
+		return 0;
+	snprintf(q->name, sizeof q->name, "%s", o->stream);
+	q->holder = q->name;
+	return 1;
+}
+
 struct state_query {
 	const char *key;
 	size_t klen;
 	int64_t closed_upto;
 	int any_closed, found;
+	char blob[STATE_MAX];
+	size_t len;
 };
 
 static int find_state(void *arg, const char *key, size_t klen, const char *blob, size_t len)
@@ -559,6 +628,8 @@ static int find_state(void *arg, const char *key, size_t klen, const char *blob,
 	any = strtol(end, &end, 10);
 	q->any_closed = any != 0;
 	q->found = 1;
+	memcpy(q->blob, blob, len);
+	q->len = len;
 	return 1;
 }
 
@@ -567,8 +638,9 @@ int ckpt_before_close(struct agent_engine *e, struct pair *p, struct agent_windo
 	struct ckpt *ck = e->ck;
 	size_t klen, plen;
 	char *key = make_key(p, w, &klen), *pkey = make_key(p, NULL, &plen);
-	struct state_query q = { pkey, plen, 0, 0, 0 };
+	struct state_query q = { .key = pkey, .klen = plen };
 	struct merge_ctx mc = { e, w, 0 };
+	struct hold_query hq = { 0 };
 	char lock[320]; /* a C string: "MLEN:MODEL" "VLEN:VERSION" START */
 	int rc, how = 0;
 
@@ -576,20 +648,48 @@ int ckpt_before_close(struct agent_engine *e, struct pair *p, struct agent_windo
 		how = w->remote ? 2 : 0;
 		goto out;
 	}
-	snprintf(lock, sizeof lock, "%zu:%s%zu:%s%" PRId64, p->mlen, p->model, p->vlen, p->version,
-		 w->start_ms);
-	rc = conn_store_lock(e->store, ck->scope, lock, ck->instance, LOCK_TTL_MS);
-	if (rc == 1) { /* another agent decides it */
+	hq.e = e;
+	hq.need = w->end_ms + e->grace_ms;
+	hq.now = agent_time_now_ms();
+	if (conn_store_ckpt_offsets(e->store, ck->scope, check_hold, &hq) == 0 && hq.holder) {
+		agent_log(AGENT_LOG_DEBUG, "checkpoint", "%s %s: waiting for %s", p->model,
+			  p->version, hq.holder);
+		how = 2;
+		goto out;
+	}
+	/* decided already? (then no lock is needed; checked again under the lock) */
+	if (conn_store_ckpt_states(e->store, ck->scope, find_state, &q) == 0 && q.found &&
+	    q.any_closed && q.closed_upto >= w->end_ms) {
+		if (apply_state(e, p, q.blob, q.len) < 0)
+			e->k.partials_refused++;
 		e->k.windows_skipped++;
 		how = 1;
 		goto out;
 	}
-	if (rc == 0 && conn_store_ckpt_states(e->store, ck->scope, find_state, &q) == 0 &&
-	    q.found && q.any_closed && q.closed_upto >= w->end_ms) {
-		e->k.windows_skipped++; /* decided already (by another agent, or before a restart)
-					 */
-		how = 1;
+	q.found = 0;
+	snprintf(lock, sizeof lock, "%zu:%s%zu:%s%" PRId64, p->mlen, p->model, p->vlen, p->version,
+		 w->start_ms);
+	rc = conn_store_lock(e->store, ck->scope, lock, ck->instance, ck->lock_ttl_ms);
+	if (rc == 1) { /* another agent is deciding it: wait until its decision is stored (or its
+			* lock expires: then this agent decides) */
+		how = 2;
 		goto out;
+	}
+	if (rc == 0 && conn_store_ckpt_states(e->store, ck->scope, find_state, &q) == 0 &&
+	    q.found && q.any_closed) {
+		if (q.closed_upto >= w->end_ms) {
+			/* decided already (by another agent, or before a restart): take over its
+			 * state, so that this agent's next commit does not move it back */
+			if (apply_state(e, p, q.blob, q.len) < 0)
+				e->k.partials_refused++;
+			e->k.windows_skipped++;
+			how = 1;
+			goto out;
+		}
+		/* another agent decided the windows before this one: continue its streaks */
+		if ((!p->any_closed || q.closed_upto > p->closed_upto) &&
+		    apply_state(e, p, q.blob, q.len) < 0)
+			e->k.partials_refused++;
 	}
 	if (rc == 0 &&
 	    conn_store_ckpt_partials(e->store, ck->scope, key, klen, merge_partial, &mc) == 0)

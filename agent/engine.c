@@ -588,7 +588,7 @@ static void close_pair_windows(struct agent_engine *e, struct pair *p, int64_t u
 		if (!p->any_closed || w->end_ms > p->closed_upto)
 			p->closed_upto = w->end_ms;
 		p->any_closed = 1;
-		p->state_dirty = 1;
+		p->state_dirty |= how == 0; /* skipped: the state is the decider's */
 		if (e->ck)
 			ckpt_after_close(e, p, w);
 		if (how != 0 || !keep_past(e, p, w))
@@ -632,7 +632,8 @@ struct stream_mark *engine_stream(struct agent_engine *e, uint32_t id)
 				    .last_wall = e->cur_wall,
 				    .next_offset = -1,
 				    .saved_offset = -1,
-				    .told_offset = -1 };
+				    .told_offset = -1,
+				    .stored_hwm = -1 };
 	return sm;
 }
 
@@ -782,10 +783,16 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 		return;
 	}
 	if (m->hello) {
-		if (is_labels(e, m))
+		if (m->topic)
+			agent_log(AGENT_LOG_INFO, "source", "assigned %s/%d", m->topic,
+				  (int)m->partition);
+		if (is_labels(e, m)) {
 			mark_labels_stream(e, m->stream);
-		else
+		} else {
 			stream_hello(e, m->stream, now_ms);
+			if (e->ck && m->topic)
+				ckpt_hello(e, m);
+		}
 		return;
 	}
 	if (is_labels(e, m)) {

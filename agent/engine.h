@@ -116,6 +116,8 @@ int agent_engine_watermark(const struct agent_engine *e, int64_t *ts_ms);
  * call again later). */
 int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const char *instance,
 			     int64_t interval_ms, char *err, size_t errlen);
+/* How long the lock of a window being decided is held (default 30 s; for tests). */
+void agent_engine_checkpoint_lock_ttl(struct agent_engine *e, int64_t ms);
 /* Commits a checkpoint when one is due (force: now, if anything changed). 0 committed or
  * nothing to commit; -1 failed (kept, retried next time). With checkpoints off: 0. */
 int agent_engine_checkpoint(struct agent_engine *e, int force);

@@ -45,6 +45,8 @@ struct stream_mark {
 	int64_t saved_offset; /* checkpoints: next_offset at the last commit (-1: none) */
 	int64_t told_offset;  /* checkpoints: saved_offset last reported to the source */
 	int labels;	      /* a partition of the labels topic: holds no event time */
+	int64_t stored_hwm;   /* checkpoints: the high-water mark stored when it was assigned */
+	int announce;	      /* checkpoints: assigned, its presence not committed yet */
 };
 
 struct pending_event {
@@ -91,13 +93,17 @@ struct agent_engine {
 /* checkpoint.c */
 void ckpt_free(struct agent_engine *e);
 /* Before window w of p is evaluated: merges the other instances' partials of w from the store
- * into w. 0 evaluate w; 1 skip it (decided elsewhere, or another agent holds its lock); 2 keep
- * it open for now (the store is unreachable and w's counts are not all here). */
+ * into w. 0 evaluate w; 1 skip it (decided already, by another agent or before a restart); 2
+ * keep it open for now (another agent's partition has not committed its counts of w yet,
+ * another agent is deciding it, or the store is unreachable and w's counts are not all here). */
 int ckpt_before_close(struct agent_engine *e, struct pair *p, struct agent_window *w);
 /* After w of p was decided: its partials are dropped and p's state saved at the next commit. */
 void ckpt_after_close(struct agent_engine *e, struct pair *p, const struct agent_window *w);
 /* Notes the position of message m (its stream's next offset). */
 void ckpt_note_offset(struct agent_engine *e, const struct conn_msg *m);
+/* A partition was assigned (hello m): its presence is committed with the next checkpoint, so
+ * that other agents' windows wait for its records. */
+void ckpt_hello(struct agent_engine *e, const struct conn_msg *m);
 
 /* join.c: late labels */
 int join_init(struct agent_engine *e, char *err, size_t errlen);

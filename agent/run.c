@@ -136,6 +136,8 @@ static void revoked(void *arg, const uint32_t *streams, size_t n)
 		agent_log(AGENT_LOG_ERR, "checkpoint",
 			  "partitions leave without a checkpoint: their records since the last "
 			  "one may be counted again by their next owner");
+	agent_log(AGENT_LOG_INFO, "source", "%zu partition%s revoked (checkpointed)", n,
+		  n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++)
 		agent_engine_stream_gone(e, streams[i]);
 }

@@ -95,7 +95,8 @@ tests_unit_connectors_test_alertmanager_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
 # ---- integration tests: real programs end to end (each cleans up after itself) ----
 INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.test \
 	tests/integration/demo.test tests/integration/kafka.test \
-	tests/integration/restart.test tests/integration/labels.test
+	tests/integration/restart.test tests/integration/labels.test \
+	tests/integration/scale.test
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
 $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)

@@ -5,7 +5,8 @@
  * and finishes. Every window must be decided exactly once, on exactly the records it holds:
  * none lost (the first engine's partials are merged), none twice (the records it counted after
  * its last checkpoint are read again, and only its checkpointed partial is merged). Also the
- * window codec: encode / decode-merge round trips, and refusals.
+ * window codec: encode / decode-merge round trips, and refusals. The engine cases run on the dir
+ * store and on a real redis-server the test starts itself.
  */
 #include "agent/baseline.h"
 #include "agent/engine.h"
@@ -14,9 +15,14 @@
 #include "agent/window_codec.h"
 #include "testutil.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#define REDIS_SERVER "/usr/bin/redis-server"
 
 #define NREC	   3000
 #define NPART	   3
@@ -27,7 +33,8 @@
 #define PER_WINDOW (NREC / NWINDOWS)
 
 struct fx {
-	char dir[64], spec[128], sink_spec[160];
+	char dir[64], spec[192], sink_spec[160];
+	pid_t redis; /* the redis-server of the Redis variants, or 0 */
 	struct conn_store *store;
 	struct conn_sink *sink;
 	struct agent_config c;
@@ -87,7 +94,27 @@ static struct agent_engine *engine(struct fx *x, const char *instance)
 	return e;
 }
 
-static int setup(void **state)
+/* A redis-server of the test's own on a Unix socket in x->dir (killed with the test). */
+static void start_redis(struct fx *x)
+{
+	char sock[160];
+
+	snprintf(sock, sizeof sock, "%s/redis.sock", x->dir);
+	x->redis = fork();
+	assert_true(x->redis >= 0);
+	if (x->redis == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		freopen("/dev/null", "w", stdout);
+		execl(REDIS_SERVER, REDIS_SERVER, "--port", "0", "--unixsocket", sock, "--save", "",
+		      "--appendonly", "no", "--dir", x->dir, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(x->spec, sizeof x->spec, "unix:%s", sock);
+	for (int i = 0; i < 250 && access(sock, F_OK) != 0; i++)
+		usleep(20000);
+}
+
+static int setup_in(void **state, int redis)
 {
 	struct fx *x = calloc(1, sizeof *x);
 	struct agent_baseline_builder *bb = agent_baseline_builder_new("m", "v1", 20, 256, 0.5);
@@ -97,8 +124,11 @@ static int setup(void **state)
 	strcpy(x->dir, "/tmp/driftd-ckpt-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
 	snprintf(x->spec, sizeof x->spec, "dir:%s/store", x->dir);
+	if (redis)
+		start_redis(x);
 	snprintf(x->sink_spec, sizeof x->sink_spec, "file:%s/events.jsonl", x->dir);
-	x->store = conn_store_open(x->spec, err, sizeof err);
+	for (int i = 0; i < 100 && !(x->store = conn_store_open(x->spec, err, sizeof err)); i++)
+		usleep(50000);
 	x->sink = conn_sink_open(x->sink_spec, err, sizeof err);
 	assert_non_null(x->store);
 	assert_non_null(x->sink);
@@ -138,12 +168,28 @@ static int teardown(void **state)
 
 	conn_sink_close(x->sink);
 	conn_store_close(x->store);
+	if (x->redis > 0) {
+		kill(x->redis, SIGKILL);
+		waitpid(x->redis, NULL, 0);
+	}
 	agent_config_free(&x->c);
 	agent_baseline_free(x->base);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->dir);
 	assert_int_equal(system(cmd), 0);
 	free(x);
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_in(state, 0);
+}
+
+static int setup_redis(void **state)
+{
+	if (access(REDIS_SERVER, X_OK) != 0)
+		return -1; /* reported as a failed setup: ./dev installs redis-server */
+	return setup_in(state, 1);
 }
 
 /* Feeds partition by partition from each one's committed offset (as a resumed consumer). */
@@ -258,6 +304,119 @@ static void test_many_crashes(void **state)
 		agent_engine_free(e);
 	}
 	check_exactly_once(x);
+}
+
+/* Two agents in one group: A reads partitions 0 and 1, B partition 2 (each a hello first, as
+ * the Kafka source does). They tick in turns; every window must be decided once, by one of
+ * them, on all 750 records. */
+static void hello(struct agent_engine *e, int part)
+{
+	struct conn_msg m = { .data = "",
+			      .ts_ms = -1,
+			      .stream = (uint32_t)part + 1,
+			      .topic = "t",
+			      .partition = part,
+			      .hello = 1 };
+
+	agent_engine_feed(e, &m, agent_time_now_ms());
+}
+
+static void two_agents(struct fx *x, int64_t lock_ttl_ms)
+{
+	struct agent_engine *a = engine(x, "A"), *b = engine(x, "B");
+
+	if (lock_ttl_ms) {
+		agent_engine_checkpoint_lock_ttl(a, lock_ttl_ms);
+		agent_engine_checkpoint_lock_ttl(b, lock_ttl_ms);
+	}
+	hello(a, 0);
+	hello(a, 1);
+	hello(b, 2);
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	assert_int_equal(agent_engine_checkpoint(b, 1), 0);
+	for (int i = 0; i < NREC; i += 30) {
+		for (int j = i; j < i + 30 && j < NREC; j++)
+			feed(j % NPART == 2 ? b : a, j);
+		agent_engine_tick(a);
+		agent_engine_tick(b);
+		agent_engine_checkpoint(a, 1);
+		agent_engine_checkpoint(b, 1);
+	}
+	/* the last window closes on one more record past its end (and its grace) */
+	{
+		char line[128];
+		int n =
+		    snprintf(line, sizeof line, "{\"model\":\"m\",\"version\":\"v2\",\"ts\":%lld}",
+			     (long long)(T0 + NWINDOWS * WINDOW_MS + 10000));
+
+		for (int p = 0; p < NPART; p++) {
+			struct conn_msg m = { .data = line,
+					      .len = (size_t)n,
+					      .ts_ms = -1,
+					      .offset = NREC / NPART + 1,
+					      .stream = (uint32_t)p + 1,
+					      .topic = "t",
+					      .partition = p };
+
+			agent_engine_feed(p == 2 ? b : a, &m, agent_time_now_ms());
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		agent_engine_tick(a);
+		agent_engine_tick(b);
+		agent_engine_checkpoint(a, 1);
+		agent_engine_checkpoint(b, 1);
+	}
+	agent_engine_free(a);
+	agent_engine_free(b);
+	check_exactly_once(x);
+}
+
+static void test_two_agents(void **state)
+{
+	two_agents(*state, 0);
+}
+
+/* Locks that expire at once: the agent that did not decide a window learns from the stored
+ * decision state that it is decided, and never moves that state back. */
+static void test_two_agents_short_locks(void **state)
+{
+	two_agents(*state, 1);
+}
+
+/* The agent that did not decide a window must not move the stored decision state back: A
+ * decides windows 0 and 1 while B (reading partition 2) only commits its counts; then B skips
+ * window 0 (decided) and waits on window 1 (locked), commits; once A's lock expires B must still
+ * see window 1 as decided. */
+static void test_no_state_regression(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A"), *b = engine(x, "B");
+	int i = 0;
+
+	hello(a, 0);
+	hello(a, 1);
+	hello(b, 2);
+	agent_engine_checkpoint_lock_ttl(a, 1);
+	for (; i < 875; i++) /* up to t = 70 s */
+		feed(i % NPART == 2 ? b : a, i);
+	assert_int_equal(agent_engine_checkpoint(b, 1), 0);
+	agent_engine_tick(a);
+	assert_int_equal(x->decided[0], 1);
+	usleep(5000); /* window 0's lock is gone */
+	agent_engine_checkpoint_lock_ttl(a, 300);
+	for (; i < 1625; i++) /* up to t = 130 s */
+		feed(i % NPART == 2 ? b : a, i);
+	assert_int_equal(agent_engine_checkpoint(b, 1), 0);
+	agent_engine_tick(a);
+	assert_int_equal(x->decided[1], 1);
+	agent_engine_tick(b); /* skips window 0, waits on window 1's lock */
+	assert_int_equal(agent_engine_checkpoint(b, 1), 0);
+	usleep(400000); /* window 1's lock is gone */
+	agent_engine_tick(b);
+	assert_int_equal(x->decided[1], 1);
+	agent_engine_free(a);
+	agent_engine_free(b);
 }
 
 /* ---- the window codec ---- */
@@ -405,6 +564,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_and_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_and_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_agents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_and_resume, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_many_crashes, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_two_agents, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_no_state_regression, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_state_regression, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_codec_split_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_codec_refusals, setup, teardown),
 	};
