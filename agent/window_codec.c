@@ -147,6 +147,8 @@ static int get_feature(struct codec_r *cr, struct agent_lfeature *lf, size_t max
 		struct stats_hist *h = stats_hist_deserialize(p, len, &st);
 
 		st = h ? stats_hist_merge(lf->hist, h) : st;
+		if (st == STATS_OK && stats_hist_total(h) != lf->present)
+			st = STATS_EFORMAT;
 		stats_hist_free(h);
 		if (st != STATS_OK) {
 			*why = st == STATS_EMISMATCH ? "histogram edges differ from the baseline's"
@@ -158,6 +160,8 @@ static int get_feature(struct codec_r *cr, struct agent_lfeature *lf, size_t max
 
 		(void)max_categories;
 		st = c ? stats_cat_merge(lf->cat, c) : st;
+		if (st == STATS_OK && stats_cat_total(c) != lf->present)
+			st = STATS_EFORMAT;
 		stats_cat_free(c);
 		if (st != STATS_OK) {
 			*why = "bad category counts";
@@ -165,6 +169,25 @@ static int get_feature(struct codec_r *cr, struct agent_lfeature *lf, size_t max
 		}
 	}
 	return 0;
+}
+
+/* The counts of one window agree with each other (as agent_window_add keeps them). */
+static int feature_ok(const struct agent_lfeature *f, uint64_t n)
+{
+	return f->present <= n && f->nulls <= n - f->present &&
+	       f->mismatched <= n - f->present - f->nulls;
+}
+
+static int consistent(const struct agent_window *w)
+{
+	for (size_t i = 0; i < w->nf; i++)
+		if (!feature_ok(&w->f[i], w->n))
+			return 0;
+	if (w->pred.ref && !feature_ok(&w->pred, w->n))
+		return 0;
+	return w->correct <= w->scored && w->error_known <= w->n && w->errors <= w->error_known &&
+	       w->scored <= w->labels && w->reg_n <= w->labels - w->scored &&
+	       stats_sketch_count(w->latency) <= w->n && w->abs_err_sum >= 0;
 }
 
 int agent_window_decode_merge(struct agent_window *dst, const uint8_t *buf, size_t len,
@@ -238,6 +261,10 @@ int agent_window_decode_merge(struct agent_window *dst, const uint8_t *buf, size
 		goto fail;
 	if (codec_r_finish(&cr) != STATS_OK) {
 		why = "trailing bytes";
+		goto fail;
+	}
+	if (!consistent(tmp)) {
+		why = "inconsistent counts";
 		goto fail;
 	}
 	agent_window_flush(dst);

@@ -105,7 +105,7 @@ $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 # seeded random and mutated inputs through each (tests/fuzz/replay.c); `make fuzz` builds them
 # with libFuzzer (clang) for real fuzzing. ----
 FUZZ_TARGETS = tests/fuzz/fuzz_hist tests/fuzz/fuzz_sketch tests/fuzz/fuzz_cat \
-	tests/fuzz/fuzz_record tests/fuzz/fuzz_label tests/fuzz/fuzz_config tests/fuzz/fuzz_baseline \
+	tests/fuzz/fuzz_record tests/fuzz/fuzz_label tests/fuzz/fuzz_config tests/fuzz/fuzz_baseline tests/fuzz/fuzz_window \
 	tests/fuzz/fuzz_alertmanager
 check_PROGRAMS += $(FUZZ_TARGETS)
 TESTS += $(FUZZ_TARGETS)
@@ -131,6 +131,9 @@ tests_fuzz_fuzz_alertmanager_LDADD = $(CONN_LIBS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/replay.c
 tests_fuzz_fuzz_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"config"'
 tests_fuzz_fuzz_config_LDADD = $(AGENT_LIBS)
+tests_fuzz_fuzz_window_SOURCES = tests/fuzz/fuzz_window.c tests/fuzz/replay.c
+tests_fuzz_fuzz_window_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"window"'
+tests_fuzz_fuzz_window_LDADD = $(AGENT_LIBS)
 tests_fuzz_fuzz_baseline_SOURCES = tests/fuzz/fuzz_baseline.c tests/fuzz/replay.c
 tests_fuzz_fuzz_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"baseline"'
 tests_fuzz_fuzz_baseline_LDADD = $(AGENT_LIBS)

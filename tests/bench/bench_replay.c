@@ -10,6 +10,12 @@
  *              the prediction, the store's claim (fsync'd), the event -- "written_ms"; and the
  *              whole tick including the history entry and the latch after it -- "tick_ms".
  *              Median and p99 over 200 decisions.
+ *   checkpoint the cost of exactly-once checkpoints (engine.h): the same in-memory replay as Kafka
+ *              messages of 3 partitions, without checkpoints and with one forced every
+ *              10,000 records (about 400 times as often as the default 5 s interval at this
+ *              speed) into a real redis-server the bench starts (the dir store when there is
+ *              none); the time per checkpoint, and the share of processing time it costs at
+ *              the default interval, saturated and at 10,000 records/s.
  * Each replay figure is the median of 5 runs. The store is a temporary dir store with the
  * baseline of the same generator; the decoder is the default one (simdjson when built).
  */
@@ -21,9 +27,12 @@
 #include "benchsink.h"
 #include "connectors/store.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,6 +97,130 @@ static void put_baseline(struct conn_store *st, const char *version)
 	free(c.buf);
 	free(c.off);
 	free(c.len);
+}
+
+/* A redis-server on a Unix socket in dir (0 when there is none); spec receives its store spec. */
+static pid_t start_redis(const char *dir, char *spec, size_t cap)
+{
+	char sock[128];
+	pid_t pid;
+
+	if (access("/usr/bin/redis-server", X_OK) != 0)
+		return 0;
+	snprintf(sock, sizeof sock, "%s/redis.sock", dir);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execl("/usr/bin/redis-server", "redis-server", "--port", "0", "--unixsocket", sock,
+		      "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 250 && access(sock, F_OK) != 0; i++)
+		usleep(20000);
+	snprintf(spec, cap, "unix:%s", sock);
+	return pid;
+}
+
+/* One in-memory replay as Kafka messages of 3 partitions; a checkpoint forced every `every`
+ * records (0: checkpoints off). Returns the seconds taken; *ck the engine's counters. */
+static double replay_kafka(const struct agent_config *cf, struct conn_store *st,
+			   struct conn_sink *sink, const struct corpus *c, size_t every,
+			   struct agent_counters *k)
+{
+	char err[256];
+	struct agent_engine *e = agent_engine_new(cf, st, sink, err, sizeof err);
+	double t0;
+	static int run;
+	char scope[32];
+
+	snprintf(scope, sizeof scope, "bench-%d", run++); /* a fresh group: nothing decided yet */
+	if (every && agent_engine_checkpoints(e, scope, "bench-1", 3600000, err, sizeof err) < 0) {
+		fprintf(stderr, "bench_replay: %s\n", err);
+		exit(1);
+	}
+	t0 = now();
+	for (size_t i = 0; i < RECORDS; i++) {
+		struct conn_msg m = { .data = c->buf + c->off[i],
+				      .len = c->len[i],
+				      .ts_ms = -1,
+				      .offset = (int64_t)(i / 3),
+				      .stream = (uint32_t)(i % 3) + 1,
+				      .topic = "inference-logs",
+				      .partition = (int32_t)(i % 3) };
+
+		agent_engine_feed(e, &m, 0);
+		if ((i & 255) == 255)
+			agent_engine_tick(e);
+		if (every && i % every == every - 1)
+			agent_engine_checkpoint(e, 1);
+	}
+	t0 = now() - t0;
+	*k = *agent_engine_counters(e);
+	if (k->windows < 90 || k->late) {
+		fprintf(stderr, "bench_replay: %llu windows decided, %llu late records\n",
+			(unsigned long long)k->windows, (unsigned long long)k->late);
+		exit(1);
+	}
+	agent_engine_free(e);
+	return t0;
+}
+
+static void bench_checkpoints(const struct agent_config *cf, struct conn_store *dirstore,
+			      struct conn_sink *sink, const struct corpus *c, const char *dir)
+{
+	char spec[192], err[256];
+	pid_t redis = start_redis(dir, spec, sizeof spec);
+	struct conn_store *st = redis ? conn_store_open(spec, err, sizeof err) : dirstore;
+	double off[REPS], on[REPS], per_ck[REPS], ck_s[REPS];
+	struct agent_counters k;
+	double us_rec, us_ck, us_win, per_minute;
+	uint64_t windows = 0;
+
+	if (!st) {
+		fprintf(stderr, "bench_replay: %s\n", err);
+		st = dirstore;
+	}
+	if (st != dirstore)
+		put_baseline(st, "v2.3.1");
+	for (int r = 0; r < REPS; r++) {
+		off[r] = replay_kafka(cf, st, sink, c, 0, &k);
+		on[r] = replay_kafka(cf, st, sink, c, 10000, &k);
+		per_ck[r] =
+		    k.checkpoints ? (double)k.checkpoint_ns / 1e3 / (double)k.checkpoints : 0;
+		ck_s[r] = (double)k.checkpoint_ns / 1e9;
+		windows = k.windows;
+	}
+	qsort(off, REPS, sizeof *off, cmp_double);
+	qsort(on, REPS, sizeof *on, cmp_double);
+	qsort(per_ck, REPS, sizeof *per_ck, cmp_double);
+	qsort(ck_s, REPS, sizeof *ck_s, cmp_double);
+	us_rec = off[REPS / 2] / RECORDS * 1e6;
+	us_ck = per_ck[REPS / 2];
+	/* what deciding a window costs more with checkpoints (the store's lock, decision state and
+	 * other instances' partials are read): the slowdown not spent in the commits */
+	us_win = (on[REPS / 2] - off[REPS / 2] - ck_s[REPS / 2]) * 1e6 / (double)windows;
+	if (us_win < 0)
+		us_win = 0;
+	/* at the default window (60 s) and interval (5 s), per minute of one (model, version) */
+	per_minute = 12 * us_ck + us_win;
+	printf("{\"bench\":\"checkpoint\",\"store\":\"%s\",\"records\":%d,"
+	       "\"records_per_s_off\":%.0f,\"records_per_s_every_10000\":%.0f,"
+	       "\"us_per_checkpoint\":%.1f,\"us_per_window_decided_extra\":%.1f,"
+	       "\"interval_s\":5,\"window_s\":60,\"share_at_default_saturated\":%.6f,"
+	       "\"share_at_default_10k_rps\":%.6f,\"share_at_default_100_rps\":%.6f}\n",
+	       st == dirstore ? "dir" : "redis", RECORDS, RECORDS / off[REPS / 2],
+	       RECORDS / on[REPS / 2], us_ck, us_win, per_minute / 60e6,
+	       per_minute / (10000.0 * 60 * us_rec + per_minute),
+	       per_minute / (100.0 * 60 * us_rec + per_minute));
+	fflush(stdout);
+	if (st != dirstore)
+		conn_store_close(st);
+	if (redis > 0) {
+		kill(redis, SIGKILL);
+		waitpid(redis, NULL, 0);
+	}
 }
 
 int main(void)
@@ -172,6 +305,8 @@ int main(void)
 	       "\"mbytes_per_s\":%.1f}\n",
 	       RECORDS, RECORDS / t[REPS / 2], (double)c.bytes / t[REPS / 2] / 1e6);
 	fflush(stdout);
+
+	bench_checkpoints(&cf, st, sink, &c, dir);
 
 	/* ---- decision latency: 200 windows that each fire (breach_windows 1, new version each) */
 	{
