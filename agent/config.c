@@ -578,6 +578,17 @@ static const struct {
 /* DRIFTD_* variables that are not options but belong to driftd (the stats library reads them). */
 static const char *const env_allowed[] = { "DRIFTD_HIST_KERNEL" };
 
+/* The secrets of Kafka clients may come from the environment (SPEC: "secrets may come from a
+ * file or env"); every other Kafka property comes from the file or --kafka.PROP. The value may
+ * be @FILE too. */
+static const struct {
+	const char *env, *prop;
+} env_kafka_secrets[] = {
+	{ "DRIFTD_KAFKA_SASL_PASSWORD", "sasl.password" },
+	{ "DRIFTD_KAFKA_SSL_KEY_PASSWORD", "ssl.key.password" },
+	{ "DRIFTD_KAFKA_SSL_KEYSTORE_PASSWORD", "ssl.keystore.password" },
+};
+
 /* ---- small helpers ---- */
 
 static int is_digit(int ch)
@@ -2182,6 +2193,24 @@ int agent_config_load_env(struct agent_config *c, char *const *envp, char *err, 
 				allowed = 1;
 		if (allowed)
 			continue;
+		for (size_t k = 0; k < sizeof env_kafka_secrets / sizeof env_kafka_secrets[0];
+		     k++) {
+			const char *prop = env_kafka_secrets[k].prop;
+			char *text;
+
+			if (strlen(env_kafka_secrets[k].env) != nlen ||
+			    memcmp(env_kafka_secrets[k].env, e, nlen) != 0)
+				continue;
+			allowed = 1;
+			text = secret_text(eq + 1, strlen(eq + 1), msg, sizeof msg);
+			if (!text || kafka_put(&tmp, prop, strlen(prop), text, msg, sizeof msg)) {
+				agent_errf(err, errlen, "%.*s: %s", (int)nlen, e, msg);
+				agent_config_free(&tmp);
+				return -1;
+			}
+		}
+		if (allowed)
+			continue;
 		if (!(o = find_env(e, nlen))) {
 			if (nlen > 13 && !strncmp(e, "DRIFTD_KAFKA_", 13))
 				snprintf(hint, sizeof hint,
@@ -3002,10 +3031,14 @@ void agent_config_write_doc(FILE *out)
 	    "\"ssl.ca.location\":\n"
 	    "\"/etc/ssl/ca.pem\"}}`. On the command line: `--kafka.PROP=VALUE` or "
 	    "`--kafka.PROP VALUE`.\n"
-	    "Property names are not derivable from variable names, so there are no "
-	    "`DRIFTD_KAFKA_*` "
-	    "variables;\n"
-	    "pass secrets as `@FILE`. librdkafka checks names and values when the client is "
+	    "Property names are not derivable from variable names, so the only `DRIFTD_KAFKA_*` "
+	    "variables\n"
+	    "are the secrets: `DRIFTD_KAFKA_SASL_PASSWORD` (`sasl.password`),\n"
+	    "`DRIFTD_KAFKA_SSL_KEY_PASSWORD` (`ssl.key.password`) and "
+	    "`DRIFTD_KAFKA_SSL_KEYSTORE_PASSWORD`\n"
+	    "(`ssl.keystore.password`); each may also be `@FILE`. librdkafka checks names and "
+	    "values "
+	    "when the client is "
 	    "created. Set the\n"
 	    "brokers with `brokers` or `kafka.bootstrap.servers` (not both) and the consumer group "
 	    "with\n"

@@ -995,6 +995,25 @@ static void test_secrets_masked(void **state)
 	assert_non_null(strstr(d, "\"sasl.username\": \"bob\""));
 	free(d);
 	agent_config_free(&c);
+
+	/* the secrets also come from the environment, masked alike; a later flag wins */
+	agent_config_defaults(&c);
+	assert_int_equal(env(&c, "DRIFTD_KAFKA_SASL_PASSWORD=" SECRET,
+			     "DRIFTD_KAFKA_SSL_KEY_PASSWORD=k" SECRET, NULL),
+			 0);
+	assert_string_equal(kafka(&c, "sasl.password"), SECRET);
+	assert_string_equal(kafka(&c, "ssl.key.password"), "k" SECRET);
+	d = dump_str(&c);
+	assert_no_secret(d);
+	assert_non_null(strstr(d, "\"ssl.key.password\": \"***\""));
+	free(d);
+	{
+		int i;
+
+		assert_int_equal(args(&c, &i, "--kafka.sasl.password=other", NULL), 0);
+		assert_string_equal(kafka(&c, "sasl.password"), "other");
+	}
+	agent_config_free(&c);
 }
 
 static void test_secrets_not_in_errors(void **state)
@@ -1025,9 +1044,11 @@ static void test_secrets_not_in_errors(void **state)
 	/* environment and flags */
 	assert_int_equal(env(&c, "DRIFTD_STORE=" SECRET, NULL), -1);
 	assert_no_secret(err);
-	assert_int_equal(env(&c, "DRIFTD_KAFKA_SASL_PASSWORD=" SECRET, NULL), -1);
-	assert_string_equal(err, "environment: unknown variable DRIFTD_KAFKA_SASL_PASSWORD (Kafka "
+	assert_int_equal(env(&c, "DRIFTD_KAFKA_SASL_USERNAME=" SECRET, NULL), -1);
+	assert_string_equal(err, "environment: unknown variable DRIFTD_KAFKA_SASL_USERNAME (Kafka "
 				 "properties come from the file or --kafka.PROP=VALUE)");
+	assert_int_equal(env(&c, "DRIFTD_KAFKA_SASL_PASSWORD=@/nonexistent/" SECRET, NULL), -1);
+	assert_non_null(strstr(err, "DRIFTD_KAFKA_SASL_PASSWORD"));
 	assert_int_equal(env(&c, "DRIFTD_STORE_PASSWORD=" SECRET, NULL), -1);
 	assert_no_secret(err);
 	assert_int_equal(args(&c, &i, "--store=" SECRET, NULL), -1);
