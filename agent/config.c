@@ -25,7 +25,9 @@
  * Numbers go through strtod and printf: driftd never calls setlocale(), so both use '.'.
  */
 #include "agent/config.h"
+#include "agent/log.h"
 #include "agent/util.h"
+#include "connectors/alertmanager.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +90,8 @@ static int check_store(const char *s, char *msg, size_t n);
 static int check_listen(const char *s, char *msg, size_t n);
 static int check_agent_id(const char *s, char *msg, size_t n);
 static int check_store_prefix(const char *s, char *msg, size_t n);
+static int check_alert_selector(const char *s, char *msg, size_t n);
+static int check_log_facilities(const char *s, char *msg, size_t n);
 
 static const char *const kl_direction_names[] = { "live_baseline", "baseline_live", NULL };
 static const char *const accuracy_mode_names[] = { "absolute", "relative", NULL };
@@ -192,8 +196,27 @@ static const struct opt opts[] = {
 	  .check = check_listen,
 	  .sec = SEC_IO,
 	  .desc = "`HOST:PORT` of the HTTP endpoint (`/metrics`, `/healthz`, `/readyz`, "
-		  "`/alertmanager`); `[ADDR]:PORT` for IPv6. Not built yet: accepted, no "
-		  "endpoint is served" },
+		  "`/alertmanager`; doc/http.md); `[ADDR]:PORT` for IPv6, port 0 for any free "
+		  "port; an empty value serves no HTTP at all" },
+	{ .name = "alert_selector",
+	  .flag = "alert-selector",
+	  .type = OPT_STRING,
+	  .off = OFF(alert_selector),
+	  .def = "severity=\"P0\"",
+	  .check = check_alert_selector,
+	  .sec = SEC_IO,
+	  .desc = "which Alertmanager alerts posted to `/alertmanager` trigger a rollback: "
+		  "label matchers `name=\"value\"` or `name!=\"value\"`, comma-separated, all must "
+		  "hold; the alert must also carry a `model` label (and may carry `version`)" },
+	{ .name = "alert_token",
+	  .flag = "alert-token",
+	  .type = OPT_STRING,
+	  .flags = OPT_NULLABLE | OPT_SECRET,
+	  .off = OFF(alert_token),
+	  .sec = SEC_IO,
+	  .desc = "bearer token `POST /alertmanager` must present (Alertmanager's "
+		  "`http_config.authorization.credentials`); `@FILE` reads it from a file; unset: "
+		  "no token asked" },
 	{ .name = "agent_id",
 	  .flag = "agent-id",
 	  .type = OPT_STRING,
@@ -565,6 +588,16 @@ static const struct opt opts[] = {
 	  .def = "info",
 	  .sec = SEC_LOG,
 	  .desc = "the least severe level logged" },
+	{ .name = "log.facilities",
+	  .flag = "log-facilities",
+	  .type = OPT_STRING,
+	  .flags = OPT_NULLABLE,
+	  .off = OFF(log_facilities),
+	  .check = check_log_facilities,
+	  .sec = SEC_LOG,
+	  .desc = "only these facilities (comma-separated: `alert`, `baseline`, `checkpoint`, "
+		  "`dead-letters`, `engine`, `events`, `http`, `labels`, `records`, `run`, "
+		  "`source`, `store`, `window`) log below `warning`; unset: all of them" },
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -2412,17 +2445,52 @@ static int check_listen(const char *s, char *msg, size_t n)
 	uint64_t port;
 	size_t hlen;
 
+	if (!s[0])
+		return 0; /* no HTTP endpoint */
 	if (!colon || parse_uint(colon + 1, strlen(colon + 1), &port) || port > 65535)
 		goto bad;
-	hlen = (size_t)(colon - s);
-	if (hlen == 0)
-		goto bad;
-	if (s[0] == '[' ? (hlen < 3 || s[hlen - 1] != ']') : memchr(s, ':', hlen) != NULL)
+	hlen = (size_t)(colon - s); /* 0: ":PORT", every IPv4 interface */
+	if (hlen && s[0] == '[' ? (hlen < 3 || s[hlen - 1] != ']') : memchr(s, ':', hlen) != NULL)
 		goto bad;
 	return 0;
 bad:
 	snprintf(msg, n, "expected HOST:PORT or [IPV6]:PORT, PORT in 0..65535");
 	return -1;
+}
+
+static int check_log_facilities(const char *s, char *msg, size_t n)
+{
+	const char *p = s;
+
+	if (strlen(s) > 500) {
+		snprintf(msg, n, "too long");
+		return -1;
+	}
+	while (*p) {
+		size_t len = strcspn(p, ","), k;
+
+		for (k = 0; agent_log_facility_names[k]; k++)
+			if (strlen(agent_log_facility_names[k]) == len &&
+			    !strncmp(agent_log_facility_names[k], p, len))
+				break;
+		if (!agent_log_facility_names[k]) {
+			snprintf(msg, n, "unknown facility \"%.*s\" (see the list below)",
+				 (int)(len > 40 ? 40 : len), p);
+			return -1;
+		}
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+static int check_alert_selector(const char *s, char *msg, size_t n)
+{
+	struct conn_am_selector *sel = conn_am_selector_new(s, msg, n);
+
+	if (!sel)
+		return -1;
+	conn_am_selector_free(sel);
+	return 0;
 }
 
 static int check_store_prefix(const char *s, char *msg, size_t n)

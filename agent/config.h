@@ -41,6 +41,8 @@ struct agent_config {
 	char *dead_letters;   /* "kafka:TOPIC" or NULL */
 	char *store;	      /* "dir:PATH" or "redis://..."; default "dir:./driftd-store" */
 	char *metrics_listen; /* HOST:PORT; default "127.0.0.1:9640" */
+	char *alert_selector; /* Alertmanager alerts acted on; default severity="P0" */
+	char *alert_token;    /* bearer token of POST /alertmanager (secret) or NULL */
 	char *agent_id;	      /* CloudEvents source "driftd://<agent_id>"; default: host name */
 	double replay_speed;  /* file source: 0 = as fast as possible, else x real time */
 	char *store_prefix;   /* Redis key prefix; default "driftd:" */
@@ -85,7 +87,8 @@ struct agent_config {
 
 	/* ---- logs ---- */
 	enum agent_log_format log_format;
-	int log_level; /* syslog level: 0 emerg .. 7 debug; default 6 (info) */
+	int log_level;	      /* syslog level: 0 emerg .. 7 debug; default 6 (info) */
+	char *log_facilities; /* "a,b": only those below warning; NULL: all */
 
 	/* ---- kafka pass-through ---- */
 	char **kafka_keys;   /* librdkafka property names */

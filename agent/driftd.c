@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	agent_log_setup(stderr, c.log_format == AGENT_LOG_JSON, c.log_level);
+	agent_log_facilities(c.log_facilities);
 	rc = agent_run(&c);
 	agent_config_free(&c);
 	return rc;

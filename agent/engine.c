@@ -70,8 +70,19 @@ struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_
 	return e;
 }
 
+static void free_last(struct pair_last *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->nf; i++)
+		free(l->f[i].name);
+	free(l->f);
+	free(l);
+}
+
 static void free_pair(struct pair *p)
 {
+	free_last(p->last);
 	for (size_t i = 0; i < p->npast; i++)
 		agent_window_free(p->past[i]);
 	free(p->past);
@@ -416,6 +427,39 @@ static void retry_pending(struct agent_engine *e)
 
 /* ---- closing a window ---- */
 
+/* Claims the event's id, hands it to the sink (kept for retry when refused) and records it:
+ * 0 emitted, 1 a duplicate (not emitted), 2 kept for retry. */
+static int emit_event(struct agent_engine *e, struct pair *p, const struct agent_event *event)
+{
+	int claim = conn_store_claim(e->store, event->id);
+
+	if (claim == 1) {
+		e->k.duplicates++;
+		agent_log(AGENT_LOG_NOTICE, "events", "%s already decided: not emitted again",
+			  event->id);
+		return 1;
+	}
+	if (claim < 0) {
+		e->k.event_errors++;
+		agent_log(AGENT_LOG_ERR, "store", "claim %s: %s (emitting anyway)", event->id,
+			  conn_store_error(e->store));
+	}
+	if (conn_sink_emit(e->sink, p->model, event->json, event->len, event->headers,
+			   AGENT_EVENT_HEADERS) != 0) {
+		e->k.event_errors++;
+		agent_log(AGENT_LOG_ERR, "events", "%s: %s (kept for retry)", event->id,
+			  conn_sink_error(e->sink));
+		keep_pending(e, p->model, event);
+		return 2;
+	}
+	after_emit(e, p->model, p->version, event->json, event->len, event->type);
+	p->events[!strcmp(event->type, AGENT_EVENT_DRYRUN)	   ? 1
+		  : !strcmp(event->type, AGENT_EVENT_NEEDS_TARGET) ? 2
+								   : 0]++;
+	agent_log(AGENT_LOG_NOTICE, "events", "%s %s", event->type, event->id);
+	return 0;
+}
+
 static void log_window(const struct agent_engine *e, const struct pair *p,
 		       const struct agent_eval *ev, const struct agent_decision *d, uint64_t labels)
 {
@@ -429,7 +473,9 @@ static void log_window(const struct agent_engine *e, const struct pair *p,
 			      p->version, s, ev->n);
 	if (e->labels) /* the share of records without a label, own or joined */
 		o += (size_t)snprintf(line + o, sizeof line - o, " target_missing=%.4f",
-				      ev->n ? 1.0 - (double)labels / (double)ev->n : 1.0);
+				      !ev->n		? 1.0
+				      : labels >= ev->n ? 0.0
+							: 1.0 - (double)labels / (double)ev->n);
 	for (int r = 0; r < AGENT_RULE_COUNT && o < sizeof line; r++) {
 		const struct agent_rule_result *rr = &ev->rule[r];
 
@@ -448,6 +494,56 @@ static void log_window(const struct agent_engine *e, const struct pair *p,
 		snprintf(line + o, sizeof line - o, " -> %s%s",
 			 d->fire ? d->type : "blocked:", d->fire ? "" : d->blocked);
 	agent_log(AGENT_LOG_INFO, "window", "%s", line);
+}
+
+/* Keeps what the metrics show of the window just evaluated (nothing on no memory). */
+static void save_last(struct pair *p, const struct agent_eval *ev, uint64_t labels)
+{
+	struct pair_last *l = calloc(1, sizeof *l);
+
+	if (!l)
+		return;
+	l->f = calloc(ev->nfeatures ? ev->nfeatures : 1, sizeof *l->f);
+	if (!l->f) {
+		free(l);
+		return;
+	}
+	for (size_t i = 0; i < ev->nfeatures; i++) {
+		const struct agent_fscore *fs = &ev->features[i];
+
+		l->f[i] = (struct pair_feature){ .name = strdup(fs->name),
+						 .kl = fs->kl,
+						 .psi = fs->psi,
+						 .js = fs->js,
+						 .n = fs->n };
+		l->nf++;
+		if (!l->f[i].name) {
+			free_last(l);
+			return;
+		}
+	}
+	l->decided_wall_ms = agent_time_now_ms();
+	l->window_end_ms = ev->end_ms;
+	l->samples = ev->n;
+	l->p50 = ev->p50;
+	l->p95 = ev->p95;
+	l->p99 = ev->p99;
+	l->p95_ratio = ev->base_p95 > 0 ? ev->p95 / ev->base_p95 : NAN;
+	l->accuracy = ev->accuracy;
+	l->accuracy_delta = ev->accuracy - ev->base_accuracy; /* NaN when either is */
+	l->error_ratio = ev->error_ratio;
+	/* late labels of earlier windows may count here too: at least 0 */
+	l->target_missing =
+	    ev->n ? (labels >= ev->n ? 0.0 : 1.0 - (double)labels / (double)ev->n) : NAN;
+	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
+		l->rule_enabled[r] = ev->rule[r].enabled;
+		l->rule_state[r] = ev->rule[r].outcome;
+		l->rule_value[r] = ev->rule[r].value;
+		l->rule_threshold[r] = ev->rule[r].threshold;
+		l->rule_n[r] = ev->rule[r].n;
+	}
+	free_last(p->last);
+	p->last = l;
 }
 
 /* With sliding_k > 1: a new window holding w merged with the pair's last sliding_k - 1 closed
@@ -521,6 +617,7 @@ static void close_window(struct agent_engine *e, struct pair *p, struct agent_wi
 	agent_decide(&p->streaks, &ev, e->c->breach_windows, e->c->dry_run, &ctx, &d);
 	p->state_dirty = 1;
 	log_window(e, p, &ev, &d, (view ? view : w)->labels);
+	save_last(p, &ev, (view ? view : w)->labels);
 
 	rep.labels = (view ? view : w)->labels;
 	rep.model = p->model;
@@ -530,35 +627,12 @@ static void close_window(struct agent_engine *e, struct pair *p, struct agent_wi
 	rep.decision = &d;
 	if (d.fire &&
 	    agent_event_build(&event, e->c->agent_id, p->model, p->version, bver, &ev, &d) == 0) {
-		int claim = conn_store_claim(e->store, event.id);
+		int how = emit_event(e, p, &event);
 
-		if (claim == 1) {
-			e->k.duplicates++;
-			rep.duplicate = 1;
-			agent_log(AGENT_LOG_NOTICE, "events",
-				  "%s already decided: not emitted again", event.id);
-		} else {
-			if (claim < 0) {
-				e->k.event_errors++;
-				agent_log(AGENT_LOG_ERR, "store", "claim %s: %s (emitting anyway)",
-					  event.id, conn_store_error(e->store));
-			}
-			if (conn_sink_emit(e->sink, p->model, event.json, event.len, event.headers,
-					   AGENT_EVENT_HEADERS) == 0) {
-				after_emit(e, p->model, p->version, event.json, event.len,
-					   event.type);
-				rep.event_json = event.json;
-				agent_log(AGENT_LOG_NOTICE, "events", "%s %s", event.type,
-					  event.id);
-			} else {
-				e->k.event_errors++;
-				agent_log(AGENT_LOG_ERR, "events", "%s: %s (kept for retry)",
-					  event.id, conn_sink_error(e->sink));
-				keep_pending(e, p->model, &event);
-			}
-			if (cool && !strcmp(event.type, AGENT_EVENT_ROLLBACK))
-				*cool = w->end_ms;
-		}
+		rep.duplicate = how == 1;
+		rep.event_json = how == 0 ? event.json : NULL;
+		if (how != 1 && cool && !strcmp(event.type, AGENT_EVENT_ROLLBACK))
+			*cool = w->end_ms;
 	} else if (d.fire) {
 		e->k.event_errors++;
 		agent_log(AGENT_LOG_CRIT, "events", "%s %s: out of memory building the event",
@@ -570,6 +644,96 @@ static void close_window(struct agent_engine *e, struct pair *p, struct agent_wi
 	agent_eval_free(&ev);
 	agent_window_free(view);
 	free(good);
+}
+
+/* ---- alerts ---- */
+
+/* The model's most recently active (model, version) pair, or NULL. */
+static struct pair *newest_pair(struct agent_engine *e, const char *model)
+{
+	struct pair *best = NULL;
+	int64_t best_t = INT64_MIN;
+
+	for (size_t i = 0; i < e->npairs; i++) {
+		struct pair *p = &e->pairs[i];
+		int64_t t = p->nwin	    ? p->win[p->nwin - 1]->start_ms
+			    : p->any_closed ? p->closed_upto
+					    : INT64_MIN;
+
+		if (!strcmp(p->model, model) && (!best || t > best_t)) {
+			best = p;
+			best_t = t;
+		}
+	}
+	return best;
+}
+
+int agent_engine_alert(struct agent_engine *e, const struct conn_am_alert *a, const char **why)
+{
+	const char *model = conn_am_label(&a->labels, "model");
+	const char *version = conn_am_label(&a->labels, "version");
+	struct agent_event event;
+	struct pair *p;
+	char *good;
+	const char *type;
+	int hold = 0, latched = 0, how;
+
+	*why = NULL;
+	if (a->status != CONN_AM_FIRING) {
+		e->k.alerts_resolved++;
+		*why = "resolved";
+		return 1;
+	}
+	e->k.alerts_firing++;
+	e->k.alerts_ignored++; /* until it is acted on */
+	if (!model || !model[0] || strlen(model) > 128) {
+		*why = "no usable model label";
+		return 1;
+	}
+	if (version && version[0])
+		p = strlen(version) > 128
+			? NULL
+			: engine_pair(e, model, strlen(model), version, strlen(version));
+	else
+		p = newest_pair(e, model);
+	if (!p) {
+		*why = version && version[0]
+			   ? "too many (model, version) pairs"
+			   : "no version of the model seen (label it with version)";
+		return 1;
+	}
+	if (conn_store_hold_get(e->store, p->model, &hold) < 0 ||
+	    conn_store_latch_get(e->store, p->model, p->version, &latched) < 0)
+		e->k.store_errors++;
+	if (hold || latched) {
+		*why = hold ? "hold" : "latched";
+		return 1;
+	}
+	good = good_of(e, p->model);
+	if (good && !strcmp(good, p->version)) { /* the good version itself: nowhere to go */
+		free(good);
+		good = NULL;
+	}
+	type = e->c->dry_run ? AGENT_EVENT_DRYRUN
+	       : good	     ? AGENT_EVENT_ROLLBACK
+			     : AGENT_EVENT_NEEDS_TARGET;
+	if (agent_event_build_alert(&event, e->c->agent_id, p->model, p->version, good, type,
+				    e->c->dry_run, a) < 0) {
+		free(good);
+		e->k.event_errors++;
+		*why = "out of memory";
+		return 1;
+	}
+	free(good);
+	how = emit_event(e, p, &event);
+	agent_event_free(&event);
+	if (how == 1) {
+		*why = "duplicate";
+		return 1;
+	}
+	e->k.alerts_ignored--;
+	e->k.alerts_acted++;
+	return 0;
 }
 
 /* Closes the windows of p ending at or before upto (all when all != 0), oldest first. */
@@ -823,4 +987,13 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 	e->cur_msg = NULL;
 	if (e->labels && e->k.accepted != accepted)
 		join_remember(e, &r, ts, now_ms);
+}
+
+size_t agent_engine_assigned(const struct agent_engine *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->nstreams; i++)
+		n += !e->streams[i].labels;
+	return n;
 }

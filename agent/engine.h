@@ -24,6 +24,7 @@
 #include "agent/config.h"
 #include "agent/decide.h"
 #include "agent/rules.h"
+#include "connectors/alertmanager.h"
 #include "connectors/io.h"
 #include "connectors/record.h"
 #include "connectors/store.h"
@@ -61,6 +62,10 @@ struct agent_counters {
 	uint64_t labels_late;	   /* joined after their window closed: counted in
 				    * the pair's newest open window */
 	uint64_t labels_unplaced;  /* joined, but no open window to count them in */
+	uint64_t alerts_firing;	   /* firing alerts matching the selector */
+	uint64_t alerts_resolved;  /* resolved ones (recorded, not acted on) */
+	uint64_t alerts_acted;	   /* that became an event (or one kept for retry) */
+	uint64_t alerts_ignored;   /* blocked (hold, latch), duplicates, no model */
 };
 
 /* What the engine reports after each closed window (for logs, the demo's table, tests). */
@@ -95,8 +100,19 @@ void agent_engine_tick(struct agent_engine *e);
 /* Closes and decides every open window (end of a replay, shutdown). */
 void agent_engine_finish(struct agent_engine *e);
 const struct agent_counters *agent_engine_counters(const struct agent_engine *e);
+/* Input streams this engine holds (Kafka: partitions assigned and not revoked, the labels
+ * topic's excepted; a file: 1 once it delivered). */
+size_t agent_engine_assigned(const struct agent_engine *e);
 /* The largest record time seen so far: 0 and *ts_ms set, or -1 when no record yet. */
 int agent_engine_watermark(const struct agent_engine *e, int64_t *ts_ms);
+
+/* An Alertmanager alert that matched the selector (SPEC: a P0 incident). A firing alert naming
+ * a model (label "model", optional "version": else the model's most recently active version)
+ * becomes a rollback decision with trigger "alert": breach_windows and the cooldown do not apply,
+ * hold, latch and the claim of its id ("model/version/alert/FINGERPRINT") do. Resolved alerts
+ * are counted and logged, not acted on. 0 when an event was emitted (or kept for retry); 1
+ * when not, with the reason in *why. */
+int agent_engine_alert(struct agent_engine *e, const struct conn_am_alert *a, const char **why);
 
 /* ---- exactly-once checkpoints (checkpoint.c; doc/delivery.md) ----
  * With checkpoints on, the engine keeps in the store, in scope `scope` (the consumer group):

@@ -11,6 +11,26 @@
 
 #define PENDING_MAX 1024 /* events kept for retry when the sink fails */
 
+/* What the metrics show of a (model, version): its last decided window. */
+struct pair_feature {
+	char *name;
+	double kl, psi, js; /* NaN when not computed */
+	uint64_t n;
+};
+struct pair_last {
+	int64_t decided_wall_ms; /* when it was decided (wall clock) */
+	int64_t window_end_ms;
+	uint64_t samples;
+	struct pair_feature *f;
+	size_t nf;
+	double p50, p95, p99; /* seconds; NaN when none */
+	double p95_ratio, accuracy, accuracy_delta, error_ratio, target_missing;
+	int rule_enabled[AGENT_RULE_COUNT];
+	enum agent_outcome rule_state[AGENT_RULE_COUNT];
+	double rule_value[AGENT_RULE_COUNT], rule_threshold[AGENT_RULE_COUNT];
+	uint64_t rule_n[AGENT_RULE_COUNT];
+};
+
 struct pair {
 	char *model, *version; /* NUL-terminated copies */
 	size_t mlen, vlen;
@@ -21,8 +41,10 @@ struct pair {
 	struct agent_streaks streaks; /* rule streaks */
 	struct agent_window **past;   /* sliding view: the last sliding_k - 1 closed windows */
 	size_t npast;
-	char *base_version; /* baseline version of the newest open window, or NULL */
-	int state_dirty;    /* streaks or closed_upto changed since the last checkpoint */
+	char *base_version;	/* baseline version of the newest open window, or NULL */
+	int state_dirty;	/* streaks or closed_upto changed since the last checkpoint */
+	uint64_t events[3];	/* emitted: rollback, dryrun, needs_target (metrics) */
+	struct pair_last *last; /* the last decided window, for the metrics (NULL: none yet) */
 };
 
 struct cached_baseline {

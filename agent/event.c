@@ -81,14 +81,117 @@ static void add_rule_reason(json_t *reasons, const struct agent_eval *e, int r, 
 		*ok = 0;
 }
 
+static json_t *kv_object(const struct conn_am_labels *set, int *ok)
+{
+	json_t *o = json_object();
+
+	if (!o) {
+		*ok = 0;
+		return NULL;
+	}
+	for (size_t i = 0; i < set->n; i++)
+		put(o, set->kv[i].name, json_string(set->kv[i].value), ok);
+	return o;
+}
+
+/* The parts every event shares: id, source, type, time already set in ev; data given. */
+static int finish_event(struct agent_event *ev, const char *model, json_t *data, int ok)
+{
+	json_t *root = json_object();
+
+	ok = ok && root;
+	put(root, "specversion", json_string("1.0"), &ok);
+	put(root, "id", json_string(ev->id), &ok);
+	put(root, "source", json_string(ev->source), &ok);
+	put(root, "type", json_string(ev->type), &ok);
+	put(root, "time", json_string(ev->time), &ok);
+	put(root, "subject", json_string(model), &ok);
+	put(root, "datacontenttype", json_string("application/json"), &ok);
+	put(root, "data", json_incref(data), &ok);
+	if (ok) {
+		ev->json =
+		    json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		ok = ev->json != NULL;
+		ev->len = ok ? strlen(ev->json) : 0;
+	}
+	if (ok) {
+		ev->headers[0] = (struct conn_header){ "ce_specversion", "1.0" };
+		ev->headers[1] = (struct conn_header){ "ce_id", ev->id };
+		ev->headers[2] = (struct conn_header){ "ce_source", ev->source };
+		ev->headers[3] = (struct conn_header){ "ce_type", ev->type };
+		ev->headers[4] = (struct conn_header){ "ce_time", ev->time };
+		ev->headers[5] = (struct conn_header){ "ce_subject", model };
+		ev->headers[6] = (struct conn_header){ "content-type", AGENT_EVENT_CONTENT_TYPE };
+	}
+	json_decref(root);
+	return ok;
+}
+
+int agent_event_build_alert(struct agent_event *ev, const char *agent_id, const char *model,
+			    const char *version, const char *to_version, const char *type,
+			    int dry_run, const struct conn_am_alert *a)
+{
+	json_t *data = json_object(), *reasons = json_array(), *r = json_object();
+	const char *fp = a->fingerprint && a->fingerprint[0] ? a->fingerprint : NULL;
+	char fpbuf[24];
+	size_t idlen;
+	int ok = data && reasons && r;
+
+	memset(ev, 0, sizeof *ev);
+	if (!fp) { /* no fingerprint: the alert's start identifies it */
+		snprintf(fpbuf, sizeof fpbuf, "%lld",
+			 (long long)(a->has_starts ? a->starts_ms : 0));
+		fp = fpbuf;
+	}
+	idlen = strlen(model) + strlen(version) + strlen(fp) + 16;
+	ev->id = malloc(idlen);
+	ev->source = malloc(strlen(agent_id) + 10);
+	if (!ev->id || !ev->source)
+		ok = 0;
+	if (!ok)
+		goto out;
+	snprintf(ev->id, idlen, "%s/%s/alert/%s", model, version, fp);
+	snprintf(ev->source, strlen(agent_id) + 10, "driftd://%s", agent_id);
+	agent_time_format(a->has_starts ? a->starts_ms : 0, ev->time);
+	ev->type = type;
+
+	put(data, "model", json_string(model), &ok);
+	put(data, "from_version", json_string(version), &ok);
+	put(data, "to_version", to_version ? json_string(to_version) : json_null(), &ok);
+	put(data, "trigger", json_string("alert"), &ok);
+	put(r, "rule", json_string("alert"), &ok);
+	put(r, "labels", kv_object(&a->labels, &ok), &ok);
+	put(r, "annotations", kv_object(&a->annotations, &ok), &ok);
+	if (a->fingerprint)
+		put(r, "fingerprint", json_string(a->fingerprint), &ok);
+	if (a->has_starts)
+		put(r, "starts_at", json_string(ev->time), &ok);
+	if (a->generator_url)
+		put(r, "generator_url", json_string(a->generator_url), &ok);
+	if (json_array_append(reasons, r) != 0)
+		ok = 0;
+	put(data, "reasons", json_incref(reasons), &ok);
+	put(data, "breach_windows", json_integer(0), &ok);
+	put(data, "dry_run", json_boolean(dry_run), &ok);
+	put(data, "baseline_version", json_null(), &ok);
+	ok = finish_event(ev, model, data, ok);
+out:
+	json_decref(data);
+	json_decref(reasons);
+	json_decref(r);
+	if (!ok)
+		agent_event_free(ev);
+	return ok ? 0 : -1;
+}
+
 int agent_event_build(struct agent_event *ev, const char *agent_id, const char *model,
 		      const char *version, const char *baseline_version, const struct agent_eval *e,
 		      const struct agent_decision *d)
 {
-	json_t *root = json_object(), *data = json_object(), *win = json_object();
+	json_t *data = json_object(), *win = json_object();
 	json_t *reasons = json_array();
 	char start[AGENT_TIME_LEN];
-	int ok = root && data && win && reasons;
+	int ok = data && win && reasons;
 	size_t idlen = strlen(model) + strlen(version) + 24;
 
 	memset(ev, 0, sizeof *ev);
@@ -103,14 +206,6 @@ int agent_event_build(struct agent_event *ev, const char *agent_id, const char *
 	agent_time_format(e->end_ms, ev->time);
 	agent_time_format(e->start_ms, start);
 	ev->type = d->type;
-
-	put(root, "specversion", json_string("1.0"), &ok);
-	put(root, "id", json_string(ev->id), &ok);
-	put(root, "source", json_string(ev->source), &ok);
-	put(root, "type", json_string(d->type), &ok);
-	put(root, "time", json_string(ev->time), &ok);
-	put(root, "subject", json_string(model), &ok);
-	put(root, "datacontenttype", json_string("application/json"), &ok);
 
 	put(data, "model", json_string(model), &ok);
 	put(data, "from_version", json_string(version), &ok);
@@ -133,24 +228,8 @@ int agent_event_build(struct agent_event *ev, const char *agent_id, const char *
 	put(data, "dry_run", json_boolean(d->dry_run), &ok);
 	put(data, "baseline_version",
 	    baseline_version ? json_string(baseline_version) : json_null(), &ok);
-	put(root, "data", json_incref(data), &ok);
-	if (ok) {
-		ev->json =
-		    json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-		ok = ev->json != NULL;
-		ev->len = ok ? strlen(ev->json) : 0;
-	}
-	if (ok) {
-		ev->headers[0] = (struct conn_header){ "ce_specversion", "1.0" };
-		ev->headers[1] = (struct conn_header){ "ce_id", ev->id };
-		ev->headers[2] = (struct conn_header){ "ce_source", ev->source };
-		ev->headers[3] = (struct conn_header){ "ce_type", ev->type };
-		ev->headers[4] = (struct conn_header){ "ce_time", ev->time };
-		ev->headers[5] = (struct conn_header){ "ce_subject", model };
-		ev->headers[6] = (struct conn_header){ "content-type", AGENT_EVENT_CONTENT_TYPE };
-	}
+	ok = finish_event(ev, model, data, ok);
 out:
-	json_decref(root);
 	json_decref(data);
 	json_decref(win);
 	json_decref(reasons);

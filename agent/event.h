@@ -8,6 +8,7 @@
 #define DRIFTD_AGENT_EVENT_H
 
 #include "agent/decide.h"
+#include "connectors/alertmanager.h"
 #include "connectors/io.h"
 
 #define AGENT_EVENT_CONTENT_TYPE "application/cloudevents+json; charset=UTF-8"
@@ -30,6 +31,13 @@ struct agent_event {
 int agent_event_build(struct agent_event *ev, const char *agent_id, const char *model,
 		      const char *version, const char *baseline_version, const struct agent_eval *e,
 		      const struct agent_decision *d);
+/* Builds the event of a rollback decided on a firing Alertmanager alert (trigger "alert"): id
+ * "model/version/alert/FINGERPRINT" (the same alert re-sent is the same decision), time the
+ * alert's startsAt, data.reasons one entry with the alert's labels, annotations, fingerprint,
+ * startsAt and generatorURL, no window. type and to_version as a window decision's. */
+int agent_event_build_alert(struct agent_event *ev, const char *agent_id, const char *model,
+			    const char *version, const char *to_version, const char *type,
+			    int dry_run, const struct conn_am_alert *a);
 void agent_event_free(struct agent_event *ev);
 
 #endif

@@ -19,9 +19,12 @@ agent_libagent_a_SOURCES = \
 	agent/generate.h agent/generate.c \
 	agent/labels.h agent/labels.c \
 	agent/log.h agent/log.c \
+	agent/metrics.h agent/metrics.c \
 	agent/mockkafka.h agent/mockkafka.c \
 	agent/rules.h agent/rules.c \
 	agent/run.h agent/run.c \
+	agent/serve.h agent/serve.c \
+	agent/metrics_snapshot.h agent/metrics_snapshot.c \
 	agent/timefmt.h agent/timefmt.c \
 	agent/traffic.h agent/traffic.c \
 	agent/util.h agent/util.c \

@@ -10,6 +10,34 @@
 static FILE *log_out; /* NULL: stderr */
 static int log_json;  /* 0 text, 1 JSON lines */
 static int log_level = AGENT_LOG_INFO;
+static char log_only[516]; /* ",a,b,": the facility filter; "" when off */
+
+const char *const agent_log_facility_names[] = {
+	"alert",  "baseline", "checkpoint", "dead-letters", "engine", "events", "http",
+	"labels", "records",  "run",	    "source",	    "store",  "window", NULL
+};
+
+void agent_log_facilities(const char *list)
+{
+	size_t n = list ? strlen(list) : 0;
+
+	if (n == 0 || n > sizeof log_only - 3) {
+		log_only[0] = '\0';
+		return;
+	}
+	snprintf(log_only, sizeof log_only, ",%s,", list);
+}
+
+/* The facility filter lets (level, facility) through. */
+static int facility_on(int level, const char *facility)
+{
+	char key[40];
+
+	if (!log_only[0] || level <= AGENT_LOG_WARNING)
+		return 1;
+	snprintf(key, sizeof key, ",%s,", facility);
+	return strstr(log_only, key) != NULL;
+}
 
 static const char *const level_names[] = { "emerg",   "alert",	"crit", "err",
 					   "warning", "notice", "info", "debug" };
@@ -48,13 +76,28 @@ static void json_escape(FILE *f, const char *s)
 	}
 }
 
+/* Writes s with its control characters escaped: one event stays one line. */
+static void text_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
 void agent_log(int level, const char *facility, const char *fmt, ...)
 {
 	FILE *f = log_out ? log_out : stderr;
 	char msg[2048], ts[AGENT_TIME_LEN];
 	va_list ap;
 
-	if (!agent_log_enabled(level))
+	if (!agent_log_enabled(level) || !facility_on(level, facility))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -68,7 +111,9 @@ void agent_log(int level, const char *facility, const char *fmt, ...)
 		json_escape(f, msg);
 		fputs("\"}\n", f);
 	} else {
-		fprintf(f, "%s %s %s: %s\n", ts, agent_log_level_name(level), facility, msg);
+		fprintf(f, "%s %s %s: ", ts, agent_log_level_name(level), facility);
+		text_escape(f, msg);
+		fputc('\n', f);
 	}
 	fflush(f);
 }

@@ -4,6 +4,7 @@
  */
 #include "agent/run.h"
 #include "agent/log.h"
+#include "agent/serve.h"
 #include "agent/timefmt.h"
 #include "connectors/kafka.h"
 
@@ -203,6 +204,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	struct conn_source *src = NULL;
 	struct agent_engine *e = NULL;
 	struct dead_letters dl = { 0 };
+	struct agent_serve *http = NULL;
 	struct conn_msg msgs[BATCH];
 	struct sigaction sa;
 	int64_t wall0 = 0, ts0 = 0;
@@ -211,6 +213,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* no reload: a hang-up stops cleanly, like SIGTERM */
 	sigaction(SIGINT, &sa, NULL);
 	stop_requested = 0;
 
@@ -254,6 +257,20 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		agent_log(AGENT_LOG_ERR, "source", "%s", err);
 		goto out;
 	}
+	/* HTTP: a daemon without its endpoint is misconfigured (exit); a file replay goes on */
+	if (!(http = agent_serve_start(c, err, sizeof err)) && err[0]) {
+		agent_log(conn_source_finite(src) ? AGENT_LOG_WARNING : AGENT_LOG_ERR, "http",
+			  "%s %s: %s", c->metrics_listen,
+			  conn_source_finite(src) ? "not served" : "cannot be served", err);
+		if (!conn_source_finite(src))
+			goto out;
+	}
+	if (http) {
+		agent_serve_source(http, src);
+		agent_log(AGENT_LOG_INFO, "http",
+			  "serving /metrics /healthz /readyz /alertmanager on port %u",
+			  agent_serve_port(http));
+	}
 	if (checkpointing(c)) {
 		struct conn_kafka_hooks h = { e, resume_at, revoked };
 
@@ -285,6 +302,8 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 				break;
 			agent_engine_tick(e); /* nothing new: retries, checkpoints */
 			agent_engine_committed_offsets(e, commit_offset, src);
+			agent_serve_alerts(http, e);
+			agent_serve_publish(http, e, store, src, 0);
 			continue;
 		}
 		now = agent_time_now_ms();
@@ -307,6 +326,8 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		}
 		agent_engine_tick(e);
 		agent_engine_committed_offsets(e, commit_offset, src);
+		agent_serve_alerts(http, e);
+		agent_serve_publish(http, e, store, src, 0);
 	}
 	if (n < 0) {
 		agent_log(AGENT_LOG_ERR, "source", "%s", conn_source_error(src));
@@ -331,8 +352,10 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		agent_log(AGENT_LOG_NOTICE, "run", "stopping: open windows are not decided");
 	}
 	log_summary(agent_engine_counters(e));
+	agent_serve_publish(http, e, store, src, 1);
 	rc = 0;
 out:
+	agent_serve_stop(http);		/* before the engine and the source it wakes */
 	conn_kafka_producer_free(dl.p); /* waits for the copies in flight (5 s at most) */
 	conn_source_close(src); /* leaving the group revokes: the hooks still see the engine */
 	agent_engine_free(e);

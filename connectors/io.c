@@ -15,6 +15,12 @@ int conn_source_finite(const struct conn_source *s)
 	return s->ops->finite;
 }
 
+void conn_source_wake(struct conn_source *s)
+{
+	if (s && s->ops->wake)
+		s->ops->wake(s);
+}
+
 void conn_source_close(struct conn_source *s)
 {
 	if (s)

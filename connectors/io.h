@@ -42,6 +42,9 @@ void conn_source_close(struct conn_source *s);
  * handle). Messages stay valid until the next call. */
 int conn_source_next(struct conn_source *s, struct conn_msg *msgs, int cap);
 int conn_source_finite(const struct conn_source *s);
+/* Makes a conn_source_next blocked in another thread return now (Kafka: the poll is yielded);
+ * safe from any thread; a no-op for sources that never block. */
+void conn_source_wake(struct conn_source *s);
 const char *conn_source_error(const struct conn_source *s);
 
 struct conn_header {

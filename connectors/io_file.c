@@ -48,7 +48,7 @@ static void set_err(char *dst, size_t n, const char *fmt, const char *a, const c
 static int file_next(struct conn_source *base, struct conn_msg *msgs, int cap);
 static void file_close(struct conn_source *base);
 
-static const struct conn_source_ops file_source_ops = { file_next, file_close, 1 };
+static const struct conn_source_ops file_source_ops = { file_next, file_close, 1, NULL };
 
 struct conn_source *conn_source_open(const char *spec, size_t max_message, char *errbuf,
 				     size_t errlen)

@@ -158,7 +158,41 @@ static void kafka_close(struct conn_source *base)
 	free(s);
 }
 
-static const struct conn_source_ops kafka_source_ops = { kafka_next, kafka_close, 0 };
+/* From another thread: the consumer's queue is yielded, a blocked poll returns at once. */
+static void kafka_wake(struct conn_source *base)
+{
+	struct kafka_source *s = (struct kafka_source *)base;
+	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(s->rk);
+
+	if (q) {
+		rd_kafka_queue_yield(q);
+		rd_kafka_queue_destroy(q);
+	}
+}
+
+static const struct conn_source_ops kafka_source_ops = { kafka_next, kafka_close, 0, kafka_wake };
+
+int conn_source_kafka_lag(struct conn_source *src, conn_kafka_lag_fn fn, void *arg)
+{
+	struct kafka_source *s = (struct kafka_source *)src;
+	rd_kafka_topic_partition_list_t *l = NULL;
+
+	if (src->ops != &kafka_source_ops)
+		return -1;
+	if (rd_kafka_assignment(s->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR || !l)
+		return 0;
+	rd_kafka_position(s->rk, l);
+	for (int i = 0; i < l->cnt; i++) {
+		int64_t lo = -1, hi = -1, pos = l->elems[i].offset;
+
+		rd_kafka_get_watermark_offsets(s->rk, l->elems[i].topic, l->elems[i].partition, &lo,
+					       &hi);
+		fn(arg, l->elems[i].topic, l->elems[i].partition,
+		   hi >= 0 && pos >= 0 ? (hi > pos ? hi - pos : 0) : -1);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+	return 0;
+}
 
 /* Queues the partitions of l for announcement. */
 static void note_assigned(struct kafka_source *s, const rd_kafka_topic_partition_list_t *l)

@@ -50,6 +50,12 @@ int conn_source_kafka_hooks(struct conn_source *src, const struct conn_kafka_hoo
  * malformed. */
 int conn_source_kafka_commit(struct conn_source *src, const char *stream, int64_t next);
 
+/* Consumer lag: calls fn for each assigned partition with the broker's high watermark minus
+ * the consumer's position (-1 when either is not known yet). Cheap: cached values only. -1 when
+ * src is not a Kafka source. */
+typedef void (*conn_kafka_lag_fn)(void *arg, const char *topic, int32_t partition, int64_t lag);
+int conn_source_kafka_lag(struct conn_source *src, conn_kafka_lag_fn fn, void *arg);
+
 /* ---- producer ----
  * Idempotent (enable.idempotence=true, acks=all). produce() queues a copy of the message;
  * flush() waits until every queued message is acknowledged by the broker or failed. */

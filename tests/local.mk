@@ -57,7 +57,9 @@ AGENT_UNIT_TESTS = \
 	tests/unit/agent/test_decide \
 	tests/unit/agent/test_labels \
 	tests/unit/agent/test_engine \
-	tests/unit/agent/test_checkpoint
+	tests/unit/agent/test_checkpoint \
+	tests/unit/agent/test_log \
+	tests/unit/agent/test_metrics
 check_PROGRAMS += $(AGENT_UNIT_TESTS)
 TESTS += $(AGENT_UNIT_TESTS)
 tests_unit_connectors_test_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
@@ -76,12 +78,16 @@ tests_unit_agent_test_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_baseline_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_decide_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_decide_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_log_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_log_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_checkpoint_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_checkpoint_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_labels_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_labels_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_engine_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_engine_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_metrics_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_metrics_LDADD = $(TEST_AGENT_LIBS)
 
 # ---- connectors unit tests that need the connectors library only ----
 CONN_UNIT_TESTS = tests/unit/connectors/test_http tests/unit/connectors/test_alertmanager
@@ -96,7 +102,12 @@ tests_unit_connectors_test_alertmanager_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
 INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.test \
 	tests/integration/demo.test tests/integration/kafka.test \
 	tests/integration/restart.test tests/integration/labels.test \
-	tests/integration/scale.test
+	tests/integration/scale.test tests/integration/prometheus.test \
+	tests/integration/alertmanager.test
+# operators' packaging: alert rules, dashboard, man pages, deployment examples, make install
+INTEGRATION_TESTS += tests/integration/promtool-rules.test \
+	tests/integration/grafana-dashboard.test tests/integration/man-pages.test \
+	tests/integration/packaging.test tests/integration/install.test
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
 $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
@@ -147,13 +158,13 @@ fuzz:
 TOOL_CHECKS = tests/tools/check-layering.sh tests/tools/check-format.sh \
 	tests/tools/check-vectors.sh tests/tools/check-config-doc.sh
 TESTS += $(TOOL_CHECKS)
-EXTRA_DIST += $(TOOL_CHECKS)
+EXTRA_DIST += $(TOOL_CHECKS) tests/tools/check-openmetrics.py
 tests/tools/check-config-doc.log: driftd$(EXEEXT)
 
 # ---- benchmarks: `make bench`, one JSON object per line; not tests ----
 BENCHES = tests/bench/bench_hist tests/bench/bench_sketch tests/bench/bench_decode \
 	tests/bench/bench_replay tests/bench/bench_kafka tests/bench/bench_http \
-	tests/bench/bench_labels
+	tests/bench/bench_labels tests/bench/bench_metrics tests/bench/bench_alert
 EXTRA_PROGRAMS += $(BENCHES)
 tests_bench_bench_hist_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_bench_hist_LDADD = $(STATS_LIBS)
@@ -167,6 +178,10 @@ tests_bench_bench_kafka_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_bench_bench_kafka_LDADD = $(AGENT_LIBS)
 tests_bench_bench_labels_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_bench_bench_labels_LDADD = $(AGENT_LIBS)
+tests_bench_bench_alert_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_bench_bench_alert_LDADD = $(AGENT_LIBS) -lpthread
+tests_bench_bench_metrics_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_bench_bench_metrics_LDADD = $(AGENT_LIBS)
 tests_bench_bench_http_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
 tests_bench_bench_http_LDADD = $(CONN_LIBS)
 CLEANFILES += $(BENCHES)
