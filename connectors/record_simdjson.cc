@@ -184,6 +184,7 @@ struct conn_simdjson {
 	key_set feat;	    /* keys of "features" */
 	bool dup;	    /* a repeated key was seen in this message */
 	bool escapes;	    /* the message holds a backslash */
+	const char *end;    /* the end of the message in buf */
 	conn_raw scratch;   /* where values of unknown keys are read to */
 
 	explicit conn_simdjson(size_t max) noexcept : parser(max)
@@ -202,6 +203,30 @@ bool has_nul(const conn_simdjson *s, std::string_view str)
 }
 
 walk_status walk_value(conn_simdjson *s, od::value &v, size_t depth, conn_raw *out);
+
+/* The text of a string whose opening quote is just before p, in a message without any
+ * backslash: then it is its own unescaped form and ends at the next quote (stage 1 validated
+ * it), so it is used in place instead of being unescaped into the parser's string buffer. */
+bool plain_string(const conn_simdjson *s, const char *p, std::string_view *out)
+{
+	const char *q = p;
+
+	/* keys and categorical values are short: a byte loop beats a call to memchr */
+	while (q < s->end && *q != '"')
+		q++;
+	if (q == s->end)
+		return false;
+	*out = std::string_view(p, static_cast<size_t>(q - p));
+	return true;
+}
+
+/* The unescaped key of f. */
+bool field_key(conn_simdjson *s, od::field &f, std::string_view *key)
+{
+	if (!s->escapes)
+		return plain_string(s, f.key().raw(), key);
+	return f.unescaped_key().get(*key) == SUCCESS && !has_nul(s, *key);
+}
 
 /* Digits of the mantissa of a number token from its first non-zero digit on. simdjson 3.0.1
  * mis-rounds "0.000...ddd" with more than 19 such digits after at most 17 zeros (its overflow
@@ -235,8 +260,7 @@ walk_status walk_object(conn_simdjson *s, od::object &o, size_t depth)
 		od::field f;
 		std::string_view key;
 
-		if (std::move(fr).get(f) != SUCCESS || f.unescaped_key().get(key) != SUCCESS ||
-		    has_nul(s, key))
+		if (std::move(fr).get(f) != SUCCESS || !field_key(s, f, &key))
 			return WALK_BAD;
 		walk_status st = walk_value(s, f.value(), depth, &s->scratch);
 		if (st != WALK_OK)
@@ -309,8 +333,11 @@ walk_status walk_value(conn_simdjson *s, od::value &v, size_t depth, conn_raw *o
 	}
 	case od::json_type::string: {
 		std::string_view str;
+		od::raw_json_string raw;
 
-		if (v.get_string().get(str) != SUCCESS || has_nul(s, str))
+		if (!s->escapes ? v.get_raw_json_string().get(raw) != SUCCESS ||
+				      !plain_string(s, raw.raw(), &str)
+				: v.get_string().get(str) != SUCCESS || has_nul(s, str))
 			return WALK_BAD;
 		out->type = CONN_RAW_STRING;
 		out->str = str.data();
@@ -359,8 +386,7 @@ walk_status walk_features(conn_simdjson *s, od::value &v, conn_walk *w)
 		std::string_view key;
 		conn_raw raw;
 
-		if (std::move(fr).get(f) != SUCCESS || f.unescaped_key().get(key) != SUCCESS ||
-		    has_nul(s, key))
+		if (std::move(fr).get(f) != SUCCESS || !field_key(s, f, &key))
 			return WALK_BAD;
 		int added = key_set_add(&s->feat, key.data(), key.size());
 		if (added < 0)
@@ -384,8 +410,7 @@ walk_status walk_top(conn_simdjson *s, od::object &o, conn_walk *w)
 		std::string_view key;
 		walk_status st;
 
-		if (std::move(fr).get(f) != SUCCESS || f.unescaped_key().get(key) != SUCCESS ||
-		    has_nul(s, key))
+		if (std::move(fr).get(f) != SUCCESS || !field_key(s, f, &key))
 			return WALK_BAD;
 		int added = key_set_add(&s->top, key.data(), key.size());
 		if (added < 0)
@@ -490,6 +515,7 @@ extern "C" enum conn_reject conn_simdjson_walk(struct conn_simdjson *s, const ch
 	       simdjson::SIMDJSON_PADDING); /* stale bytes could extend a last token */
 	s->dup = false;
 	s->escapes = memchr(buf, '\\', len) != nullptr;
+	s->end = s->buf + len;
 
 	e = s->parser.iterate(s->buf, len, s->cap + simdjson::SIMDJSON_PADDING).get(doc);
 	if (e != SUCCESS) /* stage 1: UTF-8, control characters, unclosed string */
