@@ -198,6 +198,15 @@ static const struct opt opts[] = {
 	  .desc = "`HOST:PORT` of the HTTP endpoint (`/metrics`, `/healthz`, `/readyz`, "
 		  "`/alertmanager`; doc/http.md); `[ADDR]:PORT` for IPv6, port 0 for any free "
 		  "port; an empty value serves no HTTP at all" },
+	{ .name = "ready_without_partitions",
+	  .flag = "ready-without-partitions",
+	  .type = OPT_BOOL,
+	  .off = OFF(ready_without_partitions),
+	  .def = "false",
+	  .sec = SEC_IO,
+	  .desc = "`/readyz` answers ready with no Kafka partition assigned (the store must still "
+		  "answer): for a sidecar in more pods than the topic has partitions, whose spare "
+		  "agents must not take their model servers out of service" },
 	{ .name = "alert_selector",
 	  .flag = "alert-selector",
 	  .type = OPT_STRING,

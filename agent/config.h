@@ -43,12 +43,13 @@ struct agent_config {
 	char *metrics_listen; /* HOST:PORT; default "127.0.0.1:9640" */
 	char *alert_selector; /* Alertmanager alerts acted on; default severity="P0" */
 	char *alert_token;    /* bearer token of POST /alertmanager (secret) or NULL */
-	char *agent_id;	      /* CloudEvents source "driftd://<agent_id>"; default: host name */
-	double replay_speed;  /* file source: 0 = as fast as possible, else x real time */
-	char *store_prefix;   /* Redis key prefix; default "driftd:" */
-	double checkpoint_s;  /* window checkpoint interval (Kafka source); 0: off; default 5 */
-	double labels_ttl_s;  /* late labels: how long a prediction waits; default 3600 */
-	size_t labels_max;    /* late labels: predictions remembered at most; default 1000000 */
+	int ready_without_partitions; /* /readyz ignores the Kafka assignment; default 0 */
+	char *agent_id;	     /* CloudEvents source "driftd://<agent_id>"; default: host name */
+	double replay_speed; /* file source: 0 = as fast as possible, else x real time */
+	char *store_prefix;  /* Redis key prefix; default "driftd:" */
+	double checkpoint_s; /* window checkpoint interval (Kafka source); 0: off; default 5 */
+	double labels_ttl_s; /* late labels: how long a prediction waits; default 3600 */
+	size_t labels_max;   /* late labels: predictions remembered at most; default 1000000 */
 
 	/* ---- windows ---- */
 	double window_s;      /* tumbling window length, default 60 */

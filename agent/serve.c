@@ -39,6 +39,7 @@ struct agent_serve {
 	int64_t last_publish, last_ping;
 	int store_up, kafka;
 	int ready; /* last published readiness (-1: none yet) */
+	int ready_without_partitions;
 	double start_s;
 };
 
@@ -103,6 +104,7 @@ struct agent_serve *agent_serve_start(const struct agent_config *c, char *err, s
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	s->ready = -1;
+	s->ready_without_partitions = c->ready_without_partitions;
 	s->store_up = 1;
 	s->start_s = (double)agent_time_now_ms() / 1000.0;
 	s->store_redis = !strncmp(c->store, "redis", 5) || !strncmp(c->store, "unix:", 5);
@@ -194,7 +196,7 @@ void agent_serve_alerts(struct agent_serve *s, struct agent_engine *e)
 static void publish_ready(struct agent_serve *s, int kafka_source)
 {
 	char body[256];
-	int ready = s->store_up && (!kafka_source || s->kafka > 0);
+	int ready = s->store_up && (!kafka_source || s->kafka > 0 || s->ready_without_partitions);
 	int n = snprintf(body, sizeof body, "{\"ready\":%s,\"store\":\"%s\",\"kafka\":\"%s\"}\n",
 			 ready ? "true" : "false", s->store_up ? "reachable" : "unreachable",
 			 !kafka_source ? "not used"
