@@ -40,6 +40,7 @@ struct agent_serve {
 	int store_up, kafka;
 	int ready; /* last published readiness (-1: none yet) */
 	int ready_without_partitions;
+	int brokers_up; /* conn_source_kafka_up: -1 not known yet */
 	double start_s;
 };
 
@@ -196,12 +197,15 @@ void agent_serve_alerts(struct agent_serve *s, struct agent_engine *e)
 static void publish_ready(struct agent_serve *s, int kafka_source)
 {
 	char body[256];
-	int ready = s->store_up && (!kafka_source || s->kafka > 0 || s->ready_without_partitions);
+	int ready =
+	    s->store_up && (!kafka_source ||
+			    ((s->kafka > 0 || s->ready_without_partitions) && s->brokers_up != 0));
 	int n = snprintf(body, sizeof body, "{\"ready\":%s,\"store\":\"%s\",\"kafka\":\"%s\"}\n",
 			 ready ? "true" : "false", s->store_up ? "reachable" : "unreachable",
-			 !kafka_source ? "not used"
-			 : s->kafka    ? "partitions assigned"
-				       : "no partition assigned");
+			 !kafka_source	      ? "not used"
+			 : s->brokers_up == 0 ? "brokers unreachable"
+			 : s->kafka	      ? "partitions assigned"
+					      : "no partition assigned");
 
 	conn_http_publish(s->h, "/readyz", CONN_HTTP_TEXT, ready ? 200 : 503, "application/json",
 			  body, (size_t)n);
@@ -227,6 +231,7 @@ void agent_serve_publish(struct agent_serve *s, struct agent_engine *e, struct c
 		s->store_up = conn_store_ping(store) == 0;
 	}
 	s->kafka = agent_engine_assigned(e);
+	s->brokers_up = src ? conn_source_kafka_up(src) : -1;
 	publish_ready(s, src && !conn_source_finite(src));
 	memset(&st, 0, sizeof st);
 	pthread_mutex_lock(&s->mu);
@@ -237,7 +242,7 @@ void agent_serve_publish(struct agent_serve *s, struct agent_engine *e, struct c
 	st.store_up = s->store_up;
 	st.store_redis = s->store_redis;
 	st.kafka = src && !conn_source_finite(src);
-	st.kafka_ready = s->kafka > 0;
+	st.kafka_ready = s->kafka > 0 && s->brokers_up != 0;
 	st.start_s = s->start_s;
 	for (int om = 0; om < 2; om++) {
 		if (agent_metrics_page(e, src, &st, om, &page, &len) < 0) {

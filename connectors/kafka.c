@@ -6,6 +6,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ struct kafka_source {
 	char *topics;		       /* the topics, NUL-separated copies */
 	size_t topics_len;	       /* bytes of topics */
 	struct conn_kafka_hooks hooks; /* resume and revoke (zero: none) */
+	int brokers_up; /* from the last statistics: -1 none yet, 0 no broker up, 1 one is */
 };
 
 static void release(struct kafka_source *s)
@@ -209,6 +211,39 @@ static void note_assigned(struct kafka_source *s, const rd_kafka_topic_partition
 	}
 }
 
+/* librdkafka's statistics (every statistics.interval.ms, from inside the consumer poll): is
+ * any broker connection up? "brokers" maps each broker to an object whose "state" is "UP" when
+ * connected. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct kafka_source *s = opaque;
+	json_t *root = json_loadb(json, len, 0, NULL), *brokers;
+	const char *name;
+	json_t *b;
+	int up = 0;
+
+	(void)rk;
+	brokers = root ? json_object_get(root, "brokers") : NULL;
+	if (json_is_object(brokers)) {
+		json_object_foreach(brokers, name, b)
+		{
+			const char *st = json_string_value(json_object_get(b, "state"));
+
+			up |= st && !strcmp(st, "UP");
+		}
+		s->brokers_up = up;
+	}
+	json_decref(root);
+	return 0; /* librdkafka frees json */
+}
+
+int conn_source_kafka_up(const struct conn_source *src)
+{
+	if (src->ops != &kafka_source_ops)
+		return -1;
+	return ((const struct kafka_source *)src)->brokers_up;
+}
+
 /* Tells the hooks that the partitions of l are leaving. */
 static void revoke(struct kafka_source *s, const rd_kafka_topic_partition_list_t *l)
 {
@@ -344,7 +379,9 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 			       /* a monitor wants records soon: at most 100 ms idle per fetch */
 			       "fetch.wait.max.ms", "100",
 			       /* rebalances move only the partitions that change hands */
-			       "partition.assignment.strategy", "cooperative-sticky", NULL };
+			       "partition.assignment.strategy", "cooperative-sticky",
+			       /* broker reachability for readiness (on_stats) */
+			       "statistics.interval.ms", "2000", NULL };
 	struct kafka_source *s = calloc(1, sizeof *s);
 	rd_kafka_topic_partition_list_t *tl = NULL;
 	rd_kafka_conf_t *conf;
@@ -361,6 +398,8 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 	if (!conf)
 		goto error;
 	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_stats_cb(conf, on_stats);
+	s->brokers_up = -1;
 	rd_kafka_conf_set_opaque(conf, s);
 	s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
 	if (!s->rk) {

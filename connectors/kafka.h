@@ -53,6 +53,9 @@ int conn_source_kafka_commit(struct conn_source *src, const char *stream, int64_
 /* Consumer lag: calls fn for each assigned partition with the broker's high watermark minus
  * the consumer's position (-1 when either is not known yet). Cheap: cached values only. -1 when
  * src is not a Kafka source. */
+/* Whether the consumer has a broker connection up (librdkafka's statistics, every 2 s): 1 yes,
+ * 0 none, -1 not known yet or not a Kafka source. */
+int conn_source_kafka_up(const struct conn_source *src);
 typedef void (*conn_kafka_lag_fn)(void *arg, const char *topic, int32_t partition, int64_t lag);
 int conn_source_kafka_lag(struct conn_source *src, conn_kafka_lag_fn fn, void *arg);
 
