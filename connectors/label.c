@@ -1,13 +1,13 @@
 /*
  * label.c -- the label message decoder (see label.h), on jansson.
  *
- * Steps 1-5 of the contract are decided exactly as the record decoder's jansson walker does
- * (connectors/record_jansson.c), so the two agree on every text: any NUL byte is BAD_JSON up
- * front (jansson's reader would silently drop one right after a number or literal); jansson
- * parses with JSON_DECODE_ANY (a scalar top value is NOT_OBJECT, not a syntax error) and
- * JSON_DECODE_INT_AS_REAL (every number a correctly rounded double, big integers allowed);
- * any parse error is BAD_JSON except running out of memory (TOO_LARGE) and jansson's own depth
- * limit (JSON_PARSER_MAX_DEPTH, 2048, above CONN_DEPTH_MAX), where the exact reference
+ * Steps 1-5 of the contract are decided by the record decoder's own jansson parse and text
+ * scan (conn_jansson_parse, conn_text_scan in record_jansson.c), so the two agree on every text:
+ * any NUL byte is BAD_JSON up front (jansson's reader would silently drop one right after a number
+ * or literal); jansson parses with JSON_DECODE_ANY (a scalar top value is NOT_OBJECT, not a syntax
+ * error) and JSON_DECODE_INT_AS_REAL (every number a correctly rounded double, big integers
+ * allowed); any parse error is BAD_JSON except running out of memory (TOO_LARGE) and jansson's own
+ * depth limit (JSON_PARSER_MAX_DEPTH, 2048, above CONN_DEPTH_MAX), where the exact reference
  * validator of record.c, conn_json_check (record_impl.h), decides between BAD_JSON and
  * TOO_DEEP. Nesting and duplicate keys are measured on the text by one plain scan once jansson
  * has accepted it: jansson keeps one member per repeated key, so fewer members in the tree than
@@ -23,6 +23,7 @@
 #include "connectors/record_impl.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,44 +34,6 @@ struct conn_label_decoder {
 };
 
 /* ---- helpers ---- */
-
-/* What one scan of an accepted text finds. */
-struct label_scan {
-	size_t max_depth; /* deepest nesting (the top container is 1) */
-	size_t ntop;	  /* ':' at depth 1: members of the top object as written */
-};
-
-/* Scans buf, a valid JSON text, for its nesting and the members of its top object. O(len). */
-static void scan_text(const char *buf, size_t len, struct label_scan *s)
-{
-	size_t depth = 0;
-
-	s->max_depth = s->ntop = 0;
-	for (size_t i = 0; i < len; i++) {
-		switch (buf[i]) {
-		case '"':
-			for (i++; i < len && buf[i] != '"'; i++)
-				if (buf[i] == '\\')
-					i++; /* the escaped character, never the closing quote */
-			break;
-		case '{':
-		case '[':
-			if (++depth > s->max_depth)
-				s->max_depth = depth;
-			break;
-		case '}':
-		case ']':
-			depth--;
-			break;
-		case ':':
-			if (depth == 1)
-				s->ntop++;
-			break;
-		default:
-			break;
-		}
-	}
-}
 
 /* A required join-key string: 1..max bytes. Fills *s, *n; 0, or -1. */
 static int name_of(const json_t *v, size_t max, const char **s, size_t *n)
@@ -111,33 +74,16 @@ static int value_of(const json_t *v, size_t max_value, struct conn_value *out)
 	}
 }
 
-/* Steps 2-5 for a non-empty text within max_message: parses into d->root. */
+/* Steps 2-5 for a non-empty text within max_message: parses into d->root (the record
+ * decoder's jansson parse and text scan, record_impl.h). */
 static enum conn_reject parse(struct conn_label_decoder *d, const char *buf, size_t len)
 {
-	struct label_scan s;
-	json_error_t err;
+	struct conn_text_scan s;
+	enum conn_reject r = conn_jansson_parse(buf, len, d->lim.max_depth, &d->root);
 
-	if (memchr(buf, '\0', len))
-		return CONN_REJECT_BAD_JSON;
-	d->root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &err);
-	if (!d->root) {
-		switch (json_error_code(&err)) {
-		case json_error_out_of_memory:
-			return CONN_REJECT_TOO_LARGE;
-		case json_error_stack_overflow: {
-			/* more than 2048 levels before any error: deeper than max_depth whatever
-			 * follows, so only the validity of the rest is in question */
-			enum conn_reject r = conn_json_check(buf, len, d->lim.max_depth);
-
-			return r == CONN_REJECT_NONE || r == CONN_REJECT_NOT_OBJECT
-				   ? CONN_REJECT_TOO_DEEP /* unreachable: r says how deep */
-				   : r;
-		}
-		default:
-			return CONN_REJECT_BAD_JSON;
-		}
-	}
-	scan_text(buf, len, &s);
+	if (r != CONN_REJECT_NONE)
+		return r;
+	conn_text_scan(buf, len, SIZE_MAX, &s);
 	if (s.max_depth > d->lim.max_depth)
 		return CONN_REJECT_TOO_DEEP;
 	if (!json_is_object(d->root))

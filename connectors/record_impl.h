@@ -122,6 +122,25 @@ void conn_jansson_free(struct conn_jansson *j);
 enum conn_reject conn_jansson_walk(struct conn_jansson *j, const char *buf, size_t len,
 				   struct conn_walk *w);
 
+/* The jansson parse both jansson decoders share (records here, label messages in label.c):
+ * steps 2 and 3 -- any NUL byte is BAD_JSON, then json_loadb with JSON_DECODE_ANY and
+ * JSON_DECODE_INT_AS_REAL; a syntax error is BAD_JSON, running out of memory TOO_LARGE, and
+ * jansson's own depth limit is decided by conn_json_check. NONE with *root set (the caller
+ * frees it); otherwise *root is NULL. */
+struct json_t;
+enum conn_reject conn_jansson_parse(const char *buf, size_t len, size_t max_depth,
+				    struct json_t **root);
+/* What one scan of a text jansson accepted finds: the nesting and the members as written (a
+ * ':' outside strings) of the top object and of the object value of its member number fidx
+ * (0-based; SIZE_MAX for none). Fewer members in jansson's tree than here means a repeated key
+ * (jansson keeps one member per key). O(len). */
+struct conn_text_scan {
+	size_t max_depth; /* deepest nesting (the top container is 1) */
+	size_t ntop;	  /* members of the top object */
+	size_t nfeat;	  /* members of the object value of top member number fidx */
+};
+void conn_text_scan(const char *buf, size_t len, size_t fidx, struct conn_text_scan *t);
+
 #ifdef HAVE_SIMDJSON
 struct conn_simdjson; /* simdjson walker state: parser, padded copy, key sets */
 /* NULL when memory is short. Copies max_message and max_depth from l. */

@@ -93,17 +93,8 @@ static void raw_of(json_t *v, struct conn_raw *o)
 	}
 }
 
-/* What one scan of an accepted text finds. */
-struct text_scan {
-	size_t max_depth; /* deepest nesting (the top container is 1) */
-	size_t ntop;	  /* members of the top object, as written */
-	size_t nfeat;	  /* members of the object value of top member number fidx */
-};
-
-/* Scans buf, a valid JSON text: its nesting and, when its top value is an object, the members
- * of that object and those of the object value of its member number fidx (0-based; SIZE_MAX
- * for none), counted by their ':' outside strings. O(len). */
-static void scan_text(const char *buf, size_t len, size_t fidx, struct text_scan *t)
+/* record_impl.h. */
+void conn_text_scan(const char *buf, size_t len, size_t fidx, struct conn_text_scan *t)
 {
 	size_t depth = 0;
 
@@ -136,6 +127,34 @@ static void scan_text(const char *buf, size_t len, size_t fidx, struct text_scan
 	}
 }
 
+/* record_impl.h. */
+enum conn_reject conn_jansson_parse(const char *buf, size_t len, size_t max_depth, json_t **root)
+{
+	json_error_t err;
+
+	*root = NULL;
+	if (memchr(buf, '\0', len))
+		return CONN_REJECT_BAD_JSON;
+	*root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &err);
+	if (*root)
+		return CONN_REJECT_NONE;
+	switch (json_error_code(&err)) {
+	case json_error_out_of_memory:
+		return CONN_REJECT_TOO_LARGE;
+	case json_error_stack_overflow: {
+		/* more than 2048 levels before any error: deeper than max_depth whatever follows,
+		 * so only the validity of the rest is in question */
+		enum conn_reject r = conn_json_check(buf, len, max_depth);
+
+		return r == CONN_REJECT_NONE || r == CONN_REJECT_NOT_OBJECT
+			   ? CONN_REJECT_TOO_DEEP /* unreachable: r says how deep */
+			   : r;
+	}
+	default:
+		return CONN_REJECT_BAD_JSON;
+	}
+}
+
 /* ---- the walk ---- */
 
 /* record_impl.h. O(len): the parse, one scan of the text, one pass over the top members and the
@@ -143,36 +162,20 @@ static void scan_text(const char *buf, size_t len, size_t fidx, struct text_scan
 enum conn_reject conn_jansson_walk(struct conn_jansson *j, const char *buf, size_t len,
 				   struct conn_walk *w)
 {
-	json_error_t err;
 	json_t *root, *features = NULL;
 	size_t idx = 0, fidx = SIZE_MAX;
-	struct text_scan t;
+	struct conn_text_scan t;
 	const char *key;
 	json_t *v;
 	void *it;
 
+	enum conn_reject r;
+
 	json_decref(j->root);
 	j->root = NULL;
-	if (memchr(buf, '\0', len))
-		return CONN_REJECT_BAD_JSON;
-	j->root = root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &err);
-	if (!root) {
-		switch (json_error_code(&err)) {
-		case json_error_out_of_memory:
-			return CONN_REJECT_TOO_LARGE;
-		case json_error_stack_overflow: {
-			/* more than 2048 levels before any error: deeper than max_depth whatever
-			 * follows, so only the validity of the rest is in question */
-			enum conn_reject r = conn_json_check(buf, len, w->lim.max_depth);
-
-			return r == CONN_REJECT_NONE || r == CONN_REJECT_NOT_OBJECT
-				   ? CONN_REJECT_TOO_DEEP /* unreachable: r says how deep */
-				   : r;
-		}
-		default:
-			return CONN_REJECT_BAD_JSON;
-		}
-	}
+	if ((r = conn_jansson_parse(buf, len, w->lim.max_depth, &j->root)) != CONN_REJECT_NONE)
+		return r;
+	root = j->root;
 	if (json_is_object(root)) {
 		for (it = json_object_iter(root); it; it = json_object_iter_next(root, it), idx++) {
 			int f =
@@ -189,7 +192,7 @@ enum conn_reject conn_jansson_walk(struct conn_jansson *j, const char *buf, size
 		}
 	}
 	/* the text, not the tree: a value replaced by a repeated key is gone from the tree */
-	scan_text(buf, len, fidx, &t);
+	conn_text_scan(buf, len, fidx, &t);
 	if (t.max_depth > w->lim.max_depth)
 		return CONN_REJECT_TOO_DEEP;
 	if (!json_is_object(root))
