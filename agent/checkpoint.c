@@ -116,13 +116,18 @@ static int encode_state(struct agent_engine *e, const struct pair *p, char *out,
 	return o < cap ? (int)o : -1;
 }
 
-/* Applies a stored state to p (and the model's cooldown); -1 when malformed. */
-static int apply_state(struct agent_engine *e, struct pair *p, const char *s, size_t len)
+/* A stored decision state, parsed. */
+struct pair_state {
+	int64_t closed_upto;
+	int any_closed;
+	int64_t cool; /* INT64_MIN: none */
+	struct agent_streaks streaks;
+};
+
+/* Parses a stored state; -1 when malformed. */
+static int parse_state(const char *s, size_t len, struct pair_state *ps)
 {
 	char buf[STATE_MAX], *q, *end;
-	struct agent_streaks st = { 0 };
-	int64_t closed, cool = INT64_MIN;
-	long any;
 
 	if (len >= sizeof buf)
 		return -1;
@@ -130,33 +135,38 @@ static int apply_state(struct agent_engine *e, struct pair *p, const char *s, si
 	buf[len] = '\0';
 	if (strncmp(buf, "1 ", 2) != 0)
 		return -1;
-	closed = strtoll(buf + 2, &end, 10);
-	any = strtol(end, &end, 10);
+	memset(ps, 0, sizeof *ps);
+	ps->cool = INT64_MIN;
+	ps->closed_upto = strtoll(buf + 2, &end, 10);
+	ps->any_closed = strtol(end, &end, 10) != 0;
 	while (*end == ' ')
 		end++;
 	if (*end == '-')
 		end++;
-	else if ((cool = strtoll(end, &end, 10)) == INT64_MIN)
+	else if ((ps->cool = strtoll(end, &end, 10)) == INT64_MIN)
 		return -1;
-	st.dry_latched = (int)strtol(end, &end, 10);
+	ps->streaks.dry_latched = (int)strtol(end, &end, 10);
 	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
 		q = end;
-		st.n[r] = (unsigned)strtoul(q, &end, 10);
+		ps->streaks.n[r] = (unsigned)strtoul(q, &end, 10);
 		if (end == q)
 			return -1;
 	}
-	if (*end)
-		return -1;
-	p->closed_upto = closed;
-	p->any_closed = any != 0;
-	p->streaks = st;
-	if (cool != INT64_MIN) {
+	return *end ? -1 : 0;
+}
+
+/* Applies a parsed state to p (and the model's cooldown). */
+static void apply_state(struct agent_engine *e, struct pair *p, const struct pair_state *ps)
+{
+	p->closed_upto = ps->closed_upto;
+	p->any_closed = ps->any_closed;
+	p->streaks = ps->streaks;
+	if (ps->cool != INT64_MIN) {
 		int64_t *c = engine_cooldown(e, p->model);
 
-		if (c && (*c == INT64_MIN || cool > *c))
-			*c = cool;
+		if (c && (*c == INT64_MIN || ps->cool > *c))
+			*c = ps->cool;
 	}
-	return 0;
 }
 
 /* ---- restore ---- */
@@ -168,11 +178,15 @@ static int restore_state(void *arg, const char *key, size_t klen, const char *bl
 	size_t ml, vl;
 	struct pair *p;
 
+	struct pair_state ps;
+
 	if (split_key(key, klen, 0, &m, &ml, &v, &vl, NULL) < 0 ||
-	    !(p = engine_pair(e, m, ml, v, vl)) || apply_state(e, p, blob, len) < 0) {
+	    parse_state(blob, len, &ps) < 0 || !(p = engine_pair(e, m, ml, v, vl))) {
 		e->k.partials_refused++;
 		agent_log(AGENT_LOG_WARNING, "checkpoint", "a stored decision state is unusable");
+		return 0;
 	}
+	apply_state(e, p, &ps);
 	return 0;
 }
 
@@ -285,21 +299,31 @@ void ckpt_free(struct agent_engine *e)
 
 /* ---- offsets ---- */
 
+/* A stream's name in the store: "TOPIC/PARTITION". */
+static void stream_name(char *buf, size_t cap, const char *topic, int32_t partition)
+{
+	snprintf(buf, cap, "%s/%" PRId32, topic, partition);
+}
+
+/* The mark of m's stream, named (NULL beyond the bound or on no memory). */
+static struct stream_mark *named_stream(struct agent_engine *e, const struct conn_msg *m)
+{
+	struct stream_mark *sm = engine_stream(e, m->stream);
+	char name[600];
+
+	if (!sm || sm->name)
+		return sm;
+	stream_name(name, sizeof name, m->topic, m->partition);
+	sm->name = strdup(name);
+	return sm->name ? sm : NULL;
+}
+
 void ckpt_note_offset(struct agent_engine *e, const struct conn_msg *m)
 {
-	struct stream_mark *sm;
+	struct stream_mark *sm = named_stream(e, m);
 
-	e->cur_wall = e->cur_wall ? e->cur_wall : agent_time_now_ms();
-	sm = engine_stream(e, m->stream);
-	if (!sm)
-		return;
-	if (!sm->name) {
-		char buf[600];
-
-		snprintf(buf, sizeof buf, "%s/%" PRId32, m->topic, m->partition);
-		sm->name = strdup(buf);
-	}
-	sm->next_offset = m->offset + 1;
+	if (sm)
+		sm->next_offset = m->offset + 1;
 }
 
 struct offset_query {
@@ -322,14 +346,10 @@ static int find_offset(void *arg, const struct conn_ckpt_offset *o)
 
 void ckpt_hello(struct agent_engine *e, const struct conn_msg *m)
 {
-	struct stream_mark *sm = engine_stream(e, m->stream);
+	struct stream_mark *sm = named_stream(e, m);
 	struct offset_query q = { 0 };
-	char name[600];
 
 	if (!sm)
-		return;
-	snprintf(name, sizeof name, "%s/%" PRId32, m->topic, m->partition);
-	if (!sm->name && !(sm->name = strdup(name)))
 		return;
 	q.name = sm->name;
 	if (conn_store_ckpt_offsets(e->store, e->ck->scope, find_offset, &q) == 0 && q.found) {
@@ -348,7 +368,7 @@ int agent_engine_resume_offset(struct agent_engine *e, const char *topic, int32_
 
 	if (!e->ck)
 		return 1;
-	snprintf(name, sizeof name, "%s/%" PRId32, topic, partition);
+	stream_name(name, sizeof name, topic, partition);
 	/* a connection broken since the last call fails once, then reconnects: try three times */
 	for (int attempt = 0;; attempt++) {
 		if (conn_store_ckpt_offsets(e->store, e->ck->scope, find_offset, &q) == 0)
@@ -606,31 +626,41 @@ static int check_hold(void *arg, const struct conn_ckpt_offset *o)
 struct state_query {
 	const char *key;
 	size_t klen;
-	int64_t closed_upto;
-	int any_closed, found;
-	char blob[STATE_MAX];
-	size_t len;
+	struct pair_state ps;
+	int found;
 };
 
 static int find_state(void *arg, const char *key, size_t klen, const char *blob, size_t len)
 {
 	struct state_query *q = arg;
-	long any;
-	char buf[STATE_MAX], *end;
 
-	if (klen != q->klen || memcmp(key, q->key, klen) || len >= sizeof buf)
+	if (klen != q->klen || memcmp(key, q->key, klen))
 		return 0;
-	memcpy(buf, blob, len);
-	buf[len] = '\0';
-	if (strncmp(buf, "1 ", 2) != 0)
-		return 0;
-	q->closed_upto = strtoll(buf + 2, &end, 10);
-	any = strtol(end, &end, 10);
-	q->any_closed = any != 0;
-	q->found = 1;
-	memcpy(q->blob, blob, len);
-	q->len = len;
+	q->found = parse_state(blob, len, &q->ps) == 0;
 	return 1;
+}
+
+/* Reads p's stored decision state. 1 when it says w is decided already (by another agent, or
+ * before a restart): p takes the state over, so that this agent's next commit does not move it
+ * back. Else 0; a state of later windows than p knows (another agent decided them) is taken
+ * over too, so that the streaks continue. -1 when the store cannot be read. */
+static int stored_state(struct agent_engine *e, struct pair *p, const struct agent_window *w,
+			const char *pkey, size_t plen)
+{
+	struct state_query q = { .key = pkey, .klen = plen };
+
+	if (conn_store_ckpt_states(e->store, e->ck->scope, find_state, &q) < 0)
+		return -1;
+	if (!q.found || !q.ps.any_closed)
+		return 0;
+	if (q.ps.closed_upto >= w->end_ms) {
+		apply_state(e, p, &q.ps);
+		e->k.windows_skipped++;
+		return 1;
+	}
+	if (!p->any_closed || q.ps.closed_upto > p->closed_upto)
+		apply_state(e, p, &q.ps);
+	return 0;
 }
 
 int ckpt_before_close(struct agent_engine *e, struct pair *p, struct agent_window *w)
@@ -638,7 +668,6 @@ int ckpt_before_close(struct agent_engine *e, struct pair *p, struct agent_windo
 	struct ckpt *ck = e->ck;
 	size_t klen, plen;
 	char *key = make_key(p, w, &klen), *pkey = make_key(p, NULL, &plen);
-	struct state_query q = { .key = pkey, .klen = plen };
 	struct merge_ctx mc = { e, w, 0 };
 	struct hold_query hq = { 0 };
 	char lock[320]; /* a C string: "MLEN:MODEL" "VLEN:VERSION" START */
@@ -658,15 +687,10 @@ int ckpt_before_close(struct agent_engine *e, struct pair *p, struct agent_windo
 		goto out;
 	}
 	/* decided already? (then no lock is needed; checked again under the lock) */
-	if (conn_store_ckpt_states(e->store, ck->scope, find_state, &q) == 0 && q.found &&
-	    q.any_closed && q.closed_upto >= w->end_ms) {
-		if (apply_state(e, p, q.blob, q.len) < 0)
-			e->k.partials_refused++;
-		e->k.windows_skipped++;
+	if (stored_state(e, p, w, pkey, plen) == 1) {
 		how = 1;
 		goto out;
 	}
-	q.found = 0;
 	snprintf(lock, sizeof lock, "%zu:%s%zu:%s%" PRId64, p->mlen, p->model, p->vlen, p->version,
 		 w->start_ms);
 	rc = conn_store_lock(e->store, ck->scope, lock, ck->instance, ck->lock_ttl_ms);
@@ -675,21 +699,9 @@ int ckpt_before_close(struct agent_engine *e, struct pair *p, struct agent_windo
 		how = 2;
 		goto out;
 	}
-	if (rc == 0 && conn_store_ckpt_states(e->store, ck->scope, find_state, &q) == 0 &&
-	    q.found && q.any_closed) {
-		if (q.closed_upto >= w->end_ms) {
-			/* decided already (by another agent, or before a restart): take over its
-			 * state, so that this agent's next commit does not move it back */
-			if (apply_state(e, p, q.blob, q.len) < 0)
-				e->k.partials_refused++;
-			e->k.windows_skipped++;
-			how = 1;
-			goto out;
-		}
-		/* another agent decided the windows before this one: continue its streaks */
-		if ((!p->any_closed || q.closed_upto > p->closed_upto) &&
-		    apply_state(e, p, q.blob, q.len) < 0)
-			e->k.partials_refused++;
+	if (rc == 0 && (rc = stored_state(e, p, w, pkey, plen)) == 1) {
+		how = 1;
+		goto out;
 	}
 	if (rc == 0 &&
 	    conn_store_ckpt_partials(e->store, ck->scope, key, klen, merge_partial, &mc) == 0)

@@ -45,6 +45,7 @@ struct ctl {
 	FILE *out, *err;
 	int json;			/* --json */
 	const char *store_spec;		/* --store, $DRIFTD_STORE or the default */
+	const char *store_prefix;	/* --store-prefix, $DRIFTD_STORE_PREFIX or NULL (default) */
 	struct conn_store *store;	/* opened on first use */
 	const char *cmd;		/* the command, for messages */
 	char qbuf[QBUFS][4 * QMAX + 8]; /* q()'s rotating buffers */
@@ -151,6 +152,8 @@ static int open_store(struct ctl *c)
 	c->store = conn_store_open(c->store_spec, errbuf, sizeof errbuf);
 	if (!c->store)
 		return fail(c, AGENT_CTL_ERROR, "%s", q(c, errbuf));
+	if (c->store_prefix && conn_store_set_prefix(c->store, c->store_prefix) < 0)
+		return store_fail(c);
 	return AGENT_CTL_OK;
 }
 
@@ -1517,12 +1520,15 @@ static const struct cmddef commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: driftctl [--store SPEC] [--json] COMMAND ...\n\ncommands:\n");
+	fprintf(f, "usage: driftctl [--store SPEC] [--store-prefix P] [--json] COMMAND ...\n\n"
+		   "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].usage);
 	fprintf(f,
-		"\n--store dir:PATH (default $DRIFTD_STORE, else %s); --json: machine-readable\n"
-		"output. Exit status: 0 done, 1 failed (not found, bad state, store error),\n"
+		"\n--store dir:PATH (default $DRIFTD_STORE, else %s); --store-prefix: the Redis\n"
+		"key prefix driftd uses (default $DRIFTD_STORE_PREFIX, else driftd:); --json:\n"
+		"machine-readable output. Exit status: 0 done, 1 failed (not found, bad state, "
+		"store error),\n"
 		"2 wrong command line. Baseline files: doc/baseline.md.\n",
 		DEFAULT_STORE);
 }
@@ -1539,6 +1545,18 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *help)
 	}
 	if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
 		*help = 1;
+		return 1;
+	}
+	if (!strncmp(s, "--store-prefix=", 15)) {
+		c->store_prefix = s + 15;
+		return 1;
+	}
+	if (!strcmp(s, "--store-prefix")) {
+		if (*i + 1 >= argc) {
+			fail(c, AGENT_CTL_USAGE, "--store-prefix needs a value");
+			return -1;
+		}
+		c->store_prefix = argv[++*i];
 		return 1;
 	}
 	if (!strncmp(s, "--store=", 8)) {
@@ -1632,6 +1650,8 @@ int agent_ctl_main(int argc, char **argv, FILE *out, FILE *err)
 	c->out = out;
 	c->err = err;
 	c->store_spec = env && env[0] ? env : DEFAULT_STORE;
+	env = getenv("DRIFTD_STORE_PREFIX");
+	c->store_prefix = env && env[0] ? env : NULL;
 	/* global options before the command */
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if ((g = global_opt(c, argc, argv, &i, &help)) < 0) {

@@ -959,6 +959,7 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 		}
 		return;
 	}
+	e->cur_wall = now_ms; /* a stream first seen here is heard from now */
 	if (is_labels(e, m)) {
 		if (e->ck)
 			ckpt_note_offset(e, m);
@@ -979,7 +980,6 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 		return;
 	}
 	e->cur_stream = m->stream;
-	e->cur_wall = now_ms;
 	e->cur_msg = m;
 	accepted = e->k.accepted;
 	ts = r.has_ts ? r.ts_ms : m->ts_ms >= 0 ? m->ts_ms : now_ms;
