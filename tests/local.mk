@@ -27,7 +27,7 @@ STATS_UNIT_TESTS = \
 	tests/unit/stats/test_sketch
 check_PROGRAMS += $(STATS_UNIT_TESTS)
 TESTS += $(STATS_UNIT_TESTS)
-EXTRA_DIST += tests/unit/testutil.h tests/unit/record_same.h \
+EXTRA_DIST += tests/unit/testutil.h tests/unit/redisproc.h tests/unit/record_same.h \
 	tests/unit/connectors/store_suite.h
 
 tests_unit_stats_test_codec_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/stats

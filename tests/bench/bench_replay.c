@@ -25,14 +25,12 @@
 #include "agent/log.h"
 #include "agent/traffic.h"
 #include "benchsink.h"
+#include "redisproc.h"
 #include "connectors/store.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,30 +97,6 @@ static void put_baseline(struct conn_store *st, const char *version)
 	free(c.len);
 }
 
-/* A redis-server on a Unix socket in dir (0 when there is none); spec receives its store spec. */
-static pid_t start_redis(const char *dir, char *spec, size_t cap)
-{
-	char sock[128];
-	pid_t pid;
-
-	if (access("/usr/bin/redis-server", X_OK) != 0)
-		return 0;
-	snprintf(sock, sizeof sock, "%s/redis.sock", dir);
-	pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (!freopen("/dev/null", "w", stdout))
-			_exit(127);
-		execl("/usr/bin/redis-server", "redis-server", "--port", "0", "--unixsocket", sock,
-		      "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 250 && access(sock, F_OK) != 0; i++)
-		usleep(20000);
-	snprintf(spec, cap, "unix:%s", sock);
-	return pid;
-}
-
 /* One in-memory replay as Kafka messages of 3 partitions; a checkpoint forced every `every`
  * records (0: checkpoints off). Returns the seconds taken; *ck the engine's counters. */
 static double replay_kafka(const struct agent_config *cf, struct conn_store *st,
@@ -171,7 +145,7 @@ static void bench_checkpoints(const struct agent_config *cf, struct conn_store *
 			      struct conn_sink *sink, const struct corpus *c, const char *dir)
 {
 	char spec[192], err[256];
-	pid_t redis = start_redis(dir, spec, sizeof spec);
+	pid_t redis = redisproc_start(dir, spec, sizeof spec);
 	struct conn_store *st = redis ? conn_store_open(spec, err, sizeof err) : dirstore;
 	double off[REPS], on[REPS], per_ck[REPS], ck_s[REPS];
 	struct agent_counters k;
@@ -217,10 +191,7 @@ static void bench_checkpoints(const struct agent_config *cf, struct conn_store *
 	fflush(stdout);
 	if (st != dirstore)
 		conn_store_close(st);
-	if (redis > 0) {
-		kill(redis, SIGKILL);
-		waitpid(redis, NULL, 0);
-	}
+	redisproc_stop(redis);
 }
 
 int main(void)

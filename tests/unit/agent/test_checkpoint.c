@@ -13,16 +13,12 @@
 #include "agent/log.h"
 #include "agent/timefmt.h"
 #include "agent/window_codec.h"
+#include "redisproc.h"
 #include "testutil.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#define REDIS_SERVER "/usr/bin/redis-server"
 
 #define NREC	   3000
 #define NPART	   3
@@ -94,26 +90,6 @@ static struct agent_engine *engine(struct fx *x, const char *instance)
 	return e;
 }
 
-/* A redis-server of the test's own on a Unix socket in x->dir (killed with the test). */
-static void start_redis(struct fx *x)
-{
-	char sock[160];
-
-	snprintf(sock, sizeof sock, "%s/redis.sock", x->dir);
-	x->redis = fork();
-	assert_true(x->redis >= 0);
-	if (x->redis == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		freopen("/dev/null", "w", stdout);
-		execl(REDIS_SERVER, REDIS_SERVER, "--port", "0", "--unixsocket", sock, "--save", "",
-		      "--appendonly", "no", "--dir", x->dir, (char *)NULL);
-		_exit(127);
-	}
-	snprintf(x->spec, sizeof x->spec, "unix:%s", sock);
-	for (int i = 0; i < 250 && access(sock, F_OK) != 0; i++)
-		usleep(20000);
-}
-
 static int setup_in(void **state, int redis)
 {
 	struct fx *x = calloc(1, sizeof *x);
@@ -125,7 +101,7 @@ static int setup_in(void **state, int redis)
 	assert_non_null(mkdtemp(x->dir));
 	snprintf(x->spec, sizeof x->spec, "dir:%s/store", x->dir);
 	if (redis)
-		start_redis(x);
+		x->redis = redisproc_start(x->dir, x->spec, sizeof x->spec);
 	snprintf(x->sink_spec, sizeof x->sink_spec, "file:%s/events.jsonl", x->dir);
 	for (int i = 0; i < 100 && !(x->store = conn_store_open(x->spec, err, sizeof err)); i++)
 		usleep(50000);
@@ -168,10 +144,7 @@ static int teardown(void **state)
 
 	conn_sink_close(x->sink);
 	conn_store_close(x->store);
-	if (x->redis > 0) {
-		kill(x->redis, SIGKILL);
-		waitpid(x->redis, NULL, 0);
-	}
+	redisproc_stop(x->redis);
 	agent_config_free(&x->c);
 	agent_baseline_free(x->base);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->dir);
@@ -187,7 +160,7 @@ static int setup(void **state)
 
 static int setup_redis(void **state)
 {
-	if (access(REDIS_SERVER, X_OK) != 0)
+	if (access(REDISPROC_SERVER, X_OK) != 0)
 		return -1; /* reported as a failed setup: ./dev installs redis-server */
 	return setup_in(state, 1);
 }
