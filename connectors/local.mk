@@ -8,6 +8,8 @@ connectors_libconnectors_a_CPPFLAGS = $(CONN_CPPFLAGS)
 connectors_libconnectors_a_CXXFLAGS = $(AM_CXXFLAGS) -fno-exceptions $(SIMDJSON_CFLAGS)
 connectors_libconnectors_a_SOURCES = \
 	connectors/versions.h connectors/versions.c \
+	connectors/text.h connectors/text.c \
+	connectors/endpoint.h connectors/endpoint.c \
 	connectors/record.h connectors/record_impl.h connectors/record.c \
 	connectors/record_jansson.c \
 	connectors/label.h connectors/label.c \

@@ -191,3 +191,13 @@ bench: $(BENCHES)
 .PHONY: bench
 
 EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h
+
+# ---- text-endpoint ----
+# the text codecs and the endpoint spec parser (connectors/text.h, connectors/endpoint.h)
+TEXT_ENDPOINT_TESTS = tests/unit/connectors/test_text tests/unit/connectors/test_endpoint
+check_PROGRAMS += $(TEXT_ENDPOINT_TESTS)
+TESTS += $(TEXT_ENDPOINT_TESTS)
+tests_unit_connectors_test_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
+tests_unit_connectors_test_text_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
+tests_unit_connectors_test_endpoint_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
+tests_unit_connectors_test_endpoint_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
