@@ -1,8 +1,11 @@
 /*
- * log.c -- one line per event on a stream, text or JSON (see log.h).
+ * log.c -- one line per event on a stream, text or JSON (see log.h). A JSON line's strings are
+ * escaped by text.h's one policy (conn_text_json_fput): bytes that are not UTF-8 become
+ * U+FFFD, so every line is valid JSON whatever a message holds.
  */
 #include "agent/log.h"
 #include "agent/timefmt.h"
+#include "connectors/text.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -59,23 +62,6 @@ const char *agent_log_level_name(int level)
 	return level >= 0 && level <= 7 ? level_names[level] : "unknown";
 }
 
-/* Writes s as the body of a JSON string. */
-static void json_escape(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-}
-
 /* Writes s with its control characters escaped: one event stays one line. */
 static void text_escape(FILE *f, const char *s)
 {
@@ -106,9 +92,9 @@ void agent_log(int level, const char *facility, const char *fmt, ...)
 	if (log_json) {
 		fprintf(f, "{\"time\":\"%s\",\"level\":\"%s\",\"facility\":\"", ts,
 			agent_log_level_name(level));
-		json_escape(f, facility);
+		conn_text_json_fput(f, facility, strlen(facility));
 		fputs("\",\"msg\":\"", f);
-		json_escape(f, msg);
+		conn_text_json_fput(f, msg, strlen(msg));
 		fputs("\"}\n", f);
 	} else {
 		fprintf(f, "%s %s %s: ", ts, agent_log_level_name(level), facility);

@@ -24,6 +24,7 @@
 #include "build.h"
 #endif
 #include "agent/metrics.h"
+#include "connectors/text.h"
 #include "connectors/versions.h"
 #include "stats/hist.h"
 
@@ -241,45 +242,14 @@ static void put_double(struct out *o, double v)
 		o->len += fmt_double(o->p + o->len, v);
 }
 
-/* Length of the valid UTF-8 sequence (RFC 3629: no overlong form, no surrogate, at most
- * U+10FFFF) starting at p, whose first byte is >= 0x80; 0 when it is not valid. p is
- * NUL-terminated, and NUL is never a continuation byte, so no read goes past the end. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-	size_t n;
-
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return n;
-}
-
-/* Writes s escaped: backslash, newline and (quote) the double quote get a backslash; invalid
- * UTF-8 bytes become U+FFFD. Label values escape the quote in both formats, HELP text only in
- * OpenMetrics. */
+/* Writes s escaped: backslash, newline and (quote) the double quote get a backslash; bytes
+ * that are not UTF-8 (text.h's conn_text_utf8_len) become U+FFFD, as in every JSON string.
+ * Label values escape the quote in both formats, HELP text only in OpenMetrics. */
 static void put_escaped(struct out *o, const char *s, int quote)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t n = strlen((const char *)p);
+	const unsigned char *end = p + n;
 	char *d;
 
 	if (reserve(o, 3 * n) < 0) /* worst case: every byte an invalid one -> 3 bytes */
@@ -300,7 +270,7 @@ static void put_escaped(struct out *o, const char *s, int quote)
 			}
 			p++;
 		} else {
-			size_t k = utf8_len(p);
+			size_t k = conn_text_utf8_len((const char *)p, (size_t)(end - p));
 
 			if (k) {
 				memcpy(d, p, k);

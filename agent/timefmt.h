@@ -1,12 +1,16 @@
 /*
- * timefmt.h -- RFC 3339 UTC timestamps with milliseconds ("2026-11-26T21:14:00.123Z").
+ * timefmt.h -- RFC 3339 UTC timestamps with milliseconds ("2026-11-26T21:14:00.123Z") and the
+ * wall clock. The format is text.h's conn_text_time_format (which conn_text_time_parse reads
+ * back); this header keeps the agent's name for it.
  */
 #ifndef DRIFTD_AGENT_TIMEFMT_H
 #define DRIFTD_AGENT_TIMEFMT_H
 
+#include "connectors/text.h"
+
 #include <stdint.h>
 
-#define AGENT_TIME_LEN 32 /* buffer size for agent_time_format */
+#define AGENT_TIME_LEN CONN_TEXT_TIME_LEN /* buffer size for agent_time_format */
 
 /* Formats epoch milliseconds (any int64; years outside 0..9999 are clamped) into buf. */
 void agent_time_format(int64_t ms, char buf[AGENT_TIME_LEN]);

@@ -8,6 +8,7 @@
  * [payload][alerts][label entries][strings]. Label sets are sorted by name in that copy.
  */
 #include "connectors/alertmanager.h"
+#include "connectors/text.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -43,86 +44,6 @@ void conn_am_limits_default(struct conn_am_limits *l)
 	l->max_alerts = 256;
 	l->max_labels = 64;
 	l->max_string = 4096;
-}
-
-/* ---- RFC 3339 ---- */
-
-static int num(const char *s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 ? 28 + leap : dm[m - 1];
-}
-
-/* "YYYY-MM-DD" "T" "hh:mm:ss" ["." digits] ("Z" | "+hh:mm" | "-hh:mm") -> epoch ms. 0 or -1. */
-static int parse_time(const char *s, int64_t *ms)
-{
-	int y, mo, d, h, mi, sec, frac = 0, off = 0;
-	size_t len = strlen(s);
-	const char *p;
-
-	if (len < 20 || num(s, 4, &y) || s[4] != '-' || num(s + 5, 2, &mo) || s[7] != '-' ||
-	    num(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || num(s + 11, 2, &h) ||
-	    s[13] != ':' || num(s + 14, 2, &mi) || s[16] != ':' || num(s + 17, 2, &sec))
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
-		return -1;
-	p = s + 19;
-	if (*p == '.') {
-		int nd = 0;
-
-		for (p++; *p >= '0' && *p <= '9'; p++, nd++)
-			if (nd < 3)
-				frac = frac * 10 + (*p - '0');
-		if (nd == 0)
-			return -1;
-		for (; nd < 3; nd++)
-			frac *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int oh, om;
-
-		if (num(p + 1, 2, &oh) || p[3] != ':' || num(p + 4, 2, &om) || oh > 23 || om > 59)
-			return -1;
-		off = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p)
-		return -1;
-	*ms = (((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec) * 1000 + frac -
-	      (int64_t)off * 60000;
-	return 0;
 }
 
 /* ---- the two-pass walk ---- */
@@ -298,6 +219,7 @@ static int get_labels(struct build *b, json_t *obj, const char *key, const char 
 static int get_time(struct build *b, json_t *obj, const char *key, const char *where,
 		    const char **text, int *has, int64_t *ms)
 {
+	json_t *v;
 	int present;
 
 	*has = 0;
@@ -306,7 +228,8 @@ static int get_time(struct build *b, json_t *obj, const char *key, const char *w
 		return -1;
 	if (!present)
 		return 0;
-	if (parse_time(json_string_value(json_object_get(obj, key)), ms))
+	v = json_object_get(obj, key);
+	if (conn_text_time_parse(json_string_value(v), json_string_length(v), 0, ms))
 		return fail(b, CONN_AM_BAD_VALUE,
 			    "%s%s: not an RFC 3339 time (YYYY-MM-DDThh:mm:ss[.frac]Z or +hh:mm)",
 			    where, key);

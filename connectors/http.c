@@ -23,6 +23,7 @@
  * so the watchdog never touches a descriptor that was reused.
  */
 #include "connectors/http.h"
+#include "connectors/text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -706,48 +707,37 @@ static void *watchdog(void *arg)
 
 /* ---- address ---- */
 
-/* "HOST:PORT", "[V6]:PORT", ":PORT" -> a bound, listening socket. -1 with errbuf. */
+/* "HOST:PORT", "[V6]:PORT", ":PORT" (text.h's HOST:PORT, port 0: the system picks one) -> a
+ * bound, listening socket. -1 with errbuf. */
 static int bind_listen(const char *spec, unsigned *port, char *errbuf, size_t errlen)
 {
-	char host[256];
-	const char *colon, *portstr;
+	struct conn_hostport hp;
+	const char *host;
+	char portstr[8];
 	struct addrinfo hints, *res = NULL;
-	unsigned long pv;
-	char *end;
 	int fd, rc, one = 1;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-
-		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host ||
-		    close == spec + 1)
-			goto bad;
-		memcpy(host, spec + 1, (size_t)(close - spec - 1));
-		host[close - spec - 1] = '\0';
-		portstr = close + 2;
-	} else {
-		colon = strrchr(spec, ':');
-		if (!colon || (size_t)(colon - spec) >= sizeof host ||
-		    memchr(spec, ':', (size_t)(colon - spec)))
-			goto bad;
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
-		portstr = colon + 1;
+	if (conn_text_hostport(spec, strlen(spec),
+			       CONN_TEXT_HP_PORT | CONN_TEXT_HP_EMPTY | CONN_TEXT_HP_PORT0,
+			       &hp) < 0) {
+		snprintf(errbuf, errlen,
+			 "listen address %s: expected HOST:PORT, [IPV6]:PORT or :PORT (port "
+			 "0-65535)",
+			 spec);
+		return -1;
 	}
-	errno = 0;
-	pv = strtoul(portstr, &end, 10);
-	if (!*portstr || *end || errno || pv > 65535 || *portstr == '-' || *portstr == '+')
-		goto bad;
+	host = hp.host;
+	snprintf(portstr, sizeof portstr, "%d", hp.port);
 
 	memset(&hints, 0, sizeof hints);
-	hints.ai_family = spec[0] == '[' ? AF_INET6 : AF_UNSPEC;
+	hints.ai_family = hp.bracketed ? AF_INET6 : AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | (host[0] ? 0 : AI_PASSIVE);
 	if (!host[0])
 		hints.ai_family = AF_INET;
-	if (spec[0] == '[')
+	if (hp.bracketed)
 		hints.ai_flags |= AI_NUMERICHOST;
 	rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res);
 	if (rc) {
@@ -774,11 +764,6 @@ static int bind_listen(const char *spec, unsigned *port, char *errbuf, size_t er
 	*port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
 					 : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	return fd;
-bad:
-	snprintf(errbuf, errlen,
-		 "listen address %s: expected HOST:PORT, [IPV6]:PORT or :PORT (port 0-65535)",
-		 spec);
-	return -1;
 }
 
 /* ---- API ---- */

@@ -5,9 +5,9 @@
  * when the decoder is made) reads the JSON text and decides steps 2-5 of the contract
  * (BAD_JSON, TOO_DEEP, NOT_OBJECT, DUPLICATE_KEY); it hands the known top-level members over as
  * raw JSON values and each member of "features" through conn_walk_feature(). Everything after
- * that -- step 6, field by field: types, lengths, the RFC 3339 parser, the feature checks, the
- * conversion into struct conn_record -- happens here, once, so the two decoders cannot differ
- * in it. Step 1 (the size) is checked here before any walk.
+ * that -- step 6, field by field: types, lengths, the RFC 3339 time (text.h), the feature
+ * checks, the conversion into struct conn_record -- happens here, once, so the two decoders cannot
+ * differ in it. Step 1 (the size) is checked here before any walk.
  *
  * This file also holds the exact reference routines the walkers fall back on (record_impl.h):
  * a complete iterative JSON validator that measures nesting, and the JSON number grammar with a
@@ -23,7 +23,8 @@
  *     string: "YYYY-MM-DD" "T"|"t" "hh:mm:ss" ["." 1*DIGIT] ("Z"|"z"|("+"|"-") "hh:mm"); no
  *     space separator, no leap second (ss <= 59), offsets up to 23:59, "-00:00" is UTC; the
  *     fraction is truncated to ms before the offset is applied; the result must lie in
- *     [0, 2^53) ms like a numeric ts (so nothing before 1970-01-01T00:00:00Z).
+ *     [0, 2^53) ms like a numeric ts (so nothing before 1970-01-01T00:00:00Z): text.h's
+ *     conn_text_time_parse with CONN_TEXT_TIME_EPOCH53.
  *   - latency_ms -0 is stored as +0.
  *   - the features checks run in document order, name then value of each member; the first
  *     problem wins (after the count: more than max_features is reported first).
@@ -38,6 +39,7 @@
 #endif
 #include "connectors/record.h"
 #include "connectors/record_impl.h"
+#include "connectors/text.h"
 
 #include <locale.h>
 #include <math.h>
@@ -301,48 +303,6 @@ int conn_json_number(const char *s, size_t len, double *out)
 
 /* ---- the reference validator ---- */
 
-/* Length of the valid UTF-8 sequence at p (Unicode table 3-7: no overlong form, no surrogate,
- * nothing above U+10FFFF), or 0. p < end and *p >= 0x80. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	size_t n = (size_t)(end - p);
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-	else
-		return 0;
-	if (n < need || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < need; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return need;
-}
-
-/* The value of 4 hex digits at p (p + 4 <= end checked by the caller), or -1. */
-static long hex4(const unsigned char *p)
-{
-	long v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		unsigned char c = p[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10
-					       : -1;
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
 /* Skips the string starting at *pp (on its opening quote). 0 when valid, else -1. */
 static int check_string(const unsigned char **pp, const unsigned char *end)
 {
@@ -364,7 +324,8 @@ static int check_string(const unsigned char **pp, const unsigned char *end)
 				p++;
 				continue;
 			}
-			if (*p != 'u' || end - p < 5 || (cp = hex4(p + 1)) < 0)
+			if (*p != 'u' || end - p < 5 ||
+			    (cp = conn_text_hex_value((const char *)p + 1, 4)) < 0)
 				return -1;
 			p += 5;
 			if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
@@ -373,14 +334,15 @@ static int check_string(const unsigned char **pp, const unsigned char *end)
 				long lo;
 
 				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
-				    (lo = hex4(p + 2)) < 0xdc00 || lo > 0xdfff)
+				    (lo = conn_text_hex_value((const char *)p + 2, 4)) < 0xdc00 ||
+				    lo > 0xdfff)
 					return -1;
 				p += 6;
 			}
 		} else if (*p < 0x80) {
 			p++;
 		} else {
-			size_t n = utf8_len(p, end);
+			size_t n = conn_text_utf8_len((const char *)p, (size_t)(end - p));
 
 			if (!n)
 				return -1;
@@ -548,98 +510,6 @@ out:
 	return r;
 }
 
-/* ---- RFC 3339 ---- */
-
-/* n ASCII digits at s as a number, or -1. */
-static int digits(const char *s, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-static int leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (y >= 0). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Parses an RFC 3339 date-time (the profile at the top of this file) into epoch ms in
- * [0, 2^53). 0, or -1 when s is anything else. */
-static int rfc3339_ms(const char *s, size_t n, int64_t *out)
-{
-	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, ms = 0, nfrac = 0;
-	size_t i = 19;
-	int64_t t;
-
-	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-	    s[13] != ':' || s[16] != ':')
-		return -1;
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
-	if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-	    sec < 0 || sec > 59)
-		return -1;
-	if (d > mdays[mo - 1] + (mo == 2 && leap(y)))
-		return -1;
-	if (s[i] == '.') {
-		size_t start = ++i;
-
-		for (; i < n && is_digit(s[i]); i++)
-			if (nfrac < 3)
-				ms = ms * 10 + (s[i] - '0'), nfrac++;
-		if (i == start)
-			return -1;
-		for (; nfrac < 3; nfrac++)
-			ms *= 10;
-	}
-	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-		i++;
-	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
-		if (n - i < 6 || s[i + 3] != ':')
-			return -1;
-		sign = s[i] == '+' ? 1 : -1;
-		oh = digits(s + i + 1, 2);
-		om = digits(s + i + 4, 2);
-		if (oh < 0 || oh > 23 || om < 0 || om > 59)
-			return -1;
-		i += 6;
-	} else {
-		return -1;
-	}
-	if (i != n)
-		return -1;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-	t -= sign * (oh * 3600 + om * 60);
-	t = t * 1000 + ms;
-	if (t < 0 || t >= ((int64_t)1 << 53))
-		return -1;
-	*out = t;
-	return 0;
-}
-
 /* ---- step 6: the fields, in contract order ---- */
 
 /* A required name (model, version): a non-empty string of at most max bytes. */
@@ -693,7 +563,7 @@ static enum conn_reject finish(const struct conn_walk *w, struct conn_record *r)
 		r->ts_ms = (int64_t)v->num;
 		r->has_ts = 1;
 	} else if (v->type == CONN_RAW_STRING) {
-		if (rfc3339_ms(v->str, v->len, &r->ts_ms) < 0)
+		if (conn_text_time_parse(v->str, v->len, CONN_TEXT_TIME_EPOCH53, &r->ts_ms) < 0)
 			return CONN_REJECT_BAD_TS;
 		r->has_ts = 1;
 	} else if (!absent(v)) {
