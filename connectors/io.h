@@ -1,11 +1,19 @@
 /*
  * io.h -- where records come from and where events go, behind two small interfaces so that the
- * engine does not know: "file:PATH" / "file:-" now, "kafka:TOPIC" next (same interfaces).
+ * engine does not know: a file ("file:PATH", "file:-"; io_file.c) or Kafka (kafka.h). Specs
+ * are parsed by endpoint.h.
  *
  * A source hands out messages in batches; a message is the raw bytes of one record (a line of
  * a JSONL file, without its newline, or a Kafka message value) plus what the transport knows
  * (Kafka timestamp, topic/partition/offset). A sink takes events: a key (the model), the value
  * (CloudEvents JSON) and the CloudEvents attributes to duplicate as headers.
+ *
+ * Streams: every message names the ordered stream it came from by a small integer the source
+ * hands out densely -- 0, 1, 2, ... in the order it first sees each stream -- and keeps for its
+ * whole lifetime (a Kafka partition revoked and assigned again gets its old id back). Two
+ * streams never share an id, so per-stream state (event-time watermarks, offsets) can be kept
+ * in an array indexed by it. A file source is one stream, id 0; a Kafka source has one per
+ * (topic, partition).
  */
 #ifndef DRIFTD_CONN_IO_H
 #define DRIFTD_CONN_IO_H
@@ -19,8 +27,8 @@ struct conn_msg {
 	int64_t ts_ms;	 /* transport timestamp, -1 when none */
 	int64_t offset;	 /* position in the source (line number for files), for logs/dead letters */
 	int oversized;	 /* 1: longer than the source's max_message: data holds a prefix only */
-	uint32_t stream; /* the ordered stream it came from (Kafka: topic and partition; a file: 0):
-			  * event-time watermarks are kept per stream */
+	uint32_t stream; /* the ordered stream it came from, a dense id (see the top): a file 0,
+			  * Kafka one per (topic, partition); watermarks are kept per stream */
 	int eof;   /* no record: the stream has no more messages for now (its end was reached) */
 	int hello; /* no record: the stream was just assigned to us (it holds event time back
 		    * until it delivers a record, reaches its end or stays silent) */

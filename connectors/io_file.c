@@ -6,8 +6,10 @@
  * A line longer than max_message is not kept: its first max_message bytes are handed out flagged
  * `oversized` (the engine rejects it as too_large) and the rest is skipped up to the newline,
  * so memory stays bounded whatever the input. A last line without a newline is a message too.
- * Empty lines (and lines of only "\r") are skipped.
+ * Empty lines (and lines of only "\r") are skipped. Specs are read by endpoint.h (file:PATH,
+ * file:- for standard input or output); a file source is one stream, id 0.
  */
+#include "connectors/endpoint.h"
 #include "connectors/io_impl.h"
 
 #include <errno.h>
@@ -43,6 +45,26 @@ static void set_err(char *dst, size_t n, const char *fmt, const char *a, const c
 		snprintf(dst, n, fmt, a, b);
 }
 
+/* The file endpoint of spec for role (endpoint.h): 0 with *ep to free, or -1 with errbuf
+ * (what: "source" or "events sink", for the message). */
+static int file_endpoint(const char *spec, enum conn_endpoint_role role, const char *what,
+			 struct conn_endpoint *ep, char *errbuf, size_t errlen)
+{
+	char err[256];
+
+	if (conn_endpoint_parse(spec, role, ep, err, sizeof err) < 0) {
+		set_err(errbuf, errlen, "%s: %s", what, err);
+		return -1;
+	}
+	if (ep->kind != CONN_ENDPOINT_FILE) {
+		set_err(errbuf, errlen, "unsupported %s '%s' here (only file:PATH and file:-)",
+			what, ep->where);
+		conn_endpoint_free(ep);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- source ---- */
 
 static int file_next(struct conn_source *base, struct conn_msg *msgs, int cap);
@@ -54,14 +76,10 @@ struct conn_source *conn_source_open(const char *spec, size_t max_message, char 
 				     size_t errlen)
 {
 	struct file_source *s = NULL;
-	const char *path;
+	struct conn_endpoint ep;
 
-	if (strncmp(spec, "file:", 5) != 0) {
-		set_err(errbuf, errlen, "unsupported source '%s'%s", spec,
-			strncmp(spec, "kafka:", 6) == 0 ? " (not built into this driftd yet)" : "");
+	if (file_endpoint(spec, CONN_ENDPOINT_SOURCE, "source", &ep, errbuf, errlen) < 0)
 		return NULL;
-	}
-	path = spec + 5;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		goto nomem;
@@ -71,22 +89,25 @@ struct conn_source *conn_source_open(const char *spec, size_t max_message, char 
 	s->buf = malloc(s->cap);
 	if (!s->buf)
 		goto nomem;
-	if (strcmp(path, "-") == 0) {
+	if (ep.std) {
 		s->f = stdin;
 		s->is_stdin = 1;
 	} else {
-		s->f = fopen(path, "rb");
+		s->f = fopen(ep.path, "rb");
 		if (!s->f) {
-			set_err(errbuf, errlen, "%s: %s", path, strerror(errno));
+			set_err(errbuf, errlen, "%s: %s", ep.path, strerror(errno));
 			file_close(&s->base);
+			conn_endpoint_free(&ep);
 			return NULL;
 		}
 	}
+	conn_endpoint_free(&ep);
 	return &s->base;
 nomem:
 	set_err(errbuf, errlen, "%s%s", "out of memory", "");
 	if (s)
 		file_close(&s->base);
+	conn_endpoint_free(&ep);
 	return NULL;
 }
 
@@ -187,28 +208,27 @@ static const struct conn_sink_ops file_sink_ops = { file_emit, file_sink_close }
 struct conn_sink *conn_sink_open(const char *spec, char *errbuf, size_t errlen)
 {
 	struct file_sink *k;
-	const char *path;
+	struct conn_endpoint ep;
 
-	if (strncmp(spec, "file:", 5) != 0) {
-		set_err(errbuf, errlen, "unsupported events sink '%s'%s", spec,
-			strncmp(spec, "kafka:", 6) == 0 ? " (not built into this driftd yet)" : "");
+	if (file_endpoint(spec, CONN_ENDPOINT_SINK, "events sink", &ep, errbuf, errlen) < 0)
 		return NULL;
-	}
-	path = spec + 5;
 	k = calloc(1, sizeof *k);
 	if (!k) {
 		set_err(errbuf, errlen, "%s%s", "out of memory", "");
+		conn_endpoint_free(&ep);
 		return NULL;
 	}
 	k->base.ops = &file_sink_ops;
-	if (strcmp(path, "-") == 0) {
+	if (ep.std) {
 		k->f = stdout;
 		k->is_stdout = 1;
-	} else if (!(k->f = fopen(path, "ab"))) {
-		set_err(errbuf, errlen, "%s: %s", path, strerror(errno));
+	} else if (!(k->f = fopen(ep.path, "ab"))) {
+		set_err(errbuf, errlen, "%s: %s", ep.path, strerror(errno));
 		free(k);
+		conn_endpoint_free(&ep);
 		return NULL;
 	}
+	conn_endpoint_free(&ep);
 	return &k->base;
 }
 

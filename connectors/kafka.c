@@ -44,6 +44,22 @@ static rd_kafka_conf_t *make_conf(const struct conn_kafka_props *props, const ch
 
 /* ---- consumer source ---- */
 
+/* One (topic, partition) seen by the source and the stream id handed out for it. */
+struct stream_slot {
+	char *topic;	   /* own copy; NULL: the slot is free */
+	int32_t partition; /* the partition */
+	uint32_t id;	   /* dense: the order in which the source first saw the pair */
+};
+
+/* The stream ids of a source: an open-addressing table (linear probing, at most half full)
+ * from (topic, partition) to its id. Entries are never removed, so an id stays the pair's for
+ * the source's lifetime, also across revocations and reassignments. */
+struct stream_ids {
+	struct stream_slot *slot; /* cap slots */
+	size_t cap;		  /* a power of two, or 0 before the first pair */
+	size_t n;		  /* pairs held: the next id */
+};
+
 struct kafka_source {
 	struct conn_source base;	     /* ops, err */
 	rd_kafka_t *rk;			     /* the consumer */
@@ -58,7 +74,9 @@ struct kafka_source {
 	char *topics;		       /* the topics, NUL-separated copies */
 	size_t topics_len;	       /* bytes of topics */
 	struct conn_kafka_hooks hooks; /* resume and revoke (zero: none) */
-	int brokers_up; /* from the last statistics: -1 none yet, 0 no broker up, 1 one is */
+	int brokers_up;	       /* from the last statistics: -1 none yet, 0 no broker up, 1 one is */
+	struct stream_ids ids; /* (topic, partition) -> stream id */
+	int ids_oom;	       /* a new pair found no memory: the next batch fails */
 };
 
 static void release(struct kafka_source *s)
@@ -68,8 +86,8 @@ static void release(struct kafka_source *s)
 	s->nheld = 0;
 }
 
-/* A stream id for (topic, partition): FNV-1a of the name, mixed with the partition. */
-static uint32_t stream_id(const char *topic, int32_t partition)
+/* FNV-1a of the topic name, mixed with the partition: where the pair's probe starts. */
+static size_t pair_hash(const char *topic, int32_t partition)
 {
 	uint32_t h = 2166136261u;
 
@@ -78,12 +96,89 @@ static uint32_t stream_id(const char *topic, int32_t partition)
 	return (h ^ (uint32_t)partition) * 16777619u;
 }
 
+/* The slot of (topic, partition) in a table of cap slots: the pair's, or the free one where it
+ * goes. */
+static struct stream_slot *ids_find(struct stream_slot *slot, size_t cap, const char *topic,
+				    int32_t partition)
+{
+	size_t i = pair_hash(topic, partition) & (cap - 1);
+
+	while (slot[i].topic &&
+	       (slot[i].partition != partition || strcmp(slot[i].topic, topic) != 0))
+		i = (i + 1) & (cap - 1);
+	return &slot[i];
+}
+
+/* Doubles the table (16 slots at first). 0, or -1 on no memory (the table unchanged). */
+static int ids_grow(struct stream_ids *t)
+{
+	size_t cap = t->cap ? 2 * t->cap : 16;
+	struct stream_slot *slot = calloc(cap, sizeof *slot);
+
+	if (!slot)
+		return -1;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slot[i].topic)
+			*ids_find(slot, cap, t->slot[i].topic, t->slot[i].partition) = t->slot[i];
+	free(t->slot);
+	t->slot = slot;
+	t->cap = cap;
+	return 0;
+}
+
+static void ids_free(struct stream_ids *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slot[i].topic);
+	free(t->slot);
+	memset(t, 0, sizeof *t);
+}
+
+/* The stream id of (topic, partition): the one handed out when the source first saw the pair,
+ * else the next one (0, 1, 2, ...). Out of memory for a new pair: ids_oom is set (the next
+ * batch fails) and UINT32_MAX is returned. */
+static uint32_t stream_id(struct kafka_source *s, const char *topic, int32_t partition)
+{
+	struct stream_ids *t = &s->ids;
+	struct stream_slot *sl;
+
+	if (t->cap) {
+		sl = ids_find(t->slot, t->cap, topic, partition);
+		if (sl->topic)
+			return sl->id;
+	}
+	if ((2 * (t->n + 1) > t->cap && ids_grow(t) < 0) || t->n >= UINT32_MAX) {
+		s->ids_oom = 1;
+		return UINT32_MAX;
+	}
+	sl = ids_find(t->slot, t->cap, topic, partition);
+	sl->topic = strdup(topic);
+	if (!sl->topic) {
+		s->ids_oom = 1;
+		return UINT32_MAX;
+	}
+	sl->partition = partition;
+	sl->id = (uint32_t)t->n++;
+	return sl->id;
+}
+
+/* -1 with the error set when a stream id could not be handed out (no memory), else n. */
+static int ids_check(struct kafka_source *s, int n)
+{
+	if (!s->ids_oom)
+		return n;
+	snprintf(s->base.err, sizeof s->base.err, "kafka: out of memory for the stream ids");
+	return -1;
+}
+
 static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 {
 	struct kafka_source *s = (struct kafka_source *)base;
 	int got, n = 0;
 
 	release(s);
+	if (s->ids_oom)
+		return ids_check(s, 0);
 	if (cap > BATCH_MAX)
 		cap = BATCH_MAX;
 	/* announce newly assigned partitions first: they hold event time back until heard from */
@@ -121,7 +216,7 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 			msgs[n++] = (struct conn_msg){
 				.data = "",
 				.ts_ms = -1,
-				.stream = stream_id(rd_kafka_topic_name(m->rkt), m->partition),
+				.stream = stream_id(s, rd_kafka_topic_name(m->rkt), m->partition),
 				.topic = rd_kafka_topic_name(m->rkt),
 				.partition = m->partition,
 				.eof = 1,
@@ -139,12 +234,12 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 				       .oversized = m->len > s->max_message };
 		if (msgs[n].oversized)
 			msgs[n].len = s->max_message;
-		msgs[n].stream = stream_id(rd_kafka_topic_name(m->rkt), m->partition);
+		msgs[n].stream = stream_id(s, rd_kafka_topic_name(m->rkt), m->partition);
 		msgs[n].topic = rd_kafka_topic_name(m->rkt);
 		msgs[n].partition = m->partition;
 		n++;
 	}
-	return n;
+	return ids_check(s, n);
 }
 
 static void kafka_close(struct conn_source *base)
@@ -157,6 +252,7 @@ static void kafka_close(struct conn_source *base)
 		rd_kafka_destroy(s->rk);
 	}
 	free(s->topics);
+	ids_free(&s->ids);
 	free(s);
 }
 
@@ -207,7 +303,7 @@ static void note_assigned(struct kafka_source *s, const rd_kafka_topic_partition
 				t = s->topics + o;
 		s->hello_topic[s->nhello] = t;
 		s->hello_part[s->nhello] = l->elems[i].partition;
-		s->hello[s->nhello++] = stream_id(l->elems[i].topic, l->elems[i].partition);
+		s->hello[s->nhello++] = stream_id(s, l->elems[i].topic, l->elems[i].partition);
 	}
 }
 
@@ -253,7 +349,7 @@ static void revoke(struct kafka_source *s, const rd_kafka_topic_partition_list_t
 	if (!s->hooks.revoke)
 		return;
 	for (int i = 0; i < l->cnt; i++) {
-		ids[n++] = stream_id(l->elems[i].topic, l->elems[i].partition);
+		ids[n++] = stream_id(s, l->elems[i].topic, l->elems[i].partition);
 		if (n == BATCH_MAX || i + 1 == l->cnt) {
 			s->hooks.revoke(s->hooks.arg, ids, n);
 			n = 0;

@@ -26,7 +26,8 @@ struct conn_kafka_props {
  * earliest unless props say otherwise) and hands out messages in batches; next() waits at most
  * poll_ms and returns 0 when nothing came. Message timestamps become conn_msg.ts_ms.
  * group NULL: no group at all -- every partition of the topics is assigned from its beginning,
- * nothing is committed (the demo: no rebalance to wait for). */
+ * nothing is committed (the demo: no rebalance to wait for). Each (topic, partition) is one
+ * stream with a dense id (io.h). */
 struct conn_source *conn_source_open_kafka(const char *topics, const char *brokers,
 					   const char *group, const struct conn_kafka_props *props,
 					   int poll_ms, size_t max_message, char *errbuf,
@@ -36,8 +37,9 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
  * resume: called for each partition at its assignment (from inside conn_source_next): 0 with
  * *next to start reading there; 1 (nothing stored) or -1 (the store cannot say) to start from
  * the group's committed offset, else auto.offset.reset. revoke: called once per rebalance that
- * takes partitions away (and at close), before they go, with their stream ids: the callee
- * checkpoints what it counted from them. Set the hooks before the first conn_source_next. */
+ * takes partitions away (and at close), before they go, with their stream ids (io.h: dense,
+ * the ids their messages carried): the callee checkpoints what it counted from them. Set the hooks
+ * before the first conn_source_next. */
 struct conn_kafka_hooks {
 	void *arg;
 	int (*resume)(void *arg, const char *topic, int32_t partition, int64_t *next);
@@ -50,12 +52,12 @@ int conn_source_kafka_hooks(struct conn_source *src, const struct conn_kafka_hoo
  * malformed. */
 int conn_source_kafka_commit(struct conn_source *src, const char *stream, int64_t next);
 
-/* Consumer lag: calls fn for each assigned partition with the broker's high watermark minus
- * the consumer's position (-1 when either is not known yet). Cheap: cached values only. -1 when
- * src is not a Kafka source. */
 /* Whether the consumer has a broker connection up (librdkafka's statistics, every 2 s): 1 yes,
  * 0 none, -1 not known yet or not a Kafka source. */
 int conn_source_kafka_up(const struct conn_source *src);
+/* Consumer lag: calls fn for each assigned partition with the broker's high watermark minus
+ * the consumer's position (-1 when either is not known yet). Cheap: cached values only. -1 when
+ * src is not a Kafka source. */
 typedef void (*conn_kafka_lag_fn)(void *arg, const char *topic, int32_t partition, int64_t lag);
 int conn_source_kafka_lag(struct conn_source *src, conn_kafka_lag_fn fn, void *arg);
 
