@@ -12,10 +12,17 @@
  * Per size and format (Prometheus text 0.0.4 and OpenMetrics 1.0): the series and bytes of the
  * page, the median and p99 of the render time over RUNS renders (CLOCK_MONOTONIC), and ns per
  * series. Each render includes its malloc/free of the page, as the agent pays it.
+ *
+ * Then, per size, the reference the renderer's own double formatting (agent/metrics.c
+ * fmt_double) is measured against: the page's non-integral values formatted the standard way
+ * (printf "%.15g", strtod back, "%.17g" when it does not read back) -- the median time of
+ * formatting all of them, beside the page's render median of the same run. When that time is
+ * a large part of the render, fmt_double earns its lines.
  */
 #include "agent/metrics.h"
 #include "benchutil.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +131,64 @@ static size_t count_series(const char *page)
 	return n;
 }
 
+/* The non-integral finite values of page's samples into a malloc'd array (*n of them). */
+static double *page_doubles(const char *page, size_t *n)
+{
+	size_t cap = 1024, k = 0;
+	double *v = malloc(cap * sizeof *v);
+
+	for (const char *p = page; v && *p; p = strchr(p, '\n') + 1) {
+		const char *nl = strchr(p, '\n'), *sp = nl;
+		double x;
+
+		while (sp > p && sp[-1] != ' ')
+			sp--;
+		if (*p == '#' || sp == p)
+			continue;
+		x = strtod(sp, NULL);
+		if (!isfinite(x) || x == (double)(int64_t)x)
+			continue;
+		if (k == cap) {
+			double *g = realloc(v, 2 * cap * sizeof *v);
+
+			if (!g)
+				die("out of memory");
+			v = g;
+			cap *= 2;
+		}
+		v[k++] = x;
+	}
+	if (!v)
+		die("out of memory");
+	*n = k;
+	return v;
+}
+
+/* The standard formatting of v[0..n), as the renderer would do it without fmt_double: the median
+ * time of one pass over all of them. */
+static double printf_pass(const double *v, size_t n)
+{
+	double t[RUNS / 4];
+	char buf[40];
+	size_t bytes = 0;
+
+	for (int r = 0; r < RUNS / 4; r++) {
+		double t0 = now();
+
+		for (size_t i = 0; i < n; i++) {
+			int len = snprintf(buf, sizeof buf, "%.15g", v[i]);
+
+			if (strtod(buf, NULL) != v[i])
+				len = snprintf(buf, sizeof buf, "%.17g", v[i]);
+			bytes += (size_t)len;
+		}
+		t[r] = now() - t0;
+	}
+	if (bytes == 0)
+		die("no doubles");
+	return median(t, RUNS / 4);
+}
+
 static void run(const char *name, size_t npairs, size_t nfeat)
 {
 	struct fixture x;
@@ -148,6 +213,21 @@ static void run(const char *name, size_t npairs, size_t nfeat)
 			free(page);
 		}
 		qsort(t, RUNS, sizeof *t, cmp_double);
+		if (!om) { /* the standard formatting of the same page's doubles, same run */
+			size_t nd;
+			double *d, pass;
+
+			if (agent_metrics_render(&x.m, om, &page, &len) < 0)
+				die("out of memory");
+			d = page_doubles(page, &nd);
+			free(page);
+			pass = printf_pass(d, nd);
+			free(d);
+			printf("{\"bench\":\"metrics_doubles_printf\",\"snapshot\":\"%s\","
+			       "\"doubles\":%zu,\"printf_ms\":%.3f,\"ns_per_double\":%.0f,"
+			       "\"render_median_ms\":%.3f}\n",
+			       name, nd, pass * 1e3, pass * 1e9 / (double)nd, t[RUNS / 2] * 1e3);
+		}
 		printf("{\"bench\":\"metrics_render\",\"snapshot\":\"%s\",\"pairs\":%zu,"
 		       "\"features_per_pair\":%zu,\"format\":\"%s\",\"series\":%zu,\"bytes\":%zu,"
 		       "\"median_ms\":%.3f,\"p99_ms\":%.3f,\"ns_per_series\":%.0f,"
