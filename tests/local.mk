@@ -201,3 +201,9 @@ tests_unit_connectors_test_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
 tests_unit_connectors_test_text_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
 tests_unit_connectors_test_endpoint_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
 tests_unit_connectors_test_endpoint_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
+# the fuzz target of both (replayed by make check like the others)
+check_PROGRAMS += tests/fuzz/fuzz_text
+TESTS += tests/fuzz/fuzz_text
+tests_fuzz_fuzz_text_SOURCES = tests/fuzz/fuzz_text.c tests/fuzz/replay.c
+tests_fuzz_fuzz_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS) -DFUZZ_NAME='"text"'
+tests_fuzz_fuzz_text_LDADD = $(CONN_LIBS)
