@@ -5,6 +5,22 @@
  * Everything is byte arithmetic on explicit lengths (ASCII classes by hand, no <ctype.h>: no
  * locale can change a result). Calendar conversions use H. Hinnant's days-from-civil and
  * civil-from-days algorithms (proleptic Gregorian), exact over the years 0000..9999.
+ *
+ * Where the copies this replaces differed (issue 9):
+ *   - RFC 3339: record.c's and alertmanager.c's parsers accepted the same text (same grammar,
+ *     'T'/'t' and 'Z'/'z', any number of fraction digits, offsets to 23:59, ss <= 59); they
+ *     differed only in the range of the result: the record's ts must lie in [0, 2^53) ms
+ *     (CONN_TEXT_TIME_EPOCH53), Alertmanager's times take any 4-digit year (Go's zero time
+ *     0001-01-01 included).
+ *   - JSON escaping: log.c passed invalid UTF-8 through (a JSON log line could be invalid
+ *     JSON) and wrote only \n short; config.c's dump wrote \n \r \t short and \ufffd for
+ *     invalid bytes. The one policy is the dump's.
+ *   - HOST:PORT: config.c check_listen took a port without leading zeros (a JSON integer) and
+ *     looked only at the last ']' ("a]:80" passed); http.c read the port with strtoul (so
+ *     " 80" passed) and left the host to getaddrinfo; store_redis.c took an optional port
+ *     1..65535 with leading zeros and refused spaces, control bytes, '@', '?', '[', ']' in the
+ *     host. The one grammar is store_redis.c's, with flags for a required port, an empty host
+ *     and port 0 (the listen address).
  */
 #include "connectors/text.h"
 

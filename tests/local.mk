@@ -193,14 +193,19 @@ bench: $(BENCHES)
 EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h
 
 # ---- text-endpoint ----
-# the text codecs and the endpoint spec parser (connectors/text.h, connectors/endpoint.h)
-TEXT_ENDPOINT_TESTS = tests/unit/connectors/test_text tests/unit/connectors/test_endpoint
+# the text codecs and the endpoint spec parser (connectors/text.h, connectors/endpoint.h),
+# the Kafka source's stream ids
+TEXT_ENDPOINT_TESTS = tests/unit/connectors/test_text tests/unit/connectors/test_endpoint \
+	tests/unit/connectors/test_kafka
 check_PROGRAMS += $(TEXT_ENDPOINT_TESTS)
 TESTS += $(TEXT_ENDPOINT_TESTS)
 tests_unit_connectors_test_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
 tests_unit_connectors_test_text_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
 tests_unit_connectors_test_endpoint_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
 tests_unit_connectors_test_endpoint_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
+# the Kafka source's dense stream ids, against librdkafka's mock cluster
+tests_unit_connectors_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
+tests_unit_connectors_test_kafka_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
 # the fuzz target of both (replayed by make check like the others)
 check_PROGRAMS += tests/fuzz/fuzz_text
 TESTS += tests/fuzz/fuzz_text
