@@ -13,11 +13,16 @@ agent_libagent_a_SOURCES = \
 	agent/ctl.h agent/ctl.c \
 	agent/decide.h agent/decide.c \
 	agent/demo.h agent/demo.c \
-	agent/engine.h agent/engine_impl.h agent/engine.c \
-	agent/checkpoint.c agent/join.c \
+	agent/engine.h agent/engine.c \
+	agent/baselines.h agent/baselines.c \
+	agent/pairs.h agent/pairs.c \
+	agent/watermark.h agent/watermark.c \
+	agent/emit.h agent/emit.c \
+	agent/checkpoint.h agent/checkpoint.c \
+	agent/late_labels.h agent/late_labels.c \
 	agent/event.h agent/event.c \
 	agent/generate.h agent/generate.c \
-	agent/labels.h agent/labels.c \
+	agent/join_table.h agent/join_table.c \
 	agent/log.h agent/log.c \
 	agent/metrics.h agent/metrics.c \
 	agent/mockkafka.h agent/mockkafka.c \

@@ -726,7 +726,7 @@ static void counters(struct render *r, const struct agent_counters *k)
 	single_u64(r, &F_DROPPED, k->dropped_nomem);
 }
 
-/* The reasons the labels decoder gives (connectors/label.h): always shown for labels. */
+/* The reasons the labels decoder gives (connectors/label_decoder.h): always shown for labels. */
 static const unsigned char label_reasons[AGENT_REJECT_COUNT] = {
 	[CONN_REJECT_TOO_LARGE] = 1,	 [CONN_REJECT_BAD_JSON] = 1,
 	[CONN_REJECT_TOO_DEEP] = 1,	 [CONN_REJECT_NOT_OBJECT] = 1,

@@ -10,7 +10,7 @@ connectors_libconnectors_a_SOURCES = \
 	connectors/versions.h connectors/versions.c \
 	connectors/record.h connectors/record_impl.h connectors/record.c \
 	connectors/record_jansson.c \
-	connectors/label.h connectors/label.c \
+	connectors/label_decoder.h connectors/label_decoder.c \
 	connectors/io.h connectors/io_impl.h connectors/io.c connectors/io_file.c \
 	connectors/store.h connectors/store_impl.h connectors/store.c connectors/store_dir.c \
 	connectors/store_redis.c \

@@ -48,14 +48,14 @@ tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
 # ---- connectors and agent unit tests (they link the whole agent library) ----
 AGENT_UNIT_TESTS = \
 	tests/unit/connectors/test_record \
-	tests/unit/connectors/test_label \
+	tests/unit/connectors/test_label_decoder \
 	tests/unit/connectors/test_io_file \
 	tests/unit/connectors/test_store_dir \
 	tests/unit/connectors/test_store_redis \
 	tests/unit/agent/test_config \
 	tests/unit/agent/test_baseline \
 	tests/unit/agent/test_decide \
-	tests/unit/agent/test_labels \
+	tests/unit/agent/test_join_table \
 	tests/unit/agent/test_engine \
 	tests/unit/agent/test_checkpoint \
 	tests/unit/agent/test_log \
@@ -64,8 +64,8 @@ check_PROGRAMS += $(AGENT_UNIT_TESTS)
 TESTS += $(AGENT_UNIT_TESTS)
 tests_unit_connectors_test_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_connectors_test_record_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_label_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_label_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_connectors_test_label_decoder_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_connectors_test_label_decoder_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_connectors_test_io_file_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_connectors_test_io_file_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_connectors_test_store_dir_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
@@ -82,8 +82,8 @@ tests_unit_agent_test_log_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_log_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_checkpoint_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_checkpoint_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_labels_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_labels_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_join_table_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_join_table_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_engine_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_engine_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_metrics_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
