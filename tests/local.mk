@@ -55,6 +55,7 @@ AGENT_UNIT_TESTS = \
 	tests/unit/agent/test_config \
 	tests/unit/agent/test_baseline \
 	tests/unit/agent/test_decide \
+	tests/unit/agent/test_watermark \
 	tests/unit/agent/test_join_table \
 	tests/unit/agent/test_engine \
 	tests/unit/agent/test_checkpoint \
@@ -78,6 +79,8 @@ tests_unit_agent_test_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_baseline_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_decide_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_decide_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_watermark_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_watermark_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_log_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_log_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_checkpoint_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
