@@ -45,59 +45,29 @@ int agent_metrics_page(struct agent_engine *e, struct conn_source *src,
 	int64_t window_ms = agent_pairs_window_ms(t);
 	struct agent_metrics m = { 0 };
 	struct agent_metrics_pair *pairs = calloc(npairs ? npairs : 1, sizeof *pairs);
-	struct agent_metrics_feature *feats = NULL;
 	struct agent_metrics_http_route hr[sizeof routes / sizeof routes[0]];
 	struct lag_list lags = { 0 };
-	size_t nfeat = 0, np = 0;
+	size_t np = 0;
 	int64_t now = agent_time_now_ms();
 	/* a (model, version) no window was decided for in 3 windows (at least 5 min) is gone from
 	 * the page: its last states would otherwise hold alerts after it stopped serving */
 	int64_t stale = 3 * window_ms > 300000 ? 3 * window_ms : 300000;
 	int rc = -1;
 
-	for (size_t i = 0; i < npairs; i++)
-		if (agent_pairs_at(t, i)->last)
-			nfeat += agent_pairs_at(t, i)->last->nf;
-	feats = calloc(nfeat ? nfeat : 1, sizeof *feats);
-	if (!pairs || !feats)
+	if (!pairs)
 		goto out;
-	nfeat = 0;
 	for (size_t i = 0; i < npairs; i++) {
 		const struct agent_pair *p = agent_pairs_at(t, i);
-		const struct agent_decided *l = p->last;
 		struct agent_metrics_pair *mp = &pairs[np];
 
-		if (!l || now - l->decided_wall_ms > stale)
+		if (!p->last || now - p->last->decided_wall_ms > stale)
 			continue;
 		np++;
 		mp->model = p->model;
 		mp->version = p->version;
-		mp->window_end_ms = l->window_end_ms;
-		mp->samples = l->samples;
-		mp->features = feats + nfeat;
-		mp->nfeatures = l->nf;
-		for (size_t f = 0; f < l->nf; f++)
-			feats[nfeat++] = (struct agent_metrics_feature){ .name = l->f[f].name,
-									 .kl = l->f[f].kl,
-									 .psi = l->f[f].psi,
-									 .js = l->f[f].js,
-									 .n = l->f[f].n };
-		mp->p50 = l->p50;
-		mp->p95 = l->p95;
-		mp->p99 = l->p99;
-		mp->p95_ratio = l->p95_ratio;
-		mp->accuracy = l->accuracy;
-		mp->accuracy_delta = l->accuracy_delta;
-		mp->error_ratio = l->error_ratio;
-		mp->target_missing = l->target_missing;
-		for (int r = 0; r < AGENT_RULE_COUNT; r++) {
-			mp->rule_enabled[r] = l->rule_enabled[r];
-			mp->rule_state[r] = l->rule_state[r];
-			mp->rule_value[r] = l->rule_value[r];
-			mp->rule_threshold[r] = l->rule_threshold[r];
-			mp->rule_n[r] = l->rule_n[r];
+		mp->last = p->last;
+		for (int r = 0; r < AGENT_RULE_COUNT; r++)
 			mp->rule_streak[r] = p->streaks.n[r];
-		}
 		for (int ty = 0; ty < AGENT_METRICS_ROLLBACK_TYPES; ty++)
 			mp->rollbacks[ty] = p->events[ty];
 	}
@@ -145,6 +115,5 @@ out:
 		free((char *)lags.v[i].topic);
 	free(lags.v);
 	free(pairs);
-	free(feats);
 	return rc;
 }

@@ -5,7 +5,6 @@
 #include "agent/log.h"
 #include "agent/util.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,21 +38,11 @@ struct agent_pairs *agent_pairs_new(size_t max_pairs, int64_t window_ms, size_t 
 	return t;
 }
 
-static void free_decided(struct agent_decided *l)
-{
-	if (!l)
-		return;
-	for (size_t i = 0; i < l->nf; i++)
-		free(l->f[i].name);
-	free(l->f);
-	free(l);
-}
-
 static void free_pair(struct agent_pair *p)
 {
 	if (!p)
 		return;
-	free_decided(p->last);
+	agent_window_summary_free(p->last);
 	for (size_t i = 0; i < p->npast; i++)
 		agent_window_free(p->past[i]);
 	free(p->past);
@@ -287,49 +276,10 @@ fail:
 void agent_pair_set_decided(struct agent_pair *p, const struct agent_eval *ev, uint64_t labels,
 			    int64_t wall_ms)
 {
-	struct agent_decided *l = calloc(1, sizeof *l);
+	struct agent_window_summary *s = agent_window_summary_new(ev, labels, wall_ms);
 
-	if (!l)
-		return;
-	l->f = calloc(ev->nfeatures ? ev->nfeatures : 1, sizeof *l->f);
-	if (!l->f) {
-		free(l);
-		return;
-	}
-	for (size_t i = 0; i < ev->nfeatures; i++) {
-		const struct agent_fscore *fs = &ev->features[i];
-
-		l->f[i] = (struct agent_decided_feature){ .name = strdup(fs->name),
-							  .kl = fs->kl,
-							  .psi = fs->psi,
-							  .js = fs->js,
-							  .n = fs->n };
-		l->nf++;
-		if (!l->f[i].name) {
-			free_decided(l);
-			return;
-		}
-	}
-	l->decided_wall_ms = wall_ms;
-	l->window_end_ms = ev->end_ms;
-	l->samples = ev->n;
-	l->p50 = ev->p50;
-	l->p95 = ev->p95;
-	l->p99 = ev->p99;
-	l->p95_ratio = ev->base_p95 > 0 ? ev->p95 / ev->base_p95 : NAN;
-	l->accuracy = ev->accuracy;
-	l->accuracy_delta = ev->accuracy - ev->base_accuracy; /* NaN when either is */
-	l->error_ratio = ev->error_ratio;
-	/* late labels of earlier windows may count here too: at least 0 */
-	l->target_missing =
-	    ev->n ? (labels >= ev->n ? 0.0 : 1.0 - (double)labels / (double)ev->n) : NAN;
-	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
-		l->rule_enabled[r] = ev->rule[r].enabled;
-		l->rule_state[r] = ev->rule[r].outcome;
-		l->rule_value[r] = ev->rule[r].value;
-		l->rule_threshold[r] = ev->rule[r].threshold;
-		l->rule_n[r] = ev->rule[r].n;
-	}
-	free_decided(p->last);
-	p->last = l;
+	if (!s)
+		return; /* the metrics keep showing the window before */
+	agent_window_summary_free(p->last);
+	p->last = s;
 }

@@ -20,28 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One monitored feature of the last decided window (agent_fscore's name, kl, psi, js, n). */
-struct agent_decided_feature {
-	char *name;
-	double kl, psi, js; /* NaN when not computed */
-	uint64_t n;
-};
-
-/* The last decided window of a pair: what the metrics show of it. */
-struct agent_decided {
-	int64_t decided_wall_ms; /* when it was decided (wall clock) */
-	int64_t window_end_ms;
-	uint64_t samples;
-	struct agent_decided_feature *f;
-	size_t nf;
-	double p50, p95, p99; /* seconds; NaN when none */
-	double p95_ratio, accuracy, accuracy_delta, error_ratio, target_missing;
-	int rule_enabled[AGENT_RULE_COUNT];
-	enum agent_outcome rule_state[AGENT_RULE_COUNT];
-	double rule_value[AGENT_RULE_COUNT], rule_threshold[AGENT_RULE_COUNT];
-	uint64_t rule_n[AGENT_RULE_COUNT];
-};
-
 /* Events emitted for a pair, by type (the metrics' driftd_rollbacks_total). */
 enum agent_pair_event { AGENT_PAIR_ROLLBACK = 0, AGENT_PAIR_DRYRUN, AGENT_PAIR_NEEDS_TARGET };
 
@@ -55,9 +33,9 @@ struct agent_pair {
 	struct agent_streaks streaks; /* rule streaks */
 	struct agent_window **past;   /* sliding view: the last sliding_k - 1 closed windows */
 	size_t npast;
-	char *base_version;	    /* baseline version of the newest open window, or NULL */
-	uint64_t events[3];	    /* emitted, by enum agent_pair_event */
-	struct agent_decided *last; /* the last decided window (NULL: none yet) */
+	char *base_version;		   /* baseline version of the newest open window, or NULL */
+	uint64_t events[3];		   /* emitted, by enum agent_pair_event */
+	struct agent_window_summary *last; /* the last decided window (NULL: none yet) */
 };
 
 /* What the table's owner decides about forgetting an idle pair. */
