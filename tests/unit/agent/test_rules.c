@@ -813,8 +813,8 @@ static void test_feature_inconclusive(void **state)
 	agent_baseline_free(b);
 }
 
-/* A window with fewer than min_samples records: every rule inconclusive "min_samples" (also
- * the record-level ones with plenty of data); exactly min_samples is enough. */
+/* A window with fewer than min_samples records: every rule inconclusive "min_samples", whatever
+ * data each rule has; with exactly min_samples records each rule looks at its own data. */
 static void test_window_min_samples(void **state)
 {
 	struct agent_baseline *b = base_new(1);
