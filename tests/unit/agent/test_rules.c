@@ -309,6 +309,27 @@ static void eval(const struct agent_config *c, struct agent_window *w, struct ag
 	assert_int_equal(agent_rules_eval(c, w, e), 0);
 }
 
+/* The next step: frees the previous evaluation and configuration, evaluates w under json. */
+static void again(struct agent_config *c, struct agent_window *w, struct agent_eval *e,
+		  const char *json)
+{
+	agent_eval_free(e);
+	agent_config_free(c);
+	conf(c, json);
+	eval(c, w, e);
+}
+
+/* Frees everything of a test (each free is safe on what is already freed); c may be NULL. */
+static void done(struct agent_config *c, struct agent_eval *e, struct agent_window *w,
+		 struct agent_baseline *b)
+{
+	agent_eval_free(e);
+	if (c)
+		agent_config_free(c);
+	agent_window_free(w);
+	agent_baseline_free(b);
+}
+
 static struct agent_window *win(const struct agent_baseline *b)
 {
 	struct agent_window *w = agent_window_new(0, 60000, b, 256);
@@ -419,22 +440,17 @@ static void test_kl_direction(void **state)
 	eval(&c, w, &e);
 	tu_assert_rel(e.features[0].kl, fwd, REL, "live_baseline");
 	assert_int_equal(e.rule[AGENT_RULE_KL].outcome, AGENT_BREACH);
-	agent_eval_free(&e);
-	agent_config_free(&c);
 
-	conf(&c, "{\"min_samples\": 50, \"rules\": {\"kl\": {\"threshold\": 0.5, "
-		 "\"direction\": \"baseline_live\"}}}");
-	eval(&c, w, &e);
+	again(&c, w, &e,
+	      "{\"min_samples\": 50, \"rules\": {\"kl\": {\"threshold\": 0.5, "
+	      "\"direction\": \"baseline_live\"}}}");
 	tu_assert_rel(e.features[0].kl, rev, REL, "baseline_live");
 	tu_assert_rel(e.rule[AGENT_RULE_KL].value, rev, REL, "rule value");
 	tu_assert_rel(e.features[0].kl_p, ref_kl_p(rev, 100, 1000, NK), REL, "p of the reverse KL");
 	assert_int_equal(e.rule[AGENT_RULE_KL].outcome, AGENT_PASS);
 	/* PSI is symmetric: the direction does not change it */
 	tu_assert_rel(e.features[0].psi, ref_psi(LIVE_A, BASE_A, NK, 0.5), REL, "psi");
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* PSI and JS on a numeric and a categorical feature; the categorical one is compared on the
@@ -497,10 +513,7 @@ static void test_psi_js_categorical(void **state)
 	assert_string_equal(e.rule[AGENT_RULE_JS].feature, "c");
 	tu_assert_rel(e.rule[AGENT_RULE_JS].threshold, 0.352, 0, "js threshold");
 	assert_true(isnan(e.rule[AGENT_RULE_JS].p_value));
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* rules.alpha is the smoothing of every divergence; with alpha = 0 a live bin the baseline
@@ -524,21 +537,15 @@ static void test_alpha(void **state)
 	tu_assert_rel(fs->psi, ref_psi(LIVE_A, BASE_A, NK, 1), REL, "psi alpha 1");
 	tu_assert_rel(fs->js, ref_js(LIVE_A, BASE_A, NK, 1), REL, "js alpha 1");
 	assert_true(fabs(fs->kl - ref_kl(LIVE_A, BASE_A, NK, 0.5)) > 1e-3);
-	agent_eval_free(&e);
-	agent_config_free(&c);
 
-	conf(&c, "{\"min_samples\": 50, \"rules\": {\"alpha\": 0}}");
-	eval(&c, w, &e);
+	again(&c, w, &e, "{\"min_samples\": 50, \"rules\": {\"alpha\": 0}}");
 	fs = &e.features[0];
 	assert_true(isinf(fs->kl) && fs->kl > 0);
 	assert_true(isinf(fs->psi) && fs->psi > 0);
 	tu_assert_rel(fs->js, ref_js(LIVE_A, BASE_A, NK, 0), REL, "js alpha 0");
 	assert_true(isnan(fs->kl_p));
 	assert_int_equal(e.rule[AGENT_RULE_KL].outcome, AGENT_BREACH);
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* Two features above the KL threshold 0.01 against the same baseline (n = 100, m = 1000, K = 5,
@@ -583,9 +590,7 @@ static void test_sample_size_aware(void **state)
 	assert_int_equal(e.features[1].state[0], AGENT_BREACH);
 	assert_true(isnan(e.features[0].kl_q) && isnan(e.features[1].kl_q));
 	assert_int_equal(e.rule[AGENT_RULE_KL].outcome, AGENT_BREACH);
-	agent_eval_free(&e);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(NULL, &e, w, b);
 
 	eval_two(&e, &w, &b,
 		 "{\"min_samples\": 50, \"rules\": {\"kl\": {\"threshold\": 0.01, "
@@ -602,9 +607,7 @@ static void test_sample_size_aware(void **state)
 	/* no breach: the worst is the largest KL, with its raw p-value */
 	assert_string_equal(e.rule[AGENT_RULE_KL].feature, "a");
 	tu_assert_rel(e.rule[AGENT_RULE_KL].p_value, p[0], REL, "rule p");
-	agent_eval_free(&e);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(NULL, &e, w, b);
 
 	eval_two(&e, &w, &b,
 		 "{\"min_samples\": 50, \"rules\": {\"kl\": {\"threshold\": 0.01, "
@@ -616,9 +619,7 @@ static void test_sample_size_aware(void **state)
 	/* the mode concerns KL only: PSI and JS states are untouched */
 	assert_int_equal(e.features[1].state[1],
 			 e.features[1].psi > 0.25 ? AGENT_BREACH : AGENT_PASS);
-	agent_eval_free(&e);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(NULL, &e, w, b);
 
 	/* a KL below the threshold stays a pass however significant */
 	eval_two(&e, &w, &b,
@@ -627,9 +628,7 @@ static void test_sample_size_aware(void **state)
 	assert_true(e.features[1].kl_q <= 0.5);
 	assert_int_equal(e.features[0].state[0], AGENT_PASS);
 	assert_int_equal(e.features[1].state[0], AGENT_PASS);
-	agent_eval_free(&e);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(NULL, &e, w, b);
 }
 
 /* The worst feature: a breaching one before any passing one, then the largest score; on a tie
@@ -663,13 +662,11 @@ static void test_worst_feature(void **state)
 	assert_string_equal(e.rule[AGENT_RULE_KL].feature, "d");
 	tu_assert_rel(e.rule[AGENT_RULE_KL].value, kd, REL, "worst value");
 	assert_int_equal(e.rule[AGENT_RULE_KL].n, 12);
-	agent_eval_free(&e);
-	agent_config_free(&c);
 
 	/* sample-size-aware: only "a" is significant; it is the worst though d's KL is larger */
-	conf(&c, "{\"min_samples\": 10, \"rules\": {\"kl\": {\"threshold\": 0.05, "
-		 "\"sample_size_aware\": true, \"fdr\": 0.1}}}");
-	eval(&c, w, &e);
+	again(&c, w, &e,
+	      "{\"min_samples\": 10, \"rules\": {\"kl\": {\"threshold\": 0.05, "
+	      "\"sample_size_aware\": true, \"fdr\": 0.1}}}");
 	/* three p-values (d and e tie, rank 3 both): adj_d = adj_e = 3 p_d / 3,
 	 * adj_a = min(3 p_a, p_d) = 3 p_a = 0.0756 */
 	tu_assert_rel(e.features[0].kl_q, fmin(3 * p[0], p[1]), REL, "kl_q a of 3");
@@ -682,10 +679,7 @@ static void test_worst_feature(void **state)
 	tu_assert_rel(e.rule[AGENT_RULE_KL].value, ka, REL, "breaching worst value");
 	assert_int_equal(e.rule[AGENT_RULE_KL].n, 100);
 	tu_assert_rel(e.rule[AGENT_RULE_KL].p_value, p[0], REL, "breaching worst p");
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* The prediction is one more feature, last, named __prediction__; rules.monitor_prediction
@@ -727,19 +721,13 @@ static void test_prediction(void **state)
 	tu_assert_rel(e.features[1].kl, kp, REL, "prediction kl");
 	assert_int_equal(e.rule[AGENT_RULE_KL].outcome, AGENT_BREACH);
 	assert_string_equal(e.rule[AGENT_RULE_KL].feature, AGENT_PREDICTION_FEATURE);
-	agent_eval_free(&e);
-	agent_config_free(&c);
 
-	conf(&c, "{\"min_samples\": 50, \"rules\": {\"monitor_prediction\": false}}");
-	eval(&c, w, &e);
+	again(&c, w, &e, "{\"min_samples\": 50, \"rules\": {\"monitor_prediction\": false}}");
 	assert_int_equal(e.nfeatures, 1);
 	assert_string_equal(e.features[0].name, "a");
 	assert_int_equal(e.rule[AGENT_RULE_KL].outcome, AGENT_PASS);
 	assert_string_equal(e.rule[AGENT_RULE_KL].feature, "a");
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* A feature with fewer than min_samples values, or with no baseline values, is inconclusive
@@ -780,12 +768,9 @@ static void test_feature_inconclusive(void **state)
 	tu_assert_rel(e.features[1].kl, ref_kl(live_exact, BASE_A, NK, 0.5), REL, "b at n = 50");
 	assert_int_equal(e.rule[AGENT_RULE_KL].outcome, AGENT_PASS);
 	assert_string_equal(e.rule[AGENT_RULE_KL].feature, "b");
-	agent_eval_free(&e);
-	agent_config_free(&c);
 
 	/* min_samples 61: the window (159 records) is big enough, no feature is */
-	conf(&c, "{\"min_samples\": 61}");
-	eval(&c, w, &e);
+	again(&c, w, &e, "{\"min_samples\": 61}");
 	for (int s = 0; s < 3; s++) {
 		assert_int_equal(e.rule[s].outcome, AGENT_INCONCLUSIVE);
 		assert_string_equal(e.rule[s].why, "min_samples_feature");
@@ -793,10 +778,7 @@ static void test_feature_inconclusive(void **state)
 		assert_true(isnan(e.rule[s].value));
 	}
 	assert_false(agent_eval_breached(&e));
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 
 	/* a baseline without features nor prediction */
 	b = base_new(0);
@@ -807,10 +789,7 @@ static void test_feature_inconclusive(void **state)
 	assert_int_equal(e.nfeatures, 0);
 	for (int s = 0; s < 3; s++)
 		assert_string_equal(e.rule[s].why, "no_features");
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* A window with fewer than min_samples records: every rule inconclusive "min_samples", whatever
@@ -860,10 +839,7 @@ static void test_window_min_samples(void **state)
 	assert_string_equal(e.rule[AGENT_RULE_ACCURACY].why, "no_labels");
 	assert_string_equal(e.rule[AGENT_RULE_ERROR_RATE].why, "no_data");
 	assert_string_equal(e.rule[AGENT_RULE_KL].why, "min_samples_feature");
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* No baseline: every rule inconclusive "no_baseline"; live statistics still reported. */
@@ -978,10 +954,7 @@ static void test_latency(void **state)
 	add_latency(w, -1, 10);
 	eval(&c, w, &e);
 	assert_string_equal(e.rule[AGENT_RULE_LATENCY].why, "no_data");
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 
 	/* a baseline without latencies: no_baseline_data */
 	b = base_new(0);
@@ -992,10 +965,7 @@ static void test_latency(void **state)
 	assert_string_equal(e.rule[AGENT_RULE_LATENCY].why, "no_baseline_data");
 	assert_int_equal(e.rule[AGENT_RULE_LATENCY].m, 0);
 	assert_true(isnan(e.base_p95));
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* Accuracy: baseline 900/1000 = 0.9, live 160/200 = 0.8. Absolute drop 0.9 - 0.8 =
@@ -1027,12 +997,10 @@ static void test_accuracy(void **state)
 	tu_assert_rel(r->value, drop, 1e-15, "absolute drop");
 	tu_assert_rel(r->p_value, p, 1e-12, "two-proportion p");
 	assert_int_equal(r->outcome, AGENT_PASS);
-	agent_eval_free(&e);
-	agent_config_free(&c);
 
-	conf(&c, "{\"min_samples\": 200, \"rules\": {\"accuracy\": {\"threshold\": 0.1, "
-		 "\"mode\": \"relative\"}}}");
-	eval(&c, w, &e);
+	again(&c, w, &e,
+	      "{\"min_samples\": 200, \"rules\": {\"accuracy\": {\"threshold\": 0.1, "
+	      "\"mode\": \"relative\"}}}");
 	tu_assert_rel(r->value, drop / 0.9, 1e-15, "relative drop");
 	tu_assert_rel(r->p_value, p, 1e-12, "p, whatever the mode");
 	assert_int_equal(r->outcome, AGENT_BREACH);
@@ -1057,10 +1025,7 @@ static void test_accuracy(void **state)
 	tu_assert_rel(r->value, 0.9 - 1.0, 1e-15, "negative drop");
 	tu_assert_rel(r->p_value, ref_two_prop_p(200, 200, 900, 1000), 1e-12, "p");
 	assert_int_equal(r->outcome, AGENT_PASS);
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 static void test_accuracy_inconclusive(void **state)
@@ -1110,16 +1075,11 @@ static void test_accuracy_inconclusive(void **state)
 	eval(&c, w, &e);
 	assert_int_equal(e.rule[AGENT_RULE_ACCURACY].outcome, AGENT_PASS);
 	tu_assert_rel(e.rule[AGENT_RULE_ACCURACY].value, -1, 0, "0 - 1");
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	conf(&c, "{\"min_samples\": 200, \"rules\": {\"accuracy\": {\"mode\": \"relative\"}}}");
-	eval(&c, w, &e);
+	again(&c, w, &e,
+	      "{\"min_samples\": 200, \"rules\": {\"accuracy\": {\"mode\": \"relative\"}}}");
 	assert_int_equal(e.rule[AGENT_RULE_ACCURACY].outcome, AGENT_INCONCLUSIVE);
 	assert_string_equal(e.rule[AGENT_RULE_ACCURACY].why, "no_baseline_data");
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* error_rate (off by default): live 30/200 - baseline 50/1000 = 0.1. */
@@ -1151,11 +1111,9 @@ static void test_error_rate(void **state)
 	/* evaluated while disabled, but a disabled rule's breach is no breach of the window */
 	assert_int_equal(r->outcome, AGENT_BREACH);
 	assert_false(agent_eval_breached(&e));
-	agent_eval_free(&e);
-	agent_config_free(&c);
 
-	conf(&c, "{\"min_samples\": 200, \"rules\": {\"error_rate\": {\"enabled\": true}}}");
-	eval(&c, w, &e);
+	again(&c, w, &e,
+	      "{\"min_samples\": 200, \"rules\": {\"error_rate\": {\"enabled\": true}}}");
 	assert_true(agent_eval_breached(&e));
 	agent_eval_free(&e);
 	c.error_rate.threshold = diff;
@@ -1179,10 +1137,7 @@ static void test_error_rate(void **state)
 	eval(&c, w, &e);
 	assert_string_equal(r->why, "no_baseline_data");
 	assert_true(isnan(e.base_error_ratio));
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* Per-feature thresholds at the boundary: a feature whose score equals the threshold passes. */
@@ -1219,10 +1174,7 @@ static void test_feature_threshold_boundary(void **state)
 	eval(&c, w, &e);
 	for (int s = 0; s < 3; s++)
 		assert_int_equal(e.rule[s].outcome, AGENT_BREACH);
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 /* enabled, threshold and dry_run come from each rule's own options; a dry-run rule's breach
@@ -1270,10 +1222,7 @@ static void test_dry_run_per_rule(void **state)
 	assert_int_equal(e.rule[AGENT_RULE_KL].enabled, 0);
 	assert_int_equal(e.rule[AGENT_RULE_KL].outcome, AGENT_BREACH);
 	assert_false(agent_eval_breached(&e));
-	agent_eval_free(&e);
-	agent_config_free(&c);
-	agent_window_free(w);
-	agent_baseline_free(b);
+	done(&c, &e, w, b);
 }
 
 int main(void)
