@@ -194,3 +194,17 @@ bench: $(BENCHES)
 .PHONY: bench
 
 EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h
+
+# ---- unit-tests ----
+UNIT_TESTS_AGENT = \
+	tests/unit/agent/test_rules \
+	tests/unit/agent/test_window \
+	tests/unit/agent/test_event
+check_PROGRAMS += $(UNIT_TESTS_AGENT)
+TESTS += $(UNIT_TESTS_AGENT)
+tests_unit_agent_test_rules_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_rules_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_window_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_window_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_event_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_event_LDADD = $(TEST_AGENT_LIBS)
