@@ -164,6 +164,17 @@ int conn_store_ckpt_commit(struct conn_store *s, const char *scope, const struct
 typedef int (*conn_ckpt_offset_fn)(void *arg, const struct conn_ckpt_offset *o);
 int conn_store_ckpt_offsets(struct conn_store *s, const char *scope, conn_ckpt_offset_fn fn,
 			    void *arg);
+/* The result of a point read (the values of the store's other lookups: 0, 1, -1). */
+enum conn_store_lookup {
+	CONN_STORE_ERROR = -1, /* the message in conn_store_error(); nothing returned */
+	CONN_STORE_FOUND = 0,  /* the value is in *out */
+	CONN_STORE_NONE = 1,   /* nothing stored under that name (a scope never committed to) */
+};
+/* The stored offset of one stream of the scope, without listing the others (Redis: one HGET;
+ * dir: the scope's file read, one lookup). On CONN_STORE_FOUND, *out holds it, out->stream
+ * being the stream given; otherwise *out is zero but for out->stream. */
+enum conn_store_lookup conn_store_ckpt_offset_get(struct conn_store *s, const char *scope,
+						  const char *stream, struct conn_ckpt_offset *out);
 /* Calls fn for each window key that has at least one partial (any order). */
 typedef int (*conn_ckpt_key_fn)(void *arg, const char *key, size_t klen);
 int conn_store_ckpt_windows(struct conn_store *s, const char *scope, conn_ckpt_key_fn fn,
@@ -176,6 +187,13 @@ int conn_store_ckpt_partials(struct conn_store *s, const char *scope, const char
 /* Calls fn(pair key, state) for each stored pair state of the scope (any order). */
 int conn_store_ckpt_states(struct conn_store *s, const char *scope, conn_ckpt_blob_fn fn,
 			   void *arg);
+/* The stored state of one pair key (key[0..klen), 1..1024 bytes) of the scope, without listing
+ * the others (Redis: one HGET; dir: the scope's file read, one lookup). On CONN_STORE_FOUND,
+ * *out is the state (malloc'd, followed by a NUL not counted in len; the caller frees
+ * out->data); otherwise out->data is NULL and out->len 0. */
+enum conn_store_lookup conn_store_ckpt_state_get(struct conn_store *s, const char *scope,
+						 const char *key, size_t klen,
+						 struct conn_blob *out);
 /* Takes or renews the lock `name` (1..1024 bytes) of the scope for `owner` (1..255 bytes)
  * during ttl_ms (1 ms to 366 days) from now: 0 when owner holds it now, 1 when another owner
  * holds it (not expired), -1 on error. release: 0 released (or it was not held by owner: then
