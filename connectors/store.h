@@ -2,8 +2,8 @@
  * store.h -- where driftd keeps its durable state: the version registry, baselines, the last
  * known good version, holds, latches, the rollback history and decision dedup keys.
  *
- * One interface, two backends: "dir:PATH" (files, the embedded default; store_dir.c) and
- * "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]", "unix:PATH[?db=N]" (hiredis; store_redis.c; the
+ * One interface, two backends: "dir:PATH" (files, the embedded default; store_dir*.c) and
+ * "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]", "unix:PATH[?db=N]" (hiredis; store_redis*.c; the
  * key layout in doc/store.md, SPEC.md "Redis layout"). Values are opaque byte strings
  * (JSON documents written by the agent); the store knows nothing of statistics. Model and
  * version names are arbitrary byte strings of 1..128 bytes without NUL; a backend encodes them
@@ -117,7 +117,7 @@ int conn_store_pending_list(struct conn_store *s, conn_store_pending_fn fn, void
 /* ---- window checkpoints (exactly-once accounting; doc/delivery.md) ----
  * Everything here lives in a scope (the Kafka consumer group id, 1..255 bytes): one Redis hash
  * tag per scope, so that a commit is one atomic unit even on Redis Cluster (a Lua script over
- * the scope's keys: atomic like MULTI/EXEC, see store_redis.c for why not MULTI). Inside a
+ * the scope's keys: atomic like MULTI/EXEC, see store_redis_ckpt.c for why not MULTI). Inside a
  * scope:
  *  - offsets: per stream name ("TOPIC/PARTITION"), the next offset to read, the stream's
  *    high-water mark (largest record time counted, ms) and the wall time of the commit (ms);

@@ -94,8 +94,9 @@ int conn_store_done(struct conn_store *s, int rc);
 /* path: the directory (the spec without "dir:"), created when missing. */
 struct conn_store *conn_store_dir_open(const char *path, char *errbuf, size_t errlen);
 
-/* spec: the whole "redis://...", "redis+unix://..." or "unix:..." spec (store_redis.c documents
- * the syntax). Connects before returning: an unreachable server or a refused AUTH is an error. */
+/* spec: the whole "redis://...", "redis+unix://..." or "unix:..." spec (store_redis_conn.c
+ * documents the syntax). Connects before returning: an unreachable server or a refused AUTH is an
+ * error. */
 struct conn_store *conn_store_redis_open(const char *spec, char *errbuf, size_t errlen);
 
 #endif
