@@ -1,7 +1,7 @@
 # agent/ -- the daemons: the only layer that sees both stats/ and connectors/. driftd.c and
 # driftctl.c hold little more than main; everything else is in libagent.a, which the tests link.
 AGENT_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) $(GSL_CFLAGS) $(RDKAFKA_CFLAGS) \
-	$(HIREDIS_CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS)
+	$(HIREDIS_CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS) $(NETTLE_CFLAGS)
 
 noinst_LIBRARIES += agent/libagent.a
 agent_libagent_a_CPPFLAGS = $(AGENT_CPPFLAGS)
