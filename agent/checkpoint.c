@@ -443,36 +443,18 @@ void agent_ckpt_note_offset(struct agent_ckpt *ck, const struct conn_msg *m)
 		cs->next_offset = m->offset + 1;
 }
 
-struct offset_query {
-	const char *name;
-	int64_t next, hwm;
-	int found;
-};
-
-static int find_offset(void *arg, const struct conn_ckpt_offset *o)
-{
-	struct offset_query *q = arg;
-
-	if (strcmp(o->stream, q->name) != 0)
-		return 0;
-	q->next = o->next_offset;
-	q->hwm = o->hwm_ms;
-	q->found = 1;
-	return 1;
-}
-
 void agent_ckpt_hello(struct agent_ckpt *ck, const struct conn_msg *m)
 {
 	struct ck_stream *cs = stream_of(ck, m);
-	struct offset_query q = { 0 };
+	struct conn_ckpt_offset o;
 
 	if (!cs)
 		return;
-	q.name = cs->name;
-	if (conn_store_ckpt_offsets(ck->env.store, ck->scope, find_offset, &q) == 0 && q.found) {
+	if (conn_store_ckpt_offset_get(ck->env.store, ck->scope, cs->name, &o) ==
+	    CONN_STORE_FOUND) {
 		if (cs->next_offset < 0)
-			cs->next_offset = q.next;
-		cs->stored_hwm = q.hwm;
+			cs->next_offset = o.next_offset;
+		cs->stored_hwm = o.hwm_ms;
 	}
 	cs->announce = 1;
 }
@@ -481,20 +463,22 @@ int agent_ckpt_resume_offset(struct agent_ckpt *ck, const char *topic, int32_t p
 			     int64_t *next)
 {
 	char name[600];
-	struct offset_query q = { name, 0, 0, 0 };
+	struct conn_ckpt_offset o;
+	enum conn_store_lookup rc;
 
 	stream_name(name, sizeof name, topic, partition);
 	/* a connection broken since the last call fails once, then reconnects: try three times */
 	for (int attempt = 0;; attempt++) {
-		if (conn_store_ckpt_offsets(ck->env.store, ck->scope, find_offset, &q) == 0)
+		rc = conn_store_ckpt_offset_get(ck->env.store, ck->scope, name, &o);
+		if (rc != CONN_STORE_ERROR)
 			break;
 		if (attempt == 2)
 			return -1;
 		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
 	}
-	if (!q.found || q.next < 0) /* none, or assigned once and never read */
+	if (rc == CONN_STORE_NONE || o.next_offset < 0) /* none, or assigned once, never read */
 		return 1;
-	*next = q.next;
+	*next = o.next_offset;
 	return 0;
 }
 
@@ -769,23 +753,6 @@ static int check_hold(void *arg, const struct conn_ckpt_offset *o)
 	return 1;
 }
 
-struct state_query {
-	const char *key;
-	size_t klen;
-	struct pair_state ps;
-	int found;
-};
-
-static int find_state(void *arg, const char *key, size_t klen, const char *blob, size_t len)
-{
-	struct state_query *q = arg;
-
-	if (klen != q->klen || memcmp(key, q->key, klen))
-		return 0;
-	q->found = parse_state(blob, len, &q->ps) == 0;
-	return 1;
-}
-
 /* What p's stored decision state says of w. */
 enum stored { STORED_OPEN = 0, STORED_DECIDED, STORED_UNREADABLE };
 
@@ -796,19 +763,29 @@ enum stored { STORED_OPEN = 0, STORED_DECIDED, STORED_UNREADABLE };
 static enum stored stored_state(struct agent_ckpt *ck, struct agent_pair *p,
 				const struct agent_window *w, const char *pkey, size_t plen)
 {
-	struct state_query q = { .key = pkey, .klen = plen };
+	struct conn_blob blob;
+	struct pair_state ps;
+	int parsed;
 
-	if (conn_store_ckpt_states(ck->env.store, ck->scope, find_state, &q) < 0)
+	switch (conn_store_ckpt_state_get(ck->env.store, ck->scope, pkey, plen, &blob)) {
+	case CONN_STORE_ERROR:
 		return STORED_UNREADABLE;
-	if (!q.found || !q.ps.any_closed)
+	case CONN_STORE_NONE:
 		return STORED_OPEN;
-	if (q.ps.closed_upto >= w->end_ms) {
-		apply_state(ck, p, &q.ps);
+	case CONN_STORE_FOUND:
+		break;
+	}
+	parsed = parse_state(blob.data, blob.len, &ps) == 0;
+	free(blob.data);
+	if (!parsed || !ps.any_closed)
+		return STORED_OPEN;
+	if (ps.closed_upto >= w->end_ms) {
+		apply_state(ck, p, &ps);
 		ck->env.k->windows_skipped++;
 		return STORED_DECIDED;
 	}
-	if (!p->any_closed || q.ps.closed_upto > p->closed_upto)
-		apply_state(ck, p, &q.ps);
+	if (!p->any_closed || ps.closed_upto > p->closed_upto)
+		apply_state(ck, p, &ps);
 	return STORED_OPEN;
 }
 
