@@ -8,6 +8,7 @@ agent_libagent_a_CPPFLAGS = $(AGENT_CPPFLAGS)
 agent_libagent_a_SOURCES = \
 	agent/about.h agent/about.c \
 	agent/accuracy.h agent/accuracy.c \
+	agent/admin.h agent/admin.c \
 	agent/baseline.h agent/baseline.c \
 	agent/config.h agent/config.c \
 	agent/ctl.h agent/ctl.c \
