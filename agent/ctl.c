@@ -2,13 +2,12 @@
  * ctl.c -- driftctl's command line (see ctl.h): argument parsing, then one function per command
  * that calls the admin operation (admin.h) and prints what it returns, as text or --json.
  *
- * Parsing is getopt_long in two passes, reset before each (optind = 0, so tests may call
- * agent_ctl_main many times): the global options (--store, --store-prefix, --json, --help) up
- * to the command; then the command's arguments in order, where the global options may appear
- * too, each command has its positional count and its options, a value either as the next
- * argument or after '='; "--" ends the options. Option names are matched exactly (getopt's
- * abbreviations are refused). A wrong command line exits 2; a failure to act (not found,
- * already there, store or file error) exits 1.
+ * Parsing is getopt_long (cmdline.h: reset before each pass, so tests may call agent_ctl_main
+ * many times; exact option names) in two passes: the global options (--store, --store-prefix,
+ * --json, --help) up to the command; then the command's arguments in order, where the global
+ * options may appear too: each command has its positional count and its options, a value
+ * either as the next argument or after '='; "--" ends the options. A wrong command line exits
+ * 2; a failure to act (not found, already there, store or file error) exits 1.
  *
  * Model and version names given on the command line must be 1..128 bytes of valid UTF-8 (they
  * go into JSON documents). In text output and in error messages, control bytes of names are
@@ -16,10 +15,10 @@
  */
 #include "agent/ctl.h"
 #include "agent/admin.h"
+#include "agent/cmdline.h"
 #include "agent/timefmt.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -814,37 +813,6 @@ static const struct option global_opts[NGLOBAL] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 };
 
-/* The long option whose code is val, or NULL. */
-static const struct option *find_opt(const struct option *lo, int val)
-{
-	for (; lo->name; lo++)
-		if (lo->val == val)
-			return lo;
-	return NULL;
-}
-
-/* One getopt_long step over argv (mode and ':' at the start of shortopts) with exact long
- * option names: getopt's abbreviations come back as '?'. Returns what getopt_long does;
- * *at is the index of the argument it looked at (for messages). */
-static int next_opt(int argc, char **argv, const char *shortopts, const struct option *lo, int *at)
-{
-	const struct option *o;
-	int idx = -1, r;
-	size_t n;
-
-	*at = optind > 0 ? optind : 1;
-	r = getopt_long(argc, argv, shortopts, lo, &idx);
-	if (r == ':' && (o = find_opt(lo, optopt)) != NULL)
-		idx = (int)(o - lo);
-	if (idx < 0 || (r != ':' && r != lo[idx].val))
-		return r;
-	n = strlen(lo[idx].name);
-	if (strncmp(argv[*at], "--", 2) != 0 || strncmp(argv[*at] + 2, lo[idx].name, n) != 0 ||
-	    (argv[*at][n + 2] != '\0' && argv[*at][n + 2] != '='))
-		return '?';
-	return r;
-}
-
 /* Handles a global option's code r (with optarg); 1 when it was one, 0 when not, -1 (message
  * printed) when its value is missing. */
 static int global_opt(struct ctl *c, int r, const struct option *lo, int *help)
@@ -868,7 +836,8 @@ static int global_opt(struct ctl *c, int r, const struct option *lo, int *help)
 		else if (optopt == OPT_STORE_PREFIX)
 			fail(c, AGENT_CTL_USAGE, "--store-prefix needs a value");
 		else
-			fail(c, AGENT_CTL_USAGE, "--%s needs a value", find_opt(lo, optopt)->name);
+			fail(c, AGENT_CTL_USAGE, "--%s needs a value",
+			     agent_cmdline_find(lo, optopt)->name);
 		return -1;
 	default:
 		return 0;
@@ -882,9 +851,8 @@ static int parse_globals(struct ctl *c, int argc, char **argv, int *first, int *
 	int r, at, g;
 
 	memcpy(lo, global_opts, sizeof global_opts);
-	optind = 0; /* glibc: a full reset, as agent_ctl_main may run many times */
-	opterr = 0;
-	while ((r = next_opt(argc, argv, "+:h", lo, &at)) != -1) {
+	agent_cmdline_reset(); /* agent_ctl_main may run many times */
+	while ((r = agent_cmdline_next(argc, argv, "+:h", lo, &at)) != -1) {
 		if ((g = global_opt(c, r, lo, help)) < 0)
 			return AGENT_CTL_USAGE;
 		if (g == 0)
@@ -927,9 +895,8 @@ static int parse_args(struct ctl *c, const struct cmddef *cmd, int argc, char **
 	for (size_t k = 0; cmd->opts[k].name; k++, nlo++)
 		lo[nlo] = (struct option){ cmd->opts[k].name, required_argument, NULL,
 					   OPT_COMMAND + (int)k };
-	optind = 0;
-	opterr = 0;
-	while (rc == AGENT_CTL_OK && (r = next_opt(argc, argv, "-:h", lo, &at)) != -1) {
+	agent_cmdline_reset();
+	while (rc == AGENT_CTL_OK && (r = agent_cmdline_next(argc, argv, "-:h", lo, &at)) != -1) {
 		if (r == OPT_POSITIONAL)
 			rc = add_positional(c, cmd, a, optarg);
 		else if (r >= OPT_COMMAND)

@@ -1,8 +1,10 @@
 /*
- * demo.c -- `driftd demo` (see demo.h).
+ * demo.c -- `driftd demo` (see demo.h): its options (getopt_long, cmdline.h), the store set up
+ * through the admin operations (admin.h), the mock cluster, the traffic and the table.
  */
 #include "agent/demo.h"
 #include "agent/admin.h"
+#include "agent/cmdline.h"
 #include "agent/engine.h"
 #include "agent/log.h"
 #include "agent/timefmt.h"
@@ -160,6 +162,44 @@ out:
 	return rc;
 }
 
+enum { OPT_DURATION = 256, OPT_WINDOWS, OPT_KEEP };
+
+static const struct option options[] = {
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "windows", required_argument, NULL, OPT_WINDOWS },
+	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parses argv: 0, or -1 on a usage error (an unknown option or argument, a value out of range:
+ * duration 0..600 s, 4..200 windows). */
+static int parse(int argc, char **argv, double *duration, int *windows, int *keep)
+{
+	int r, at;
+
+	agent_cmdline_reset();
+	while ((r = agent_cmdline_next(argc, argv, "+:", options, &at)) != -1) {
+		switch (r) {
+		case OPT_KEEP:
+			*keep = 1;
+			break;
+		case OPT_DURATION:
+			*duration = atof(optarg);
+			if (!(*duration >= 0 && *duration <= 600))
+				return -1;
+			break;
+		case OPT_WINDOWS:
+			*windows = atoi(optarg);
+			if (*windows < 4 || *windows > 200)
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return optind < argc ? -1 : 0;
+}
+
 int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct demo d = { .out = out };
@@ -178,23 +218,11 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 	uint64_t produced = 0;
 	int64_t wall0 = agent_time_now_ms();
 
-	agent_config_defaults(&c);
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--keep")) {
-			keep = 1;
-		} else if (!strcmp(argv[i], "--duration") && i + 1 < argc) {
-			duration = atof(argv[++i]);
-			if (!(duration >= 0 && duration <= 600))
-				goto usage;
-		} else if (!strcmp(argv[i], "--windows") && i + 1 < argc) {
-			windows = atoi(argv[++i]);
-			if (windows < 4 || windows > 200)
-				goto usage;
-		} else {
-			goto usage;
-		}
+	if (parse(argc, argv, &duration, &windows, &keep) < 0) {
+		fprintf(err, "usage: driftd demo [--duration SECONDS] [--windows N] [--keep]\n");
+		return 2;
 	}
+	agent_config_defaults(&c);
 	free(c.agent_id);
 	c.agent_id = strdup("demo");
 	agent_log_setup(err, 0, AGENT_LOG_WARNING);
@@ -316,8 +344,4 @@ out:
 		fprintf(out, "kept %s\n", d.dir);
 	}
 	return rc;
-usage:
-	agent_config_free(&c);
-	fprintf(err, "usage: driftd demo [--duration SECONDS] [--windows N] [--keep]\n");
-	return 2;
 }

@@ -191,3 +191,9 @@ bench: $(BENCHES)
 .PHONY: bench
 
 EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h
+
+# ---- ctl-split ----
+check_PROGRAMS += tests/unit/agent/test_admin
+TESTS += tests/unit/agent/test_admin
+tests_unit_agent_test_admin_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_admin_LDADD = $(TEST_AGENT_LIBS)
