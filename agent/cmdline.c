@@ -40,8 +40,9 @@ int agent_cmdline_next(int argc, char **argv, const char *shortopts, const struc
 		o = agent_cmdline_find(lo, optopt);
 	else if (idx >= 0 && r == lo[idx].val)
 		o = &lo[idx];
-	/* a long option found by getopt: "--" and its whole name, unless it was a short one */
-	if (o && *at < argc && strncmp(argv[*at], "--", 2) == 0 && !spelled_out(argv[*at], o->name))
-		return '?';
-	return r;
+	if (r == -1 || r == 1 || r == '?' || *at >= argc)
+		return r;
+	if (strncmp(argv[*at], "--", 2) == 0) /* a long option: its whole name */
+		return o && !spelled_out(argv[*at], o->name) ? '?' : r;
+	return argv[*at][2] == '\0' ? r : '?'; /* a short option stands alone: "-h", not "-hh" */
 }

@@ -478,6 +478,7 @@ static void test_ctl_reentrant(void **state)
 	char *dashes[] = {
 		"driftctl", "--store=", "status", "--store", f->spec, "--", "fraud", NULL
 	};
+	char *cluster[] = { "driftctl", "-hh", NULL };
 	char *missing[] = { "driftctl", "--store", f->spec,  "baseline", "build",
 			    "fraud",	"v1",	   "--from", NULL };
 
@@ -487,6 +488,8 @@ static void test_ctl_reentrant(void **state)
 					 "driftctl versions MODEL)\n");
 		assert_int_equal(ctl(abbrev, out, sizeof out, err), AGENT_CTL_USAGE);
 		assert_non_null(strstr(err, "unknown option '--js'"));
+		assert_int_equal(ctl(cluster, out, sizeof out, err), AGENT_CTL_USAGE);
+		assert_non_null(strstr(err, "unknown option '-hh'"));
 		assert_int_equal(ctl(missing, out, sizeof out, err), AGENT_CTL_USAGE);
 		assert_string_equal(err, "driftctl: baseline build: --from needs a value\n");
 		assert_int_equal(ctl(reg, out, sizeof out, err),
