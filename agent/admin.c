@@ -1033,7 +1033,6 @@ static enum agent_admin_result model_status(struct agent_admin *a, const char *m
 	int hold = 0, good_base = 0;
 	enum agent_admin_result rc = get_versions(a, model, &l);
 
-	*out = NULL;
 	if (rc != AGENT_ADMIN_OK)
 		goto out;
 	if (l.n == 0) {

@@ -11,7 +11,9 @@
  * history.
  *
  * Results are an enum agent_admin_result; on anything but AGENT_ADMIN_OK the message is on the
- * handle (agent_admin_error), names in it made printable (agent_admin_printable).
+ * handle (agent_admin_error), names in it made printable (agent_admin_printable). Every json_t
+ * **doc may be NULL (the document is not wanted); otherwise the caller decrefs it (it is set
+ * only on OK).
  */
 #ifndef DRIFTD_AGENT_ADMIN_H
 #define DRIFTD_AGENT_ADMIN_H
@@ -114,9 +116,9 @@ enum agent_admin_result agent_admin_baseline_get(struct agent_admin *a, const ch
 						 const char *version, struct agent_baseline **out,
 						 struct conn_blob *raw);
 
-/* Imports the baseline file at path ("-": stdin) for the registered version it names; refused
- * (failed) when its training_data_hash differs from the registration's. Without metadata it
- * gets the registration. *doc = {"model", "version", "source", "samples", "features"}. */
+/* Imports the baseline file at path ("-": stdin) for the registered version it names; failed
+ * when its training_data_hash differs from the registration's. Without metadata it gets the
+ * registration. *doc (when not NULL) = {"model", "version", "source", "samples", "features"}. */
 enum agent_admin_result agent_admin_baseline_import(struct agent_admin *a, const char *path,
 						    json_t **doc);
 

@@ -334,6 +334,8 @@ static void test_baseline_history_status(void **state)
 			    "v1");
 	json_decref(doc);
 	assert_int_equal(agent_admin_status(f->a, "nomodel", &doc), AGENT_ADMIN_FAILED);
+	must(f->a, agent_admin_status(f->a, "fraud", NULL)); /* no document wanted */
+	must(f->a, agent_admin_versions(f->a, "fraud", NULL));
 
 	v1.model = "alpha";
 	must(f->a, agent_admin_register(f->a, &v1, NULL));
