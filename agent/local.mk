@@ -8,7 +8,9 @@ agent_libagent_a_CPPFLAGS = $(AGENT_CPPFLAGS)
 agent_libagent_a_SOURCES = \
 	agent/about.h agent/about.c \
 	agent/accuracy.h agent/accuracy.c \
+	agent/admin.h agent/admin.c \
 	agent/baseline.h agent/baseline.c \
+	agent/cmdline.h agent/cmdline.c \
 	agent/config.h agent/config.c \
 	agent/ctl.h agent/ctl.c \
 	agent/decide.h agent/decide.c \

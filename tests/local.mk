@@ -208,3 +208,8 @@ tests_unit_agent_test_window_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_window_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_event_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_event_LDADD = $(TEST_AGENT_LIBS)
+# ---- ctl-split ----
+check_PROGRAMS += tests/unit/agent/test_admin
+TESTS += tests/unit/agent/test_admin
+tests_unit_agent_test_admin_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_admin_LDADD = $(TEST_AGENT_LIBS)
