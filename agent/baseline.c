@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <nettle/base64.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,81 +479,69 @@ nomem:
 	return NULL;
 }
 
-/* ---- base64 (RFC 4648, padded) ---- */
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* ---- base64 (RFC 4648, padded; nettle's codec) ---- */
 
 static char *b64_encode(const uint8_t *p, size_t n)
 {
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	char *out = malloc(BASE64_ENCODE_RAW_LENGTH(n) + 1);
 
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		*o++ = b64[v >> 18];
-		*o++ = b64[(v >> 12) & 63];
-		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < n ? b64[v & 63] : '=';
-	}
-	*o = '\0';
+	base64_encode_raw(out, n, p);
+	out[BASE64_ENCODE_RAW_LENGTH(n)] = '\0';
 	return out;
 }
 
+/* The value of a base64 digit, -1 for any other byte (NUL and '=' included). */
 static int b64_val(char c)
 {
-	const char *p = c ? strchr(b64, c) : NULL;
+	static const char digits[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c ? strchr(digits, c) : NULL;
 
-	return p ? (int)(p - b64) : -1;
+	return p ? (int)(p - digits) : -1;
 }
 
-/* Strict decoding: padded, canonical (unused bits zero). NULL on bad input or no memory; *n
- * receives the length. */
+/* 1 when s[0..len) is strict base64: a multiple of 4 digits, '=' only as the last one or two
+ * bytes, canonical (the bits a padded quantum leaves unused are zero). nettle's decoder is
+ * lenient (it skips white space), so this decides what is refused. */
+static int b64_strict(const char *s, size_t len)
+{
+	size_t pad = 0;
+
+	if (len % 4)
+		return 0;
+	if (len && s[len - 1] == '=')
+		pad = s[len - 2] == '=' ? 2 : 1;
+	for (size_t i = 0; i < len - pad; i++)
+		if (b64_val(s[i]) < 0)
+			return 0;
+	if (pad == 1)
+		return (b64_val(s[len - 2]) & 3) == 0;
+	if (pad == 2)
+		return (b64_val(s[len - 3]) & 15) == 0;
+	return 1;
+}
+
+/* Strict decoding (b64_strict). NULL on bad input or no memory; *n receives the length. */
 static uint8_t *b64_decode(const char *s, size_t len, size_t *n, int *nomem)
 {
+	struct base64_decode_ctx ctx;
 	uint8_t *out;
 	size_t o = 0;
 
 	*nomem = 0;
-	if (len % 4)
+	if (!b64_strict(s, len))
 		return NULL;
-	out = malloc(len / 4 * 3 + 1);
+	out = malloc(BASE64_DECODE_LENGTH(len) + 1);
 	if (!out) {
 		*nomem = 1;
 		return NULL;
 	}
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4], pad = 0;
-		uint32_t w;
-
-		for (int k = 0; k < 4; k++) {
-			if (s[i + k] == '=' && i + 4 == len && k >= 2) {
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			v[k] = pad ? -1 : b64_val(s[i + k]);
-			if (v[k] < 0) {
-				free(out);
-				return NULL;
-			}
-		}
-		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-		    (uint32_t)v[3];
-		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff))) {
-			free(out);
-			return NULL;
-		}
-		out[o++] = (uint8_t)(w >> 16);
-		if (pad < 2)
-			out[o++] = (uint8_t)(w >> 8);
-		if (pad < 1)
-			out[o++] = (uint8_t)w;
+	base64_decode_init(&ctx);
+	if (!base64_decode_update(&ctx, &o, out, len, s) || !base64_decode_final(&ctx)) {
+		free(out);
+		return NULL;
 	}
 	*n = o;
 	return out;

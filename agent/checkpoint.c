@@ -1,7 +1,7 @@
 /*
  * checkpoint.c -- exactly-once accounting: the engine's partial windows, stream offsets and
  * decision states committed together to the store, restored at start, merged at decision time
- * (see engine.h "exactly-once checkpoints" and doc/delivery.md).
+ * (see checkpoint.h, engine.h "exactly-once checkpoints" and doc/delivery.md).
  *
  * Keys inside the scope (store.h):
  *   window key  MODEL \0 VERSION \0 START_MS (decimal)     -> one partial per instance
@@ -12,8 +12,13 @@
  * The invariant: a record of stream s is in some committed partial exactly when its offset is
  * below s's committed next offset. Our own partial of a window is always a snapshot of our
  * in-memory counts of it, so a decision merges our memory with the *other* instances' partials.
+ *
+ * Bookkeeping (this file's own): a table of named streams; a table of the open windows it
+ * knows (by address: the change counter committed last, and "remote": other instances may hold
+ * partials of it), entries dropped when the window closes; a table of the pairs whose decision
+ * state changed since the last commit (by address, dropped when the pair is forgotten).
  */
-#include "agent/engine_impl.h"
+#include "agent/checkpoint.h"
 #include "agent/log.h"
 #include "agent/timefmt.h"
 #include "agent/util.h"
@@ -28,13 +33,40 @@
 #define LOCK_TTL_MS 30000
 #define STATE_MAX   256
 
-struct ckpt {
+/* A stream this agent took records from (or was assigned), by its source id. */
+struct ck_stream {
+	uint32_t id;	      /* conn_msg.stream */
+	char *name;	      /* "TOPIC/PARTITION" */
+	int64_t next_offset;  /* the offset after the last message taken (-1: none) */
+	int64_t saved_offset; /* next_offset at the last commit (-1: none) */
+	int64_t told_offset;  /* saved_offset last reported (agent_ckpt_committed_offsets) */
+	int64_t stored_hwm;   /* the high-water mark stored when it was assigned (-1: none) */
+	int announce;	      /* assigned, its presence not committed yet */
+};
+
+/* A window or pair this agent tracks, by address (sorted). */
+struct ck_ref {
+	const void *at;
+	uint64_t committed; /* windows: the change counter last committed */
+	int flag;	    /* windows: remote; pairs: the state changed since the last commit */
+};
+
+struct ck_refs {
+	struct ck_ref *v;
+	size_t n, cap;
+};
+
+struct agent_ckpt {
+	struct agent_ckpt_env env;
 	char *scope, *instance;
 	int64_t interval_ms;
 	int64_t lock_ttl_ms;	      /* how long a window's lock is held (LOCK_TTL_MS) */
 	int64_t last_commit;	      /* wall ms of the last commit attempt */
 	struct conn_ckpt_item *drops; /* window keys decided since the last commit (keys owned) */
 	size_t ndrops, capdrops;
+	struct ck_stream *streams;
+	size_t nstreams, last_stream;
+	struct ck_refs windows, pairs;
 };
 
 static uint64_t now_ns(void)
@@ -45,10 +77,71 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- address tables ---- */
+
+/* The index of at in r, or where it would go (*found 0). */
+static size_t ref_pos(const struct ck_refs *r, const void *at, int *found)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((uintptr_t)r->v[mid].at < (uintptr_t)at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < r->n && r->v[lo].at == at;
+	return lo;
+}
+
+static struct ck_ref *ref_find(const struct ck_refs *r, const void *at)
+{
+	int found;
+	size_t i = ref_pos(r, at, &found);
+
+	return found ? &r->v[i] : NULL;
+}
+
+/* The entry of at, added (zero) when new; NULL on no memory. */
+static struct ck_ref *ref_get(struct ck_refs *r, const void *at)
+{
+	int found;
+	size_t i = ref_pos(r, at, &found);
+
+	if (found)
+		return &r->v[i];
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct ck_ref *g = realloc(r->v, cap * sizeof *g);
+
+		if (!g)
+			return NULL;
+		r->v = g;
+		r->cap = cap;
+	}
+	memmove(r->v + i + 1, r->v + i, (r->n - i) * sizeof *r->v);
+	r->n++;
+	r->v[i] = (struct ck_ref){ .at = at };
+	return &r->v[i];
+}
+
+static void ref_drop(struct ck_refs *r, const void *at)
+{
+	int found;
+	size_t i = ref_pos(r, at, &found);
+
+	if (!found)
+		return;
+	memmove(r->v + i, r->v + i + 1, (r->n - i - 1) * sizeof *r->v);
+	r->n--;
+}
+
 /* ---- keys ---- */
 
 /* MODEL \0 VERSION [\0 START]: a malloc'd key and its length, or NULL. */
-static char *make_key(const struct pair *p, const struct agent_window *w, size_t *len)
+static char *make_key(const struct agent_pair *p, const struct agent_window *w, size_t *len)
 {
 	char start[24] = "";
 	size_t sl = w ? (size_t)snprintf(start, sizeof start, "%" PRId64, w->start_ms) : 0;
@@ -100,14 +193,14 @@ static int split_key(const char *k, size_t len, int want_start, const char **m, 
 
 /* ---- pair states ---- */
 
-static int encode_state(struct agent_engine *e, const struct pair *p, char *out, size_t cap)
+static int encode_state(struct agent_ckpt *ck, const struct agent_pair *p, char *out, size_t cap)
 {
-	int64_t *cool = engine_cooldown(e, p->model);
+	int64_t cool;
 	size_t o;
 
 	o = (size_t)snprintf(out, cap, "1 %" PRId64 " %d ", p->closed_upto, p->any_closed);
-	if (cool && *cool != INT64_MIN)
-		o += (size_t)snprintf(out + o, cap - o, "%" PRId64, *cool);
+	if (agent_cooldown_get(ck->env.em, p->model, &cool) == 0)
+		o += (size_t)snprintf(out + o, cap - o, "%" PRId64, cool);
 	else
 		o += (size_t)snprintf(out + o, cap - o, "-");
 	o += (size_t)snprintf(out + o, cap - o, " %d", p->streaks.dry_latched);
@@ -156,60 +249,79 @@ static int parse_state(const char *s, size_t len, struct pair_state *ps)
 }
 
 /* Applies a parsed state to p (and the model's cooldown). */
-static void apply_state(struct agent_engine *e, struct pair *p, const struct pair_state *ps)
+static void apply_state(struct agent_ckpt *ck, struct agent_pair *p, const struct pair_state *ps)
 {
 	p->closed_upto = ps->closed_upto;
 	p->any_closed = ps->any_closed;
 	p->streaks = ps->streaks;
-	if (ps->cool != INT64_MIN) {
-		int64_t *c = engine_cooldown(e, p->model);
+	if (ps->cool != INT64_MIN)
+		agent_cooldown_raise(ck->env.em, p->model, ps->cool);
+}
 
-		if (c && (*c == INT64_MIN || ps->cool > *c))
-			*c = ps->cool;
-	}
+/* ---- pairs ---- */
+
+void agent_ckpt_pair_changed(struct agent_ckpt *ck, const struct agent_pair *p)
+{
+	struct ck_ref *r = ref_get(&ck->pairs, p);
+
+	if (r)
+		r->flag = 1;
+	/* no memory: the state is saved with a later change */
+}
+
+int agent_ckpt_pair_saved(struct agent_ckpt *ck, const struct agent_pair *p)
+{
+	const struct ck_ref *r = ref_find(&ck->pairs, p);
+
+	return !r || !r->flag;
+}
+
+void agent_ckpt_pair_forget(struct agent_ckpt *ck, const struct agent_pair *p)
+{
+	ref_drop(&ck->pairs, p);
 }
 
 /* ---- restore ---- */
 
 static int restore_state(void *arg, const char *key, size_t klen, const char *blob, size_t len)
 {
-	struct agent_engine *e = arg;
+	struct agent_ckpt *ck = arg;
 	const char *m, *v;
 	size_t ml, vl;
-	struct pair *p;
-
+	struct agent_pair *p;
 	struct pair_state ps;
 
 	if (split_key(key, klen, 0, &m, &ml, &v, &vl, NULL) < 0 ||
-	    parse_state(blob, len, &ps) < 0 || !(p = engine_pair(e, m, ml, v, vl))) {
-		e->k.partials_refused++;
+	    parse_state(blob, len, &ps) < 0 ||
+	    !(p = agent_pairs_get(ck->env.pairs, m, ml, v, vl))) {
+		ck->env.k->partials_refused++;
 		agent_log(AGENT_LOG_WARNING, "checkpoint", "a stored decision state is unusable");
 		return 0;
 	}
-	apply_state(e, p, &ps);
+	apply_state(ck, p, &ps);
 	return 0;
 }
 
 static int restore_window(void *arg, const char *key, size_t klen)
 {
-	struct agent_engine *e = arg;
+	struct agent_ckpt *ck = arg;
 	const char *m, *v;
 	size_t ml, vl;
 	int64_t start;
-	struct pair *p;
+	struct agent_pair *p;
 	struct agent_window *w;
-	int late;
+	struct ck_ref *r;
 
 	if (split_key(key, klen, 1, &m, &ml, &v, &vl, &start) < 0 ||
-	    !(p = engine_pair(e, m, ml, v, vl))) {
-		e->k.partials_refused++;
+	    !(p = agent_pairs_get(ck->env.pairs, m, ml, v, vl))) {
+		ck->env.k->partials_refused++;
 		return 0;
 	}
-	w = engine_window(e, p, start, &late);
-	if (w) {
-		w->remote = 1;
+	if (agent_pair_window(ck->env.pairs, p, start, &w) == AGENT_SLOT_OPEN) {
+		if ((r = ref_get(&ck->windows, w)))
+			r->flag = 1;	  /* remote */
 		if (w->start_ms != start) /* another window length: not ours to decide */
-			e->k.partials_refused++;
+			ck->env.k->partials_refused++;
 	}
 	return 0;
 }
@@ -217,84 +329,64 @@ static int restore_window(void *arg, const char *key, size_t klen)
 static int restore_pending(void *arg, const char *id, const char *model, const char *doc,
 			   size_t len)
 {
-	struct agent_engine *e = arg;
-	struct pending_event *pe;
+	struct agent_ckpt *ck = arg;
 
-	if (e->npending == PENDING_MAX)
-		return 1;
-	for (size_t i = 0; i < e->npending; i++)
-		if (!strcmp(e->pending[i].id, id))
-			return 0;
-	pe = &e->pending[e->npending];
-	pe->key = strdup(model);
-	pe->model = strdup(model);
-	pe->id = strdup(id);
-	pe->json = agent_strndup(doc, len);
-	pe->len = len;
-	if (pe->key && pe->model && pe->id && pe->json) {
-		e->npending++;
-		return 0;
-	}
-	free(pe->key);
-	free(pe->model);
-	free(pe->id);
-	free(pe->json);
-	return 1;
+	return agent_emit_restore(ck->env.em, id, model, doc, len);
 }
 
-int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const char *instance,
-			     int64_t interval_ms, char *err, size_t errlen)
+struct agent_ckpt *agent_ckpt_new(const struct agent_ckpt_env *env, const char *scope,
+				  const char *instance, int64_t interval_ms)
 {
-	struct ckpt *ck = e->ck;
+	struct agent_ckpt *ck = calloc(1, sizeof *ck);
 
-	if (!ck) {
-		ck = calloc(1, sizeof *ck);
-		if (!ck || !(ck->scope = strdup(scope)) || !(ck->instance = strdup(instance))) {
-			if (ck)
-				free(ck->scope);
-			free(ck);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		ck->interval_ms = interval_ms;
-		ck->lock_ttl_ms = LOCK_TTL_MS;
-	}
-	/* states first: they say which windows are already closed */
-	if (conn_store_ckpt_states(e->store, scope, restore_state, e) < 0 ||
-	    conn_store_ckpt_windows(e->store, scope, restore_window, e) < 0 ||
-	    conn_store_pending_list(e->store, restore_pending, e) < 0) {
-		snprintf(err, errlen, "restoring checkpoints: %s", conn_store_error(e->store));
-		if (!e->ck) {
+	if (!ck || !(ck->scope = strdup(scope)) || !(ck->instance = strdup(instance))) {
+		if (ck)
 			free(ck->scope);
-			free(ck->instance);
-			free(ck);
-		}
+		free(ck);
+		return NULL;
+	}
+	ck->env = *env;
+	ck->interval_ms = interval_ms;
+	ck->lock_ttl_ms = LOCK_TTL_MS;
+	return ck;
+}
+
+int agent_ckpt_restore(struct agent_ckpt *ck, char *err, size_t errlen)
+{
+	struct conn_store *st = ck->env.store;
+
+	/* states first: they say which windows are already closed */
+	if (conn_store_ckpt_states(st, ck->scope, restore_state, ck) < 0 ||
+	    conn_store_ckpt_windows(st, ck->scope, restore_window, ck) < 0 ||
+	    conn_store_pending_list(st, restore_pending, ck) < 0) {
+		snprintf(err, errlen, "restoring checkpoints: %s", conn_store_error(st));
 		return -1;
 	}
-	e->ck = ck;
 	ck->last_commit = agent_time_now_ms();
 	return 0;
 }
 
-void agent_engine_checkpoint_lock_ttl(struct agent_engine *e, int64_t ms)
+void agent_ckpt_lock_ttl(struct agent_ckpt *ck, int64_t ms)
 {
-	if (e->ck && ms > 0)
-		e->ck->lock_ttl_ms = ms;
+	if (ms > 0)
+		ck->lock_ttl_ms = ms;
 }
 
-void ckpt_free(struct agent_engine *e)
+void agent_ckpt_free(struct agent_ckpt *ck)
 {
-	struct ckpt *ck = e->ck;
-
 	if (!ck)
 		return;
 	for (size_t i = 0; i < ck->ndrops; i++)
 		free((char *)ck->drops[i].key);
 	free(ck->drops);
+	for (size_t i = 0; i < ck->nstreams; i++)
+		free(ck->streams[i].name);
+	free(ck->streams);
+	free(ck->windows.v);
+	free(ck->pairs.v);
 	free(ck->scope);
 	free(ck->instance);
 	free(ck);
-	e->ck = NULL;
 }
 
 /* ---- offsets ---- */
@@ -305,104 +397,111 @@ static void stream_name(char *buf, size_t cap, const char *topic, int32_t partit
 	snprintf(buf, cap, "%s/%" PRId32, topic, partition);
 }
 
-/* The mark of m's stream, named (NULL beyond the bound or on no memory). */
-static struct stream_mark *named_stream(struct agent_engine *e, const struct conn_msg *m)
+/* The entry of m's stream, created and named when new (NULL beyond AGENT_STREAMS_MAX streams or
+ * on no memory). */
+static struct ck_stream *stream_of(struct agent_ckpt *ck, const struct conn_msg *m)
 {
-	struct stream_mark *sm = engine_stream(e, m->stream);
+	struct ck_stream *cs;
 	char name[600];
 
-	if (!sm || sm->name)
-		return sm;
-	stream_name(name, sizeof name, m->topic, m->partition);
-	sm->name = strdup(name);
-	return sm->name ? sm : NULL;
-}
+	if (ck->last_stream < ck->nstreams && ck->streams[ck->last_stream].id == m->stream)
+		return &ck->streams[ck->last_stream];
+	for (size_t i = 0; i < ck->nstreams; i++)
+		if (ck->streams[i].id == m->stream) {
+			ck->last_stream = i;
+			return &ck->streams[i];
+		}
+	if (ck->nstreams == AGENT_STREAMS_MAX)
+		return NULL;
+	if (!(ck->nstreams & (ck->nstreams - 1))) { /* grow at powers of two */
+		size_t cap = ck->nstreams ? 2 * ck->nstreams : 4;
+		struct ck_stream *g = realloc(ck->streams, cap * sizeof *g);
 
-void ckpt_note_offset(struct agent_engine *e, const struct conn_msg *m)
-{
-	struct stream_mark *sm = named_stream(e, m);
-
-	if (sm)
-		sm->next_offset = m->offset + 1;
-}
-
-struct offset_query {
-	const char *name;
-	int64_t next, hwm;
-	int found;
-};
-
-static int find_offset(void *arg, const struct conn_ckpt_offset *o)
-{
-	struct offset_query *q = arg;
-
-	if (strcmp(o->stream, q->name) != 0)
-		return 0;
-	q->next = o->next_offset;
-	q->hwm = o->hwm_ms;
-	q->found = 1;
-	return 1;
-}
-
-void ckpt_hello(struct agent_engine *e, const struct conn_msg *m)
-{
-	struct stream_mark *sm = named_stream(e, m);
-	struct offset_query q = { 0 };
-
-	if (!sm)
-		return;
-	q.name = sm->name;
-	if (conn_store_ckpt_offsets(e->store, e->ck->scope, find_offset, &q) == 0 && q.found) {
-		if (sm->next_offset < 0)
-			sm->next_offset = q.next;
-		sm->stored_hwm = q.hwm;
+		if (!g)
+			return NULL;
+		ck->streams = g;
 	}
-	sm->announce = 1;
+	stream_name(name, sizeof name, m->topic, m->partition);
+	cs = &ck->streams[ck->nstreams];
+	*cs = (struct ck_stream){ .id = m->stream,
+				  .name = strdup(name),
+				  .next_offset = -1,
+				  .saved_offset = -1,
+				  .told_offset = -1,
+				  .stored_hwm = -1 };
+	if (!cs->name)
+		return NULL;
+	ck->last_stream = ck->nstreams++;
+	return cs;
 }
 
-int agent_engine_resume_offset(struct agent_engine *e, const char *topic, int32_t partition,
-			       int64_t *next)
+void agent_ckpt_note_offset(struct agent_ckpt *ck, const struct conn_msg *m)
+{
+	struct ck_stream *cs = stream_of(ck, m);
+
+	if (cs)
+		cs->next_offset = m->offset + 1;
+}
+
+void agent_ckpt_hello(struct agent_ckpt *ck, const struct conn_msg *m)
+{
+	struct ck_stream *cs = stream_of(ck, m);
+	struct conn_ckpt_offset o;
+
+	if (!cs)
+		return;
+	if (conn_store_ckpt_offset_get(ck->env.store, ck->scope, cs->name, &o) ==
+	    CONN_STORE_FOUND) {
+		if (cs->next_offset < 0)
+			cs->next_offset = o.next_offset;
+		cs->stored_hwm = o.hwm_ms;
+	}
+	cs->announce = 1;
+}
+
+int agent_ckpt_resume_offset(struct agent_ckpt *ck, const char *topic, int32_t partition,
+			     int64_t *next)
 {
 	char name[600];
-	struct offset_query q = { name, 0, 0, 0 };
+	struct conn_ckpt_offset o;
+	enum conn_store_lookup rc;
 
-	if (!e->ck)
-		return 1;
 	stream_name(name, sizeof name, topic, partition);
 	/* a connection broken since the last call fails once, then reconnects: try three times */
 	for (int attempt = 0;; attempt++) {
-		if (conn_store_ckpt_offsets(e->store, e->ck->scope, find_offset, &q) == 0)
+		rc = conn_store_ckpt_offset_get(ck->env.store, ck->scope, name, &o);
+		if (rc != CONN_STORE_ERROR)
 			break;
 		if (attempt == 2)
 			return -1;
 		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
 	}
-	if (!q.found || q.next < 0) /* none, or assigned once and never read */
+	if (rc == CONN_STORE_NONE || o.next_offset < 0) /* none, or assigned once, never read */
 		return 1;
-	*next = q.next;
+	*next = o.next_offset;
 	return 0;
 }
 
-void agent_engine_stream_gone(struct agent_engine *e, uint32_t stream)
+void agent_ckpt_gone(struct agent_ckpt *ck, uint32_t stream)
 {
-	for (size_t i = 0; i < e->nstreams; i++) {
-		if (e->streams[i].id != stream)
+	for (size_t i = 0; i < ck->nstreams; i++) {
+		if (ck->streams[i].id != stream)
 			continue;
-		free(e->streams[i].name);
-		e->streams[i] = e->streams[--e->nstreams];
-		e->last_stream = 0;
+		free(ck->streams[i].name);
+		ck->streams[i] = ck->streams[--ck->nstreams];
+		ck->last_stream = 0;
 		return;
 	}
 }
 
-void agent_engine_committed_offsets(struct agent_engine *e, agent_offset_fn fn, void *arg)
+void agent_ckpt_committed_offsets(struct agent_ckpt *ck, agent_offset_fn fn, void *arg)
 {
-	for (size_t i = 0; i < e->nstreams; i++) {
-		struct stream_mark *sm = &e->streams[i];
+	for (size_t i = 0; i < ck->nstreams; i++) {
+		struct ck_stream *cs = &ck->streams[i];
 
-		if (sm->name && sm->saved_offset >= 0 && sm->saved_offset != sm->told_offset) {
-			fn(arg, sm->name, sm->saved_offset);
-			sm->told_offset = sm->saved_offset;
+		if (cs->saved_offset >= 0 && cs->saved_offset != cs->told_offset) {
+			fn(arg, cs->name, cs->saved_offset);
+			cs->told_offset = cs->saved_offset;
 		}
 	}
 }
@@ -416,7 +515,7 @@ struct commit_buf {
 	size_t noffsets;
 	struct agent_window **dirty; /* windows whose partial is in this commit */
 	size_t ndirty;
-	struct pair **spairs; /* pairs whose state is in this commit */
+	const struct agent_pair **spairs; /* pairs whose state is in this commit */
 	char (*sbuf)[STATE_MAX];
 };
 
@@ -436,25 +535,44 @@ static void commit_buf_free(struct commit_buf *b)
 	free(b->sbuf);
 }
 
-/* Gathers what changed since the last commit into b; -1 on no memory. */
-static int gather(struct agent_engine *e, struct commit_buf *b)
+/* Whether w counted anything since its last commit. */
+static int window_dirty(const struct agent_ckpt *ck, const struct agent_window *w)
 {
-	size_t nwin = 0;
+	const struct ck_ref *r = ref_find(&ck->windows, w);
+
+	return w->updates != (r ? r->committed : 0);
+}
+
+static int pair_dirty(const struct agent_ckpt *ck, const struct agent_pair *p)
+{
+	const struct ck_ref *r = ref_find(&ck->pairs, p);
+
+	return r && r->flag;
+}
+
+/* Gathers what changed since the last commit into b; -1 on no memory. */
+static int gather(struct agent_ckpt *ck, struct commit_buf *b)
+{
+	struct agent_pairs *pairs = ck->env.pairs;
+	size_t np = agent_pairs_count(pairs), nwin = 0;
 	int64_t now = agent_time_now_ms();
 
-	for (size_t i = 0; i < e->npairs; i++)
-		for (size_t j = 0; j < e->pairs[i].nwin; j++)
-			nwin += e->pairs[i].win[j]->dirty;
+	for (size_t i = 0; i < np; i++) {
+		const struct agent_pair *p = agent_pairs_at(pairs, i);
+
+		for (size_t j = 0; j < p->nwin; j++)
+			nwin += window_dirty(ck, p->win[j]);
+	}
 	b->partials = calloc(nwin ? nwin : 1, sizeof *b->partials);
 	b->dirty = calloc(nwin ? nwin : 1, sizeof *b->dirty);
-	b->states = calloc(e->npairs ? e->npairs : 1, sizeof *b->states);
-	b->spairs = calloc(e->npairs ? e->npairs : 1, sizeof *b->spairs);
-	b->sbuf = calloc(e->npairs ? e->npairs : 1, sizeof *b->sbuf);
-	b->offsets = calloc(e->nstreams ? e->nstreams : 1, sizeof *b->offsets);
+	b->states = calloc(np ? np : 1, sizeof *b->states);
+	b->spairs = calloc(np ? np : 1, sizeof *b->spairs);
+	b->sbuf = calloc(np ? np : 1, sizeof *b->sbuf);
+	b->offsets = calloc(ck->nstreams ? ck->nstreams : 1, sizeof *b->offsets);
 	if (!b->partials || !b->dirty || !b->states || !b->spairs || !b->sbuf || !b->offsets)
 		return -1;
-	for (size_t i = 0; i < e->npairs; i++) {
-		struct pair *p = &e->pairs[i];
+	for (size_t i = 0; i < np; i++) {
+		const struct agent_pair *p = agent_pairs_at(pairs, i);
 
 		for (size_t j = 0; j < p->nwin; j++) {
 			struct agent_window *w = p->win[j];
@@ -462,7 +580,7 @@ static int gather(struct agent_engine *e, struct commit_buf *b)
 			uint8_t *blob;
 			size_t len, klen;
 
-			if (!w->dirty)
+			if (!window_dirty(ck, w))
 				continue;
 			if (agent_window_encode(w, &blob, &len) < 0)
 				return -1;
@@ -475,9 +593,9 @@ static int gather(struct agent_engine *e, struct commit_buf *b)
 				return -1;
 			b->dirty[b->ndirty++] = w;
 		}
-		if (p->state_dirty) {
+		if (pair_dirty(ck, p)) {
 			struct conn_ckpt_item *it = &b->states[b->nstates];
-			int n = encode_state(e, p, b->sbuf[b->nstates], STATE_MAX);
+			int n = encode_state(ck, p, b->sbuf[b->nstates], STATE_MAX);
 			size_t klen;
 
 			if (n < 0)
@@ -491,44 +609,68 @@ static int gather(struct agent_engine *e, struct commit_buf *b)
 				return -1;
 		}
 	}
-	for (size_t i = 0; i < e->nstreams; i++) {
-		struct stream_mark *sm = &e->streams[i];
+	for (size_t i = 0; i < ck->nstreams; i++) {
+		struct ck_stream *cs = &ck->streams[i];
+		int64_t max_ts = INT64_MIN, hwm;
 
-		int64_t hwm = sm->max_ts == INT64_MIN ? -1 : sm->max_ts;
-
-		if (hwm < sm->stored_hwm)
-			hwm = sm->stored_hwm;
-		if (!sm->name ||
-		    (!sm->announce && (sm->next_offset < 0 || sm->next_offset == sm->saved_offset)))
+		agent_watermark_stream(ck->env.wm, cs->id, &max_ts);
+		hwm = max_ts == INT64_MIN ? -1 : max_ts;
+		if (hwm < cs->stored_hwm)
+			hwm = cs->stored_hwm;
+		if (!cs->announce && (cs->next_offset < 0 || cs->next_offset == cs->saved_offset))
 			continue;
 		/* labels hold no time; a stream with no record yet holds it from its last stored
 		 * mark (-1: all of it) */
-		b->offsets[b->noffsets++] =
-		    (struct conn_ckpt_offset){ .stream = sm->name,
-					       .next_offset = sm->next_offset,
-					       .hwm_ms = sm->labels ? INT64_MAX : hwm,
-					       .updated_ms = now };
+		b->offsets[b->noffsets++] = (struct conn_ckpt_offset){
+			.stream = cs->name,
+			.next_offset = cs->next_offset,
+			.hwm_ms = agent_watermark_is_labels(ck->env.wm, cs->id) ? INT64_MAX : hwm,
+			.updated_ms = now
+		};
 	}
 	return 0;
 }
 
-int agent_engine_checkpoint(struct agent_engine *e, int force)
+/* After a commit: what it held is saved. */
+static void committed(struct agent_ckpt *ck, const struct commit_buf *b)
 {
-	struct ckpt *ck = e->ck;
+	for (size_t i = 0; i < b->ndirty; i++) {
+		struct ck_ref *r = ref_get(&ck->windows, b->dirty[i]);
+
+		if (r)
+			r->committed = b->dirty[i]->updates;
+	}
+	for (size_t i = 0; i < b->nstates; i++) {
+		struct ck_ref *r = ref_find(&ck->pairs, b->spairs[i]);
+
+		if (r)
+			r->flag = 0;
+	}
+	for (size_t i = 0; i < ck->nstreams; i++) {
+		ck->streams[i].announce = 0;
+		if (ck->streams[i].next_offset >= 0)
+			ck->streams[i].saved_offset = ck->streams[i].next_offset;
+	}
+	for (size_t i = 0; i < ck->ndrops; i++)
+		free((char *)ck->drops[i].key);
+	ck->ndrops = 0;
+}
+
+int agent_ckpt_commit(struct agent_ckpt *ck, int force)
+{
+	struct agent_counters *k = ck->env.k;
 	struct commit_buf b = { 0 };
 	struct conn_ckpt c;
 	int64_t now;
 	uint64_t t0;
 	int rc = -1;
 
-	if (!ck)
-		return 0;
 	now = agent_time_now_ms();
 	if (!force && now - ck->last_commit < ck->interval_ms)
 		return 0;
 	ck->last_commit = now;
 	t0 = now_ns();
-	if (gather(e, &b) < 0) {
+	if (gather(ck, &b) < 0) {
 		agent_log(AGENT_LOG_ERR, "checkpoint", "out of memory");
 		goto done;
 	}
@@ -545,57 +687,45 @@ int agent_engine_checkpoint(struct agent_engine *e, int force)
 				.ndrops = ck->ndrops,
 				.states = b.states,
 				.nstates = b.nstates };
-	if (conn_store_ckpt_commit(e->store, ck->scope, &c) < 0) {
+	if (conn_store_ckpt_commit(ck->env.store, ck->scope, &c) < 0) {
 		agent_log(AGENT_LOG_WARNING, "checkpoint", "not committed (retried): %s",
-			  conn_store_error(e->store));
+			  conn_store_error(ck->env.store));
 		goto done;
 	}
-	for (size_t i = 0; i < b.ndirty; i++)
-		b.dirty[i]->dirty = 0;
-	for (size_t i = 0; i < b.nstates; i++)
-		b.spairs[i]->state_dirty = 0;
-	for (size_t i = 0; i < e->nstreams; i++) {
-		e->streams[i].announce = 0;
-		if (e->streams[i].name && e->streams[i].next_offset >= 0)
-			e->streams[i].saved_offset = e->streams[i].next_offset;
-	}
-	for (size_t i = 0; i < ck->ndrops; i++)
-		free((char *)ck->drops[i].key);
-	ck->ndrops = 0;
-	e->k.checkpoints++;
+	committed(ck, &b);
+	k->checkpoints++;
 	rc = 0;
 done:
 	if (rc < 0)
-		e->k.checkpoint_errors++;
+		k->checkpoint_errors++;
 	commit_buf_free(&b);
-	e->k.checkpoint_ns += now_ns() - t0;
+	k->checkpoint_ns += now_ns() - t0;
 	return rc;
 }
 
 /* ---- deciding ---- */
 
 struct merge_ctx {
-	struct agent_engine *e;
+	struct agent_ckpt *ck;
 	struct agent_window *w;
-	int failed;
 };
 
 static int merge_partial(void *arg, const char *name, size_t nlen, const char *blob, size_t len)
 {
 	struct merge_ctx *mc = arg;
-	struct agent_engine *e = mc->e;
+	struct agent_ckpt *ck = mc->ck;
 	char err[160];
 
-	if (nlen == strlen(e->ck->instance) && !memcmp(name, e->ck->instance, nlen))
+	if (nlen == strlen(ck->instance) && !memcmp(name, ck->instance, nlen))
 		return 0; /* our own: a snapshot of what w holds */
-	if (agent_window_decode_merge(mc->w, (const uint8_t *)blob, len, e->c->max_categories, err,
-				      sizeof err) < 0) {
-		e->k.partials_refused++;
+	if (agent_window_decode_merge(mc->w, (const uint8_t *)blob, len, ck->env.c->max_categories,
+				      err, sizeof err) < 0) {
+		ck->env.k->partials_refused++;
 		agent_log(AGENT_LOG_WARNING, "checkpoint", "%.*s: %s",
 			  (int)(nlen > 128 ? 128 : nlen), name, err);
 		return 0;
 	}
-	e->k.partials_merged++;
+	ck->env.k->partials_merged++;
 	return 0;
 }
 
@@ -603,7 +733,7 @@ static int merge_partial(void *arg, const char *name, size_t nlen, const char *b
  * (within AGENT_STREAM_IDLE_MS) has a high-water mark past the window's end plus the grace, so
  * that their counts of it are all in their committed partials. */
 struct hold_query {
-	const struct agent_engine *e;
+	const struct agent_ckpt *ck;
 	int64_t need, now;
 	const char *holder;
 	char name[160];
@@ -613,8 +743,8 @@ static int check_hold(void *arg, const struct conn_ckpt_offset *o)
 {
 	struct hold_query *q = arg;
 
-	for (size_t i = 0; i < q->e->nstreams; i++)
-		if (q->e->streams[i].name && !strcmp(q->e->streams[i].name, o->stream))
+	for (size_t i = 0; i < q->ck->nstreams; i++)
+		if (!strcmp(q->ck->streams[i].name, o->stream))
 			return 0; /* ours: our own watermark covers it */
 	if (o->updated_ms < q->now - AGENT_STREAM_IDLE_MS || o->hwm_ms >= q->need)
 		return 0;
@@ -623,107 +753,111 @@ static int check_hold(void *arg, const struct conn_ckpt_offset *o)
 	return 1;
 }
 
-struct state_query {
-	const char *key;
-	size_t klen;
+/* What p's stored decision state says of w. */
+enum stored { STORED_OPEN = 0, STORED_DECIDED, STORED_UNREADABLE };
+
+/* Reads p's stored decision state. STORED_DECIDED when it says w is decided already (by another
+ * agent, or before a restart): p takes the state over, so that this agent's next commit does
+ * not move it back. Else STORED_OPEN; a state of later windows than p knows (another agent
+ * decided them) is taken over too, so that the streaks continue. */
+static enum stored stored_state(struct agent_ckpt *ck, struct agent_pair *p,
+				const struct agent_window *w, const char *pkey, size_t plen)
+{
+	struct conn_blob blob;
 	struct pair_state ps;
-	int found;
-};
+	int parsed;
 
-static int find_state(void *arg, const char *key, size_t klen, const char *blob, size_t len)
-{
-	struct state_query *q = arg;
-
-	if (klen != q->klen || memcmp(key, q->key, klen))
-		return 0;
-	q->found = parse_state(blob, len, &q->ps) == 0;
-	return 1;
-}
-
-/* Reads p's stored decision state. 1 when it says w is decided already (by another agent, or
- * before a restart): p takes the state over, so that this agent's next commit does not move it
- * back. Else 0; a state of later windows than p knows (another agent decided them) is taken
- * over too, so that the streaks continue. -1 when the store cannot be read. */
-static int stored_state(struct agent_engine *e, struct pair *p, const struct agent_window *w,
-			const char *pkey, size_t plen)
-{
-	struct state_query q = { .key = pkey, .klen = plen };
-
-	if (conn_store_ckpt_states(e->store, e->ck->scope, find_state, &q) < 0)
-		return -1;
-	if (!q.found || !q.ps.any_closed)
-		return 0;
-	if (q.ps.closed_upto >= w->end_ms) {
-		apply_state(e, p, &q.ps);
-		e->k.windows_skipped++;
-		return 1;
+	switch (conn_store_ckpt_state_get(ck->env.store, ck->scope, pkey, plen, &blob)) {
+	case CONN_STORE_ERROR:
+		return STORED_UNREADABLE;
+	case CONN_STORE_NONE:
+		return STORED_OPEN;
+	case CONN_STORE_FOUND:
+		break;
 	}
-	if (!p->any_closed || q.ps.closed_upto > p->closed_upto)
-		apply_state(e, p, &q.ps);
-	return 0;
+	parsed = parse_state(blob.data, blob.len, &ps) == 0;
+	free(blob.data);
+	if (!parsed || !ps.any_closed)
+		return STORED_OPEN;
+	if (ps.closed_upto >= w->end_ms) {
+		apply_state(ck, p, &ps);
+		ck->env.k->windows_skipped++;
+		return STORED_DECIDED;
+	}
+	if (!p->any_closed || ps.closed_upto > p->closed_upto)
+		apply_state(ck, p, &ps);
+	return STORED_OPEN;
 }
 
-int ckpt_before_close(struct agent_engine *e, struct pair *p, struct agent_window *w)
+enum agent_ckpt_close agent_ckpt_before_close(struct agent_ckpt *ck, struct agent_pair *p,
+					      struct agent_window *w)
 {
-	struct ckpt *ck = e->ck;
+	const struct ck_ref *ref = ref_find(&ck->windows, w);
+	int remote = ref && ref->flag;
 	size_t klen, plen;
 	char *key = make_key(p, w, &klen), *pkey = make_key(p, NULL, &plen);
-	struct merge_ctx mc = { e, w, 0 };
+	struct merge_ctx mc = { ck, w };
 	struct hold_query hq = { 0 };
 	char lock[320]; /* a C string: "MLEN:MODEL" "VLEN:VERSION" START */
-	int rc, how = 0;
+	enum agent_ckpt_close how = AGENT_CKPT_DECIDE;
+	enum stored st;
+	int rc;
 
 	if (!key || !pkey) {
-		how = w->remote ? 2 : 0;
+		how = remote ? AGENT_CKPT_WAIT : AGENT_CKPT_DECIDE;
 		goto out;
 	}
-	hq.e = e;
-	hq.need = w->end_ms + e->grace_ms;
+	hq.ck = ck;
+	hq.need = w->end_ms + ck->env.grace_ms;
 	hq.now = agent_time_now_ms();
-	if (conn_store_ckpt_offsets(e->store, ck->scope, check_hold, &hq) == 0 && hq.holder) {
+	if (conn_store_ckpt_offsets(ck->env.store, ck->scope, check_hold, &hq) == 0 && hq.holder) {
 		agent_log(AGENT_LOG_DEBUG, "checkpoint", "%s %s: waiting for %s", p->model,
 			  p->version, hq.holder);
-		how = 2;
+		how = AGENT_CKPT_WAIT;
 		goto out;
 	}
 	/* decided already? (then no lock is needed; checked again under the lock) */
-	if (stored_state(e, p, w, pkey, plen) == 1) {
-		how = 1;
+	if (stored_state(ck, p, w, pkey, plen) == STORED_DECIDED) {
+		how = AGENT_CKPT_SKIP;
 		goto out;
 	}
 	snprintf(lock, sizeof lock, "%zu:%s%zu:%s%" PRId64, p->mlen, p->model, p->vlen, p->version,
 		 w->start_ms);
-	rc = conn_store_lock(e->store, ck->scope, lock, ck->instance, ck->lock_ttl_ms);
+	rc = conn_store_lock(ck->env.store, ck->scope, lock, ck->instance, ck->lock_ttl_ms);
 	if (rc == 1) { /* another agent is deciding it: wait until its decision is stored (or its
 			* lock expires: then this agent decides) */
-		how = 2;
+		how = AGENT_CKPT_WAIT;
 		goto out;
 	}
-	if (rc == 0 && (rc = stored_state(e, p, w, pkey, plen)) == 1) {
-		how = 1;
-		goto out;
+	if (rc == 0) {
+		st = stored_state(ck, p, w, pkey, plen);
+		if (st == STORED_DECIDED) {
+			how = AGENT_CKPT_SKIP;
+			goto out;
+		}
+		if (st == STORED_OPEN && conn_store_ckpt_partials(ck->env.store, ck->scope, key,
+								  klen, merge_partial, &mc) == 0)
+			goto out;
 	}
-	if (rc == 0 &&
-	    conn_store_ckpt_partials(e->store, ck->scope, key, klen, merge_partial, &mc) == 0)
-		goto out;
 	/* the store cannot be read: decide on our counts when they are all of the window's */
-	e->k.store_errors++;
+	ck->env.k->store_errors++;
 	agent_log(AGENT_LOG_WARNING, "checkpoint", "%s %s: store unreachable (%s): %s", p->model,
-		  p->version, conn_store_error(e->store),
-		  w->remote ? "decision deferred" : "deciding on this agent's counts");
-	how = w->remote ? 2 : 0;
+		  p->version, conn_store_error(ck->env.store),
+		  remote ? "decision deferred" : "deciding on this agent's counts");
+	how = remote ? AGENT_CKPT_WAIT : AGENT_CKPT_DECIDE;
 out:
 	free(key);
 	free(pkey);
 	return how;
 }
 
-void ckpt_after_close(struct agent_engine *e, struct pair *p, const struct agent_window *w)
+void agent_ckpt_after_close(struct agent_ckpt *ck, const struct agent_pair *p,
+			    const struct agent_window *w)
 {
-	struct ckpt *ck = e->ck;
 	size_t klen;
 	char *key;
 
+	ref_drop(&ck->windows, w);
 	if (ck->ndrops == ck->capdrops) {
 		size_t cap = ck->capdrops ? 2 * ck->capdrops : 8;
 		struct conn_ckpt_item *g = realloc(ck->drops, cap * sizeof *g);

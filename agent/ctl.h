@@ -1,6 +1,8 @@
 /*
  * ctl.h -- driftctl, the admin CLI, as one function that tests can call: it parses the command
- * line, acts on the store and writes to the streams it is given (SPEC.md "Interfaces").
+ * line, runs the admin operation on the store (admin.h, where the operations and the rules of
+ * the version registry live) and writes what it returns to the streams it is given (SPEC.md
+ * "Interfaces").
  *
  *   driftctl [--store SPEC] [--json] COMMAND ...
  *     register MODEL VERSION --training-data-hash H --feature-params JSON|@FILE

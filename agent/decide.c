@@ -72,3 +72,23 @@ void agent_decide(struct agent_streaks *st, const struct agent_eval *e, unsigned
 	}
 	memset(st->n, 0, sizeof st->n);
 }
+
+void agent_decide_alert(int global_dry_run, const struct agent_decide_ctx *ctx,
+			struct agent_decision *d)
+{
+	memset(d, 0, sizeof *d);
+	d->trigger = "alert";
+	d->dry_run = global_dry_run;
+	if (ctx->hold)
+		d->blocked = "hold";
+	else if (ctx->latched)
+		d->blocked = "latched";
+	if (d->blocked)
+		return;
+	d->fire = 1;
+	if (ctx->good_version && strcmp(ctx->good_version, ctx->version) != 0)
+		d->to_version = ctx->good_version;
+	d->type = global_dry_run  ? AGENT_EVENT_DRYRUN
+		  : d->to_version ? AGENT_EVENT_ROLLBACK
+				  : AGENT_EVENT_NEEDS_TARGET;
+}

@@ -13,7 +13,7 @@
  * io.driftd.rollback.needs_target (to_version null) when there is none or it is this very
  * version. After an event the streaks restart; a rollback or needs_target latches the version in
  * the store, a dry run only in memory (so turning dry-run off does not leave versions latched).
- * A P0 alert (trigger "alert") bypasses the streak, not hold or latch.
+ * A P0 alert (trigger "alert", agent_decide_alert) bypasses the streak, not hold or latch.
  */
 #ifndef DRIFTD_AGENT_DECIDE_H
 #define DRIFTD_AGENT_DECIDE_H
@@ -54,5 +54,12 @@ struct agent_decision {
 /* Updates st with the window's outcomes and decides. global_dry_run from the config. */
 void agent_decide(struct agent_streaks *st, const struct agent_eval *e, unsigned breach_windows,
 		  int global_dry_run, const struct agent_decide_ctx *ctx, struct agent_decision *d);
+
+/* The decision on a firing P0 alert (trigger "alert"): no streak and no cooldown; hold blocks it
+ * ("hold"), then a latched version ("latched"). Otherwise it fires: io.driftd.rollback.dryrun
+ * under global dry run, else io.driftd.rollback to the good version, or needs_target when there
+ * is none or it is this very version (to_version is then NULL in every type). */
+void agent_decide_alert(int global_dry_run, const struct agent_decide_ctx *ctx,
+			struct agent_decision *d);
 
 #endif

@@ -1,8 +1,10 @@
 /*
- * demo.c -- `driftd demo` (see demo.h).
+ * demo.c -- `driftd demo` (see demo.h): its options (getopt_long, cmdline.h), the store set up
+ * through the admin operations (admin.h), the mock cluster, the traffic and the table.
  */
 #include "agent/demo.h"
-#include "agent/ctl.h"
+#include "agent/admin.h"
+#include "agent/cmdline.h"
 #include "agent/engine.h"
 #include "agent/log.h"
 #include "agent/timefmt.h"
@@ -72,21 +74,6 @@ static void row(void *arg, const struct agent_window_report *r)
 	}
 }
 
-/* driftctl, in process, with its output discarded unless it fails. */
-static int ctl(FILE *err, char **argv)
-{
-	int argc = 0;
-	FILE *null = fopen("/dev/null", "w");
-	int rc;
-
-	while (argv[argc])
-		argc++;
-	rc = agent_ctl_main(argc, argv, null ? null : stderr, err);
-	if (null)
-		fclose(null);
-	return rc;
-}
-
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -114,52 +101,103 @@ static int write_traffic(const char *path, const char *v, int n, uint64_t seed)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* The admin operation's result: 0, or -1 with its message on err. */
+static int admin_ok(struct agent_admin *a, enum agent_admin_result r, FILE *err)
+{
+	if (r == AGENT_ADMIN_OK)
+		return 0;
+	fprintf(err, "driftd demo: %s\n", agent_admin_error(a));
+	return -1;
+}
+
+/* Registers fraud v2.3.1 and v2.4.0, builds v2.3.1's baseline and marks it good, as an
+ * operator does with driftctl. */
 static int setup_store(struct demo *d, FILE *err, const char *store)
 {
+	static const char fp[] = "{\"amount\":\"log1p\",\"country\":\"one-hot\"}";
+	const struct agent_admin_version v1 = {
+		.model = "fraud",
+		.version = "v2.3.1",
+		.training_data_hash = "sha256:5e0c7b",
+		.feature_params = fp,
+		.hyperparams = "{\"max_depth\":6,\"n_estimators\":300}",
+	};
+	const struct agent_admin_version v2 = {
+		.model = "fraud",
+		.version = "v2.4.0",
+		.training_data_hash = "sha256:9a41d2",
+		.feature_params = fp,
+		.hyperparams = "{\"max_depth\":8,\"n_estimators\":500}",
+	};
+	struct agent_admin *a = agent_admin_new(store, NULL);
+	struct agent_admin_build built;
 	char path[128];
-	char *reg1[] = { "driftctl",
-			 "--store",
-			 (char *)store,
-			 "register",
-			 "fraud",
-			 "v2.3.1",
-			 "--training-data-hash",
-			 "sha256:5e0c7b",
-			 "--feature-params",
-			 "{\"amount\":\"log1p\",\"country\":\"one-hot\"}",
-			 "--hyperparams",
-			 "{\"max_depth\":6,\"n_estimators\":300}",
-			 NULL };
-	char *reg2[] = { "driftctl",
-			 "--store",
-			 (char *)store,
-			 "register",
-			 "fraud",
-			 "v2.4.0",
-			 "--training-data-hash",
-			 "sha256:9a41d2",
-			 "--feature-params",
-			 "{\"amount\":\"log1p\",\"country\":\"one-hot\"}",
-			 "--hyperparams",
-			 "{\"max_depth\":8,\"n_estimators\":500}",
-			 NULL };
-	char *build[] = { "driftctl", "--store", (char *)store, "baseline", "build",
-			  "fraud",    "v2.3.1",	 "--from",	path,	    NULL };
-	char *good[] = { "driftctl", "--store", (char *)store, "good", "fraud", "v2.3.1", NULL };
+	int rc = -1;
 
-	snprintf(path, sizeof path, "%s/good-traffic.jsonl", d->dir);
-	if (ctl(err, reg1) || ctl(err, reg2))
+	if (!a) {
+		fprintf(err, "driftd demo: out of memory\n");
 		return -1;
+	}
+	snprintf(path, sizeof path, "%s/good-traffic.jsonl", d->dir);
+	if (admin_ok(a, agent_admin_register(a, &v1, NULL), err) < 0 ||
+	    admin_ok(a, agent_admin_register(a, &v2, NULL), err) < 0)
+		goto out;
 	fprintf(d->out, "1. registered fraud v2.3.1 and v2.4.0 (training-data hash, feature "
 			"params, hyperparameters)\n");
-	if (write_traffic(path, "v2.3.1", BASELINE_RECORDS, 3) < 0 || ctl(err, build) ||
-	    ctl(err, good))
-		return -1;
+	if (write_traffic(path, "v2.3.1", BASELINE_RECORDS, 3) < 0) {
+		fprintf(err, "driftd demo: cannot write %s\n", path);
+		goto out;
+	}
+	if (admin_ok(a, agent_admin_baseline_build(a, "fraud", "v2.3.1", path, 0, &built), err) <
+		0 ||
+	    admin_ok(a, agent_admin_good(a, "fraud", "v2.3.1", NULL), err) < 0)
+		goto out;
 	fprintf(d->out,
-		"2. built the baseline of v2.3.1 from %d generated records (20 equal-frequency "
+		"2. built the baseline of v2.3.1 from %d generated records (%zu equal-frequency "
 		"bins per numeric feature); v2.3.1 is the last known good version\n",
-		BASELINE_RECORDS);
-	return 0;
+		BASELINE_RECORDS, built.bins);
+	rc = 0;
+out:
+	agent_admin_free(a);
+	return rc;
+}
+
+enum { OPT_DURATION = 256, OPT_WINDOWS, OPT_KEEP };
+
+static const struct option options[] = {
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "windows", required_argument, NULL, OPT_WINDOWS },
+	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parses argv: 0, or -1 on a usage error (an unknown option or argument, a value out of range:
+ * duration 0..600 s, 4..200 windows). */
+static int parse(int argc, char **argv, double *duration, int *windows, int *keep)
+{
+	int r, at;
+
+	agent_cmdline_reset();
+	while ((r = agent_cmdline_next(argc, argv, "+:", options, &at)) != -1) {
+		switch (r) {
+		case OPT_KEEP:
+			*keep = 1;
+			break;
+		case OPT_DURATION:
+			*duration = atof(optarg);
+			if (!(*duration >= 0 && *duration <= 600))
+				return -1;
+			break;
+		case OPT_WINDOWS:
+			*windows = atoi(optarg);
+			if (*windows < 4 || *windows > 200)
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return optind < argc ? -1 : 0;
 }
 
 int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
@@ -180,23 +218,11 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 	uint64_t produced = 0;
 	int64_t wall0 = agent_time_now_ms();
 
-	agent_config_defaults(&c);
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--keep")) {
-			keep = 1;
-		} else if (!strcmp(argv[i], "--duration") && i + 1 < argc) {
-			duration = atof(argv[++i]);
-			if (!(duration >= 0 && duration <= 600))
-				goto usage;
-		} else if (!strcmp(argv[i], "--windows") && i + 1 < argc) {
-			windows = atoi(argv[++i]);
-			if (windows < 4 || windows > 200)
-				goto usage;
-		} else {
-			goto usage;
-		}
+	if (parse(argc, argv, &duration, &windows, &keep) < 0) {
+		fprintf(err, "usage: driftd demo [--duration SECONDS] [--windows N] [--keep]\n");
+		return 2;
 	}
+	agent_config_defaults(&c);
 	free(c.agent_id);
 	c.agent_id = strdup("demo");
 	agent_log_setup(err, 0, AGENT_LOG_WARNING);
@@ -318,8 +344,4 @@ out:
 		fprintf(out, "kept %s\n", d.dir);
 	}
 	return rc;
-usage:
-	agent_config_free(&c);
-	fprintf(err, "usage: driftd demo [--duration SECONDS] [--windows N] [--keep]\n");
-	return 2;
 }

@@ -29,9 +29,6 @@
 #include "connectors/record.h"
 #include "connectors/store.h"
 
-#define AGENT_STREAM_IDLE_MS 10000 /* a stream silent this long no longer holds the watermark */
-#define AGENT_STREAMS_MAX    4096  /* streams tracked (Kafka partitions of the source) */
-
 /* Rejections beyond the decoder's (connectors/record.h). */
 enum agent_reject { AGENT_REJECT_TOO_MANY_MODELS = CONN_REJECT_COUNT, AGENT_REJECT_COUNT };
 const char *agent_reject_name(int reason); /* decoder or engine reason */
@@ -106,13 +103,24 @@ size_t agent_engine_assigned(const struct agent_engine *e);
 /* The largest record time seen so far: 0 and *ts_ms set, or -1 when no record yet. */
 int agent_engine_watermark(const struct agent_engine *e, int64_t *ts_ms);
 
+struct agent_pairs;
+/* The (model, version) table (pairs.h), for the metrics to read; valid until the next call that
+ * feeds, ticks or frees the engine. */
+const struct agent_pairs *agent_engine_pairs(const struct agent_engine *e);
+const struct agent_config *agent_engine_config(const struct agent_engine *e);
+
 /* An Alertmanager alert that matched the selector (SPEC: a P0 incident). A firing alert naming
  * a model (label "model", optional "version": else the model's most recently active version)
  * becomes a rollback decision with trigger "alert": breach_windows and the cooldown do not apply,
  * hold, latch and the claim of its id ("model/version/alert/FINGERPRINT") do. Resolved alerts
- * are counted and logged, not acted on. 0 when an event was emitted (or kept for retry); 1
- * when not, with the reason in *why. */
-int agent_engine_alert(struct agent_engine *e, const struct conn_am_alert *a, const char **why);
+ * are counted and logged, not acted on. AGENT_ALERT_ACTED when an event was emitted (or kept for
+ * retry); AGENT_ALERT_IGNORED when not, with the reason in *why. */
+enum agent_alert_result {
+	AGENT_ALERT_ACTED = 0, /* an event was emitted, or kept for retry */
+	AGENT_ALERT_IGNORED    /* not acted on: the reason in *why */
+};
+enum agent_alert_result agent_engine_alert(struct agent_engine *e, const struct conn_am_alert *a,
+					   const char **why);
 
 /* ---- exactly-once checkpoints (checkpoint.c; doc/delivery.md) ----
  * With checkpoints on, the engine keeps in the store, in scope `scope` (the consumer group):

@@ -1,7 +1,9 @@
 /*
- * generate.c -- `driftd generate` (see generate.h).
+ * generate.c -- `driftd generate` (see generate.h): its options (getopt_long, cmdline.h), then
+ * the records.
  */
 #include "agent/generate.h"
+#include "agent/cmdline.h"
 #include "agent/traffic.h"
 
 #include <errno.h>
@@ -24,62 +26,125 @@ static int num_arg(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
-int agent_generate_main(int argc, char **argv, FILE *out, FILE *err)
+enum {
+	OPT_MODEL = 256,
+	OPT_VERSION,
+	OPT_RECORDS,
+	OPT_START_MS,
+	OPT_RATE,
+	OPT_SEED,
+	OPT_DRIFT,
+	OPT_COUNTRY_MIX,
+	OPT_LATENCY_FACTOR,
+	OPT_LABEL_NOISE,
+	OPT_NO_LABEL,
+};
+
+static const struct option options[] = {
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "version", required_argument, NULL, OPT_VERSION },
+	{ "records", required_argument, NULL, OPT_RECORDS },
+	{ "start-ms", required_argument, NULL, OPT_START_MS },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "drift", required_argument, NULL, OPT_DRIFT },
+	{ "country-mix", required_argument, NULL, OPT_COUNTRY_MIX },
+	{ "latency-factor", required_argument, NULL, OPT_LATENCY_FACTOR },
+	{ "label-noise", required_argument, NULL, OPT_LABEL_NOISE },
+	{ "no-label", no_argument, NULL, OPT_NO_LABEL },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What to generate. */
+struct gen {
+	const char *model, *version;
+	double records, start, rate, seed;
+	double drift, mix, latency, noise;
+	int with_label;
+};
+
+/* Stores the value of option r (optarg); 0, or -1 when it is out of range. */
+static int set_option(struct gen *g, int r, const char *v)
 {
-	const char *model = "fraud", *version = "v2.4.0";
-	double records = 10000, start = 1795730000000.0, rate = 1000, seed = 1;
-	double drift = 0, mix = 0, latency = 1, noise = 0;
-	int with_label = 1;
-	struct agent_traffic t;
-	char buf[4096];
+	switch (r) {
+	case OPT_MODEL:
+		g->model = v;
+		return 0;
+	case OPT_VERSION:
+		g->version = v;
+		return 0;
+	case OPT_RECORDS:
+		return num_arg(v, 0, 1e12, &g->records);
+	case OPT_START_MS:
+		return num_arg(v, 0, 9e15, &g->start);
+	case OPT_RATE:
+		return num_arg(v, 1e-3, 1e9, &g->rate);
+	case OPT_SEED:
+		return num_arg(v, 0, 9e15, &g->seed);
+	case OPT_DRIFT:
+		return num_arg(v, -10, 10, &g->drift);
+	case OPT_COUNTRY_MIX:
+		return num_arg(v, 0, 1, &g->mix);
+	case OPT_LATENCY_FACTOR:
+		return num_arg(v, 0, 1000, &g->latency);
+	case OPT_LABEL_NOISE:
+		return num_arg(v, 0, 1, &g->noise);
+	case OPT_NO_LABEL:
+		g->with_label = 0;
+		return 0;
+	default:
+		return -1;
+	}
+}
 
-	for (int i = 1; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int bad = 0;
+/* Parses argv into g: 0, or 2 with a message on err. */
+static int parse(struct gen *g, int argc, char **argv, FILE *err)
+{
+	int r, at;
 
-		if (!strcmp(o, "--no-label")) {
-			with_label = 0;
-			continue;
-		}
-		if (!v)
-			bad = 1;
-		else if (!strcmp(o, "--model"))
-			model = v;
-		else if (!strcmp(o, "--version"))
-			version = v;
-		else if (!strcmp(o, "--records"))
-			bad = num_arg(v, 0, 1e12, &records);
-		else if (!strcmp(o, "--start-ms"))
-			bad = num_arg(v, 0, 9e15, &start);
-		else if (!strcmp(o, "--rate"))
-			bad = num_arg(v, 1e-3, 1e9, &rate);
-		else if (!strcmp(o, "--seed"))
-			bad = num_arg(v, 0, 9e15, &seed);
-		else if (!strcmp(o, "--drift"))
-			bad = num_arg(v, -10, 10, &drift);
-		else if (!strcmp(o, "--country-mix"))
-			bad = num_arg(v, 0, 1, &mix);
-		else if (!strcmp(o, "--latency-factor"))
-			bad = num_arg(v, 0, 1000, &latency);
-		else if (!strcmp(o, "--label-noise"))
-			bad = num_arg(v, 0, 1, &noise);
-		else
-			bad = 1;
-		if (bad) {
-			fprintf(err, "driftd generate: bad option or value: %s%s%s\n", o,
-				v ? " " : "", v ? v : "");
+	agent_cmdline_reset();
+	while ((r = agent_cmdline_next(argc, argv, "-:", options, &at)) != -1) {
+		const struct option *o = agent_cmdline_find(options, r);
+
+		if (r == 1 || r == '?' || r == ':' || set_option(g, r, optarg) < 0) {
+			/* the argument as given: "--rate x", "--rate=x", "--frob" */
+			fprintf(err, "driftd generate: bad option or value: %s%s%s\n", argv[at],
+				o && o->has_arg && at + 1 == optind - 1 ? " " : "",
+				o && o->has_arg && at + 1 == optind - 1 ? optarg : "");
 			return 2;
 		}
-		i++;
 	}
-	agent_traffic_init(&t, (uint64_t)seed, model, version);
-	t.drift_shift = drift;
-	t.country_mix = mix;
-	t.latency_factor = latency;
-	t.label_noise = noise;
-	t.with_label = with_label;
-	for (uint64_t k = 0; k < (uint64_t)records; k++) {
-		int64_t ts = (int64_t)start + (int64_t)floor((double)k * 1000.0 / rate);
+	if (optind < argc) { /* after "--" */
+		fprintf(err, "driftd generate: bad option or value: %s\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+int agent_generate_main(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct gen g = { .model = "fraud",
+			 .version = "v2.4.0",
+			 .records = 10000,
+			 .start = 1795730000000.0,
+			 .rate = 1000,
+			 .seed = 1,
+			 .latency = 1,
+			 .with_label = 1 };
+	struct agent_traffic t;
+	char buf[4096];
+	int rc = parse(&g, argc, argv, err);
+
+	if (rc != 0)
+		return rc;
+	agent_traffic_init(&t, (uint64_t)g.seed, g.model, g.version);
+	t.drift_shift = g.drift;
+	t.country_mix = g.mix;
+	t.latency_factor = g.latency;
+	t.label_noise = g.noise;
+	t.with_label = g.with_label;
+	for (uint64_t k = 0; k < (uint64_t)g.records; k++) {
+		int64_t ts = (int64_t)g.start + (int64_t)floor((double)k * 1000.0 / g.rate);
 		size_t n = agent_traffic_record(&t, ts, buf, sizeof buf);
 
 		if (n == 0) {

@@ -1,23 +1,30 @@
 # agent/ -- the daemons: the only layer that sees both stats/ and connectors/. driftd.c and
 # driftctl.c hold little more than main; everything else is in libagent.a, which the tests link.
 AGENT_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) $(GSL_CFLAGS) $(RDKAFKA_CFLAGS) \
-	$(HIREDIS_CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS)
+	$(HIREDIS_CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS) $(NETTLE_CFLAGS)
 
 noinst_LIBRARIES += agent/libagent.a
 agent_libagent_a_CPPFLAGS = $(AGENT_CPPFLAGS)
 agent_libagent_a_SOURCES = \
 	agent/about.h agent/about.c \
 	agent/accuracy.h agent/accuracy.c \
+	agent/admin.h agent/admin.c \
 	agent/baseline.h agent/baseline.c \
+	agent/cmdline.h agent/cmdline.c \
 	agent/config.h agent/config.c \
 	agent/ctl.h agent/ctl.c \
 	agent/decide.h agent/decide.c \
 	agent/demo.h agent/demo.c \
-	agent/engine.h agent/engine_impl.h agent/engine.c \
-	agent/checkpoint.c agent/join.c \
+	agent/engine.h agent/engine.c \
+	agent/baselines.h agent/baselines.c \
+	agent/pairs.h agent/pairs.c \
+	agent/watermark.h agent/watermark.c \
+	agent/emit.h agent/emit.c \
+	agent/checkpoint.h agent/checkpoint.c \
+	agent/late_labels.h agent/late_labels.c \
 	agent/event.h agent/event.c \
 	agent/generate.h agent/generate.c \
-	agent/labels.h agent/labels.c \
+	agent/join_table.h agent/join_table.c \
 	agent/log.h agent/log.c \
 	agent/metrics.h agent/metrics.c \
 	agent/mockkafka.h agent/mockkafka.c \

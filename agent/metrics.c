@@ -585,7 +585,7 @@ static const struct fam F_ROLLBACKS = { "driftd_rollbacks", COUNTER, NULL,
 
 /* The snapshot's pairs and features sorted, with their labels escaped once in r->lab. */
 struct sfeat {
-	const struct agent_metrics_feature *f;
+	const struct agent_feature_summary *f;
 	size_t lab, lablen; /* feature="..." */
 };
 struct spair {
@@ -617,8 +617,8 @@ static int cmp_pair(const void *x, const void *y)
 
 static int cmp_feature(const void *x, const void *y)
 {
-	const struct agent_metrics_feature *a = ((const struct sfeat *)x)->f;
-	const struct agent_metrics_feature *b = ((const struct sfeat *)y)->f;
+	const struct agent_feature_summary *a = ((const struct sfeat *)x)->f;
+	const struct agent_feature_summary *b = ((const struct sfeat *)y)->f;
 	int c = strcmp(str(a->name), str(b->name));
 
 	return c ? c : TIE(a, b);
@@ -699,7 +699,7 @@ static void counters(struct render *r, const struct agent_counters *k)
 	single_u64(r, &F_DROPPED, k->dropped_nomem);
 }
 
-/* The reasons the labels decoder gives (connectors/label.h): always shown for labels. */
+/* The reasons the labels decoder gives (connectors/label_decoder.h): always shown for labels. */
 static const unsigned char label_reasons[AGENT_REJECT_COUNT] = {
 	[CONN_REJECT_TOO_LARGE] = 1,	 [CONN_REJECT_BAD_JSON] = 1,
 	[CONN_REJECT_TOO_DEEP] = 1,	 [CONN_REJECT_NOT_OBJECT] = 1,
@@ -797,7 +797,7 @@ static void per_pair(struct render *r, const struct fam *f, const struct spair *
 {
 	family(r, f);
 	for (size_t i = 0; i < n; i++) {
-		double v = *(const double *)((const char *)sp[i].p + offset);
+		double v = *(const double *)((const char *)sp[i].p->last + offset);
 
 		if (isnan(v))
 			continue;
@@ -814,7 +814,7 @@ static void per_feature(struct render *r, const struct fam *f, const struct spai
 	family(r, f);
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < sp[i].nf; j++) {
-			const struct agent_metrics_feature *x = sp[i].f[j].f;
+			const struct agent_feature_summary *x = sp[i].f[j].f;
 			double v = which == FS_KL ? x->kl : which == FS_PSI ? x->psi : x->js;
 
 			if (which != FS_N && isnan(v))
@@ -838,18 +838,19 @@ static void per_rule(struct render *r, const struct fam *f, const struct spair *
 		const struct agent_metrics_pair *p = sp[i].p;
 
 		for (int k = 0; k < AGENT_RULE_COUNT; k++) {
-			double v = which == RF_SCORE ? p->rule_value[k] : p->rule_threshold[k];
+			double v =
+			    which == RF_SCORE ? p->last->rule_value[k] : p->last->rule_threshold[k];
 
-			if (!p->rule_enabled[k])
+			if (!p->last->rule_enabled[k])
 				continue;
 			if ((which == RF_SCORE || which == RF_THRESHOLD) && isnan(v))
 				continue;
 			pair_labels(r, &sp[i]);
 			label(r, "rule", agent_rule_name((enum agent_rule_id)k));
 			if (which == RF_STATE)
-				value_u64(r, (uint64_t)p->rule_state[k]);
+				value_u64(r, (uint64_t)p->last->rule_state[k]);
 			else if (which == RF_SAMPLES)
-				value_u64(r, p->rule_n[k]);
+				value_u64(r, p->last->rule_n[k]);
 			else if (which == RF_STREAK)
 				value_u64(r, p->rule_streak[k]);
 			else
@@ -867,12 +868,12 @@ static void pairs(struct render *r, const struct agent_metrics *m, const struct 
 	family(r, &F_WINDOW_SAMPLES);
 	for (size_t i = 0; i < n; i++) {
 		pair_labels(r, &sp[i]);
-		value_u64(r, sp[i].p->samples);
+		value_u64(r, sp[i].p->last->samples);
 	}
 	family(r, &F_WINDOW_END);
 	for (size_t i = 0; i < n; i++) {
 		pair_labels(r, &sp[i]);
-		value_double(r, (double)sp[i].p->window_end_ms / 1000.0);
+		value_double(r, (double)sp[i].p->last->window_end_ms / 1000.0);
 	}
 	per_feature(r, &F_KL, sp, n, FS_KL);
 	single_double(r, &F_KL_THRESHOLD, m->kl_threshold);
@@ -884,7 +885,8 @@ static void pairs(struct render *r, const struct agent_metrics *m, const struct 
 
 	family(r, &F_LATENCY);
 	for (size_t i = 0; i < n; i++) {
-		const double q[3] = { sp[i].p->p50, sp[i].p->p95, sp[i].p->p99 };
+		const struct agent_window_summary *l = sp[i].p->last;
+		const double q[3] = { l->p50, l->p95, l->p99 };
 
 		for (int k = 0; k < 3; k++) {
 			if (isnan(q[k]))
@@ -894,11 +896,13 @@ static void pairs(struct render *r, const struct agent_metrics *m, const struct 
 			value_double(r, q[k]);
 		}
 	}
-	per_pair(r, &F_P95_RATIO, sp, n, offsetof(struct agent_metrics_pair, p95_ratio));
-	per_pair(r, &F_ACCURACY, sp, n, offsetof(struct agent_metrics_pair, accuracy));
-	per_pair(r, &F_ACCURACY_DELTA, sp, n, offsetof(struct agent_metrics_pair, accuracy_delta));
-	per_pair(r, &F_ERROR_RATIO, sp, n, offsetof(struct agent_metrics_pair, error_ratio));
-	per_pair(r, &F_TARGET_MISSING, sp, n, offsetof(struct agent_metrics_pair, target_missing));
+	per_pair(r, &F_P95_RATIO, sp, n, offsetof(struct agent_window_summary, p95_ratio));
+	per_pair(r, &F_ACCURACY, sp, n, offsetof(struct agent_window_summary, accuracy));
+	per_pair(r, &F_ACCURACY_DELTA, sp, n,
+		 offsetof(struct agent_window_summary, accuracy_delta));
+	per_pair(r, &F_ERROR_RATIO, sp, n, offsetof(struct agent_window_summary, error_ratio));
+	per_pair(r, &F_TARGET_MISSING, sp, n,
+		 offsetof(struct agent_window_summary, target_missing));
 
 	per_rule(r, &F_RULE_STATE, sp, n, RF_STATE);
 	per_rule(r, &F_RULE_SCORE, sp, n, RF_SCORE);
@@ -933,7 +937,7 @@ int agent_metrics_render(const struct agent_metrics *m, int openmetrics, char **
 
 	/* sort what is listed, drop later duplicates */
 	for (size_t i = 0; i < m->npairs; i++)
-		nfeat += m->pairs[i].nfeatures;
+		nfeat += m->pairs[i].last->nfeatures;
 	sp = malloc((m->npairs ? m->npairs : 1) * sizeof *sp);
 	fp = malloc((nfeat ? nfeat : 1) * sizeof *fp);
 	lag = malloc((m->nlag ? m->nlag : 1) * sizeof *lag);
@@ -960,11 +964,11 @@ int agent_metrics_render(const struct agent_metrics *m, int openmetrics, char **
 		put_escaped(&r.lab, p->version, 1);
 		putc_(&r.lab, '"');
 		sp[nsp].lablen = r.lab.len - sp[nsp].lab;
-		for (size_t j = 0; j < p->nfeatures; j++)
-			sp[nsp].f[j].f = &p->features[j];
-		qsort(sp[nsp].f, p->nfeatures, sizeof *fp, cmp_feature);
-		for (size_t j = 0; j < p->nfeatures; j++) {
-			const struct agent_metrics_feature *x = sp[nsp].f[j].f;
+		for (size_t j = 0; j < p->last->nfeatures; j++)
+			sp[nsp].f[j].f = &p->last->features[j];
+		qsort(sp[nsp].f, p->last->nfeatures, sizeof *fp, cmp_feature);
+		for (size_t j = 0; j < p->last->nfeatures; j++) {
+			const struct agent_feature_summary *x = sp[nsp].f[j].f;
 			struct sfeat *y = &sp[nsp].f[nf];
 
 			if (nf && !strcmp(str(y[-1].f->name), str(x->name)))

@@ -35,35 +35,13 @@ enum agent_metrics_rollback {
 	AGENT_METRICS_ROLLBACK_TYPES
 };
 
-/* One monitored feature (or the prediction, named "__prediction__") of the last decided window:
- * agent_fscore's name, kl, psi, js, n. */
-struct agent_metrics_feature {
-	const char *name;   /* label value; NULL is "" */
-	double kl, psi, js; /* NaN: not computed (sample omitted) */
-	uint64_t n;	    /* live values compared */
-};
-
-/* One (model, version) with at least one decided window: its last decided window. Field by
- * field from agent_eval e, the agent_window_report and the pair's agent_streaks. */
+/* One (model, version) with at least one decided window. */
 struct agent_metrics_pair {
-	const char *model, *version;		      /* label values; NULL is "" */
-	int64_t window_end_ms;			      /* e.end_ms */
-	uint64_t samples;			      /* e.n: records in the window */
-	const struct agent_metrics_feature *features; /* e.features (the prediction included) */
-	size_t nfeatures;
-	double p50, p95, p99;  /* e.p50..p99: live latency, seconds; NaN: no latency */
-	double p95_ratio;      /* e.p95 / e.base_p95; NaN: no baseline latency */
-	double accuracy;       /* e.accuracy (0..1); NaN: nothing scored */
-	double accuracy_delta; /* e.accuracy - e.base_accuracy (negative: worse); NaN: either NaN */
-	double error_ratio;    /* e.error_ratio; NaN: no record said "error" */
-	double target_missing; /* share of the window's records without a label; NaN: none */
-	int rule_enabled[AGENT_RULE_COUNT]; /* e.rule[r].enabled: disabled rules not shown */
-	enum agent_outcome rule_state[AGENT_RULE_COUNT]; /* e.rule[r].outcome */
-	double rule_value[AGENT_RULE_COUNT];		 /* e.rule[r].value; NaN omitted */
-	double rule_threshold[AGENT_RULE_COUNT];	 /* e.rule[r].threshold */
-	uint64_t rule_n[AGENT_RULE_COUNT];		 /* e.rule[r].n */
-	unsigned rule_streak[AGENT_RULE_COUNT]; /* consecutive breaching windows (agent_streaks.n,
-						 * i.e. decision->streak after the window) */
+	const char *model, *version;		 /* label values; NULL is "" */
+	const struct agent_window_summary *last; /* its last decided window (rules.h; the
+						  * prediction is the feature "__prediction__") */
+	unsigned rule_streak[AGENT_RULE_COUNT];	 /* consecutive breaching windows (agent_streaks.n,
+						  * i.e. decision->streak after the window) */
 	uint64_t rollbacks[AGENT_METRICS_ROLLBACK_TYPES]; /* events emitted for the pair so far */
 };
 

@@ -2,8 +2,8 @@
  * metrics_snapshot.c -- the engine's state as a metrics snapshot (see metrics_snapshot.h).
  */
 #include "agent/metrics_snapshot.h"
-#include "agent/engine_impl.h"
 #include "agent/metrics.h"
+#include "agent/pairs.h"
 #include "agent/timefmt.h"
 #include "connectors/kafka.h"
 
@@ -39,72 +39,46 @@ static const char *const routes[] = { "/metrics", "/healthz", "/readyz", "/alert
 int agent_metrics_page(struct agent_engine *e, struct conn_source *src,
 		       const struct agent_serve_stats *st, int openmetrics, char **out, size_t *len)
 {
+	const struct agent_config *c = agent_engine_config(e);
+	const struct agent_pairs *t = agent_engine_pairs(e);
+	size_t npairs = agent_pairs_count(t);
+	int64_t window_ms = agent_pairs_window_ms(t);
 	struct agent_metrics m = { 0 };
-	struct agent_metrics_pair *pairs = calloc(e->npairs ? e->npairs : 1, sizeof *pairs);
-	struct agent_metrics_feature *feats = NULL;
+	struct agent_metrics_pair *pairs = calloc(npairs ? npairs : 1, sizeof *pairs);
 	struct agent_metrics_http_route hr[sizeof routes / sizeof routes[0]];
 	struct lag_list lags = { 0 };
-	size_t nfeat = 0, np = 0;
+	size_t np = 0;
 	int64_t now = agent_time_now_ms();
 	/* a (model, version) no window was decided for in 3 windows (at least 5 min) is gone from
 	 * the page: its last states would otherwise hold alerts after it stopped serving */
-	int64_t stale = 3 * e->window_ms > 300000 ? 3 * e->window_ms : 300000;
+	int64_t stale = 3 * window_ms > 300000 ? 3 * window_ms : 300000;
 	int rc = -1;
 
-	for (size_t i = 0; i < e->npairs; i++)
-		if (e->pairs[i].last)
-			nfeat += e->pairs[i].last->nf;
-	feats = calloc(nfeat ? nfeat : 1, sizeof *feats);
-	if (!pairs || !feats)
+	if (!pairs)
 		goto out;
-	nfeat = 0;
-	for (size_t i = 0; i < e->npairs; i++) {
-		const struct pair *p = &e->pairs[i];
-		const struct pair_last *l = p->last;
+	for (size_t i = 0; i < npairs; i++) {
+		const struct agent_pair *p = agent_pairs_at(t, i);
 		struct agent_metrics_pair *mp = &pairs[np];
 
-		if (!l || now - l->decided_wall_ms > stale)
+		if (!p->last || now - p->last->decided_wall_ms > stale)
 			continue;
 		np++;
 		mp->model = p->model;
 		mp->version = p->version;
-		mp->window_end_ms = l->window_end_ms;
-		mp->samples = l->samples;
-		mp->features = feats + nfeat;
-		mp->nfeatures = l->nf;
-		for (size_t f = 0; f < l->nf; f++)
-			feats[nfeat++] = (struct agent_metrics_feature){ .name = l->f[f].name,
-									 .kl = l->f[f].kl,
-									 .psi = l->f[f].psi,
-									 .js = l->f[f].js,
-									 .n = l->f[f].n };
-		mp->p50 = l->p50;
-		mp->p95 = l->p95;
-		mp->p99 = l->p99;
-		mp->p95_ratio = l->p95_ratio;
-		mp->accuracy = l->accuracy;
-		mp->accuracy_delta = l->accuracy_delta;
-		mp->error_ratio = l->error_ratio;
-		mp->target_missing = l->target_missing;
-		for (int r = 0; r < AGENT_RULE_COUNT; r++) {
-			mp->rule_enabled[r] = l->rule_enabled[r];
-			mp->rule_state[r] = l->rule_state[r];
-			mp->rule_value[r] = l->rule_value[r];
-			mp->rule_threshold[r] = l->rule_threshold[r];
-			mp->rule_n[r] = l->rule_n[r];
+		mp->last = p->last;
+		for (int r = 0; r < AGENT_RULE_COUNT; r++)
 			mp->rule_streak[r] = p->streaks.n[r];
-		}
-		for (int t = 0; t < AGENT_METRICS_ROLLBACK_TYPES; t++)
-			mp->rollbacks[t] = p->events[t];
+		for (int ty = 0; ty < AGENT_METRICS_ROLLBACK_TYPES; ty++)
+			mp->rollbacks[ty] = p->events[ty];
 	}
-	m.k = &e->k;
+	m.k = agent_engine_counters(e);
 	m.pairs = pairs;
 	m.npairs = np;
-	m.pairs_tracked = e->npairs;
-	m.pairs_max = e->c->max_models;
-	m.kl_threshold = e->c->kl.threshold;
-	m.psi_threshold = e->c->psi.threshold;
-	m.js_threshold = e->c->js.threshold;
+	m.pairs_tracked = npairs;
+	m.pairs_max = c->max_models;
+	m.kl_threshold = c->kl.threshold;
+	m.psi_threshold = c->psi.threshold;
+	m.js_threshold = c->js.threshold;
 	m.start_time_s = st->start_s;
 	m.redis_up = st->store_redis ? st->store_up : -1;
 	m.kafka_ready = st->kafka ? st->kafka_ready : -1;
@@ -133,14 +107,13 @@ int agent_metrics_page(struct agent_engine *e, struct conn_source *src,
 	}
 	m.alerts_received = st->alerts_received;
 	memcpy(m.alerts_rejected, st->webhook_rejected, sizeof m.alerts_rejected);
-	m.alerts_resolved = e->k.alerts_resolved;
-	m.alerts_acted = e->k.alerts_acted;
+	m.alerts_resolved = m.k->alerts_resolved;
+	m.alerts_acted = m.k->alerts_acted;
 	rc = agent_metrics_render(&m, openmetrics, out, len);
 out:
 	for (size_t i = 0; i < lags.n; i++)
 		free((char *)lags.v[i].topic);
 	free(lags.v);
 	free(pairs);
-	free(feats);
 	return rc;
 }

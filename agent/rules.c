@@ -358,3 +358,66 @@ int agent_eval_breached(const struct agent_eval *e)
 			return 1;
 	return 0;
 }
+
+/* ---- summaries ---- */
+
+void agent_window_summary_free(struct agent_window_summary *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nfeatures; i++)
+		free((char *)s->features[i].name);
+	free((void *)s->features);
+	free(s);
+}
+
+struct agent_window_summary *agent_window_summary_new(const struct agent_eval *e, uint64_t labels,
+						      int64_t wall_ms)
+{
+	struct agent_window_summary *s = calloc(1, sizeof *s);
+	struct agent_feature_summary *f;
+
+	if (!s)
+		return NULL;
+	f = calloc(e->nfeatures ? e->nfeatures : 1, sizeof *f);
+	if (!f) {
+		free(s);
+		return NULL;
+	}
+	s->features = f;
+	for (size_t i = 0; i < e->nfeatures; i++) {
+		const struct agent_fscore *fs = &e->features[i];
+
+		f[i] = (struct agent_feature_summary){ .name = strdup(fs->name),
+						       .kl = fs->kl,
+						       .psi = fs->psi,
+						       .js = fs->js,
+						       .n = fs->n };
+		s->nfeatures++;
+		if (!f[i].name) {
+			agent_window_summary_free(s);
+			return NULL;
+		}
+	}
+	s->decided_wall_ms = wall_ms;
+	s->window_end_ms = e->end_ms;
+	s->samples = e->n;
+	s->p50 = e->p50;
+	s->p95 = e->p95;
+	s->p99 = e->p99;
+	s->p95_ratio = e->base_p95 > 0 ? e->p95 / e->base_p95 : NAN;
+	s->accuracy = e->accuracy;
+	s->accuracy_delta = e->accuracy - e->base_accuracy; /* NaN when either is */
+	s->error_ratio = e->error_ratio;
+	/* late labels of earlier windows may count here too: at least 0 */
+	s->target_missing =
+	    e->n ? (labels >= e->n ? 0.0 : 1.0 - (double)labels / (double)e->n) : NAN;
+	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
+		s->rule_enabled[r] = e->rule[r].enabled;
+		s->rule_state[r] = e->rule[r].outcome;
+		s->rule_value[r] = e->rule[r].value;
+		s->rule_threshold[r] = e->rule[r].threshold;
+		s->rule_n[r] = e->rule[r].n;
+	}
+	return s;
+}

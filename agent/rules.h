@@ -83,6 +83,41 @@ int agent_rules_eval(const struct agent_config *c, const struct agent_window *w,
 		     struct agent_eval *out);
 void agent_eval_free(struct agent_eval *e);
 
+/* One feature of a decided window as reported (agent_fscore's name, kl, psi, js, n). */
+struct agent_feature_summary {
+	const char *name;   /* label value (NULL is ""); owned by a summary made below */
+	double kl, psi, js; /* NaN: not computed */
+	uint64_t n;	    /* live values compared */
+};
+
+/* A decided window as it is reported: the one "last decided window" of a (model, version) that
+ * the engine keeps (pairs.h) and the metrics render (metrics.h). Made from an eval by
+ * agent_window_summary_new; the metrics' tests fill one by hand. */
+struct agent_window_summary {
+	int64_t decided_wall_ms;		      /* when it was decided (wall clock) */
+	int64_t window_end_ms;			      /* e.end_ms */
+	uint64_t samples;			      /* e.n: records in the window */
+	const struct agent_feature_summary *features; /* e.features (the prediction included) */
+	size_t nfeatures;
+	double p50, p95, p99;  /* live latency, seconds; NaN: no latency */
+	double p95_ratio;      /* p95 / baseline p95; NaN: no baseline latency */
+	double accuracy;       /* 0..1; NaN: nothing scored */
+	double accuracy_delta; /* accuracy - baseline accuracy (negative: worse); NaN: either NaN */
+	double error_ratio;    /* NaN: no record said "error" */
+	double target_missing; /* share of the window's records without a label; NaN: no record */
+	int rule_enabled[AGENT_RULE_COUNT];		 /* disabled rules are not shown */
+	enum agent_outcome rule_state[AGENT_RULE_COUNT]; /* e.rule[r].outcome */
+	double rule_value[AGENT_RULE_COUNT];		 /* NaN omitted */
+	double rule_threshold[AGENT_RULE_COUNT];
+	uint64_t rule_n[AGENT_RULE_COUNT];
+};
+
+/* The summary of evaluated window e: labels is the count of its records with a label (own or
+ * joined), wall_ms the decision's wall time. Copies the feature names. NULL on no memory. */
+struct agent_window_summary *agent_window_summary_new(const struct agent_eval *e, uint64_t labels,
+						      int64_t wall_ms);
+void agent_window_summary_free(struct agent_window_summary *s);
+
 /* Whether any enabled rule breached (dry-run rules included). */
 int agent_eval_breached(const struct agent_eval *e);
 

@@ -180,7 +180,7 @@ void agent_serve_alerts(struct agent_serve *s, struct agent_engine *e)
 
 			if (!conn_am_match(s->sel, a))
 				continue;
-			if (agent_engine_alert(e, a, &why) == 0)
+			if (agent_engine_alert(e, a, &why) == AGENT_ALERT_ACTED)
 				agent_log(AGENT_LOG_NOTICE, "alert",
 					  "%s: rollback decided on alert %s", model ? model : "?",
 					  a->fingerprint ? a->fingerprint : "");

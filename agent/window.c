@@ -197,6 +197,7 @@ int agent_window_add(struct agent_window *w, const struct conn_record *r, double
 	int rc = 0;
 
 	w->n++;
+	w->updates++;
 	if (w->base && r->nfeatures > w->nhint) {
 		uint32_t *h = realloc(w->hint, r->nfeatures * sizeof *h);
 
@@ -245,6 +246,7 @@ void agent_window_add_label(struct agent_window *w, const struct conn_value *pre
 	double err = 0;
 
 	w->labels++;
+	w->updates++;
 	switch (agent_accuracy_score(prediction, label, accuracy_threshold, &correct, &err)) {
 	case AGENT_SCORE_CLASSIFICATION:
 		w->scored++;

@@ -46,8 +46,8 @@ struct agent_window {
 	uint64_t unknown_values; /* feature values with no baseline feature */
 	uint32_t *hint;		 /* record feature i -> baseline index last time */
 	size_t nhint;
-	int dirty;  /* engine: counted records since its last checkpoint */
-	int remote; /* engine: other agent instances may hold partial counts of it */
+	uint64_t updates; /* records and labels counted so far: a change counter for observers
+			   * (a checkpoint commits a window whose counter moved) */
 };
 
 /* NULL on no memory. base may be NULL. max_categories bounds live categorical counts. */

@@ -1,7 +1,7 @@
 # connectors/ -- Kafka, Redis, JSON codecs, HTTP. Knows nothing of statistics: never includes a
 # stats/ header and references no stats_* symbol (checked by tests/tools/check-layering.sh).
 CONN_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) $(RDKAFKA_CFLAGS) $(HIREDIS_CFLAGS) \
-	$(JANSSON_CFLAGS) $(MHD_CFLAGS)
+	$(JANSSON_CFLAGS) $(MHD_CFLAGS) $(NETTLE_CFLAGS)
 
 noinst_LIBRARIES += connectors/libconnectors.a
 connectors_libconnectors_a_CPPFLAGS = $(CONN_CPPFLAGS)
@@ -12,10 +12,13 @@ connectors_libconnectors_a_SOURCES = \
 	connectors/endpoint.h connectors/endpoint.c \
 	connectors/record.h connectors/record_impl.h connectors/record.c \
 	connectors/record_jansson.c \
-	connectors/label.h connectors/label.c \
+	connectors/label_decoder.h connectors/label_decoder.c \
 	connectors/io.h connectors/io_impl.h connectors/io.c connectors/io_file.c \
-	connectors/store.h connectors/store_impl.h connectors/store.c connectors/store_dir.c \
-	connectors/store_redis.c \
+	connectors/store.h connectors/store_impl.h connectors/store.c \
+	connectors/atomic_file.h connectors/atomic_file.c \
+	connectors/store_dir_impl.h connectors/store_dir.c connectors/store_dir_ckpt.c \
+	connectors/store_redis_conn.h connectors/store_redis_conn.c connectors/store_redis.c \
+	connectors/store_redis_ckpt.c \
 	connectors/kafka.h connectors/kafka.c \
 	connectors/http.h connectors/http.c \
 	connectors/alertmanager.h connectors/alertmanager.c
@@ -25,4 +28,4 @@ connectors_libconnectors_a_SOURCES += connectors/record_simdjson.cc
 endif
 
 CONN_LIBS = connectors/libconnectors.a $(RDKAFKA_LIBS) $(HIREDIS_LIBS) $(JANSSON_LIBS) \
-	$(MHD_LIBS) $(SIMDJSON_LIBS)
+	$(MHD_LIBS) $(SIMDJSON_LIBS) $(NETTLE_LIBS)

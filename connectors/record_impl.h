@@ -1,9 +1,9 @@
 /*
  * record_impl.h -- the internal interface between connectors/record.c (the shared checks) and
  * the two JSON walkers, connectors/record_jansson.c and connectors/record_simdjson.cc; also
- * connectors/label.c, which checks label messages with the same validator and limits so that the
- * same bytes are rejected for the same reason on both topics. Nothing else includes this file
- * (the unit tests and the fuzz targets use only record.h and label.h).
+ * connectors/label_decoder.c, which checks label messages with the same validator and limits so
+ * that the same bytes are rejected for the same reason on both topics. Nothing else includes this
+ * file (the unit tests and the fuzz targets use only record.h and label_decoder.h).
  *
  * Division of labour. A walker owns everything that depends on how the JSON is read: it decides
  * steps 2-5 of the contract in record.h (BAD_JSON, TOO_DEEP, NOT_OBJECT, DUPLICATE_KEY) and
@@ -122,7 +122,7 @@ void conn_jansson_free(struct conn_jansson *j);
 enum conn_reject conn_jansson_walk(struct conn_jansson *j, const char *buf, size_t len,
 				   struct conn_walk *w);
 
-/* The jansson parse both jansson decoders share (records here, label messages in label.c):
+/* The jansson parse both jansson decoders share (records here, label messages in label_decoder.c):
  * steps 2 and 3 -- any NUL byte is BAD_JSON, then json_loadb with JSON_DECODE_ANY and
  * JSON_DECODE_INT_AS_REAL; a syntax error is BAD_JSON, running out of memory TOO_LARGE, and
  * jansson's own depth limit is decided by conn_json_check. NONE with *root set (the caller

@@ -318,6 +318,27 @@ int conn_store_ckpt_offsets(struct conn_store *s, const char *scope, conn_ckpt_o
 	return s->ops->ckpt_offsets(s, scope, fn, arg);
 }
 
+/* The result of a backend's point read as the enum. */
+static enum conn_store_lookup lookup(int rc)
+{
+	return rc == 0 ? CONN_STORE_FOUND : rc == 1 ? CONN_STORE_NONE : CONN_STORE_ERROR;
+}
+
+enum conn_store_lookup conn_store_ckpt_offset_get(struct conn_store *s, const char *scope,
+						  const char *stream, struct conn_ckpt_offset *out)
+{
+	if (out)
+		*out = (struct conn_ckpt_offset){ stream, 0, 0, 0 };
+	if (check_scope(s, scope) < 0 ||
+	    check_str(s, "stream name", stream, CONN_CKPT_MAX_STREAM) < 0)
+		return CONN_STORE_ERROR;
+	if (!out) {
+		conn_store_errf(s, "no result given");
+		return CONN_STORE_ERROR;
+	}
+	return lookup(s->ops->ckpt_offset_get(s, scope, stream, out));
+}
+
 int conn_store_ckpt_windows(struct conn_store *s, const char *scope, conn_ckpt_key_fn fn, void *arg)
 {
 	if (check_scope(s, scope) < 0 || (!fn && no_fn(s) < 0))
@@ -339,6 +360,24 @@ int conn_store_ckpt_states(struct conn_store *s, const char *scope, conn_ckpt_bl
 	if (check_scope(s, scope) < 0 || (!fn && no_fn(s) < 0))
 		return -1;
 	return s->ops->ckpt_states(s, scope, fn, arg);
+}
+
+enum conn_store_lookup conn_store_ckpt_state_get(struct conn_store *s, const char *scope,
+						 const char *key, size_t klen,
+						 struct conn_blob *out)
+{
+	if (out) {
+		out->data = NULL;
+		out->len = 0;
+	}
+	if (check_scope(s, scope) < 0 ||
+	    check_bytes(s, "pair key", key, klen, CONN_CKPT_MAX_KEY) < 0)
+		return CONN_STORE_ERROR;
+	if (!out) {
+		conn_store_errf(s, "no result given");
+		return CONN_STORE_ERROR;
+	}
+	return lookup(s->ops->ckpt_state_get(s, scope, key, klen, out));
 }
 
 int conn_store_lock(struct conn_store *s, const char *scope, const char *name, const char *owner,

@@ -2,8 +2,8 @@
  * store.h -- where driftd keeps its durable state: the version registry, baselines, the last
  * known good version, holds, latches, the rollback history and decision dedup keys.
  *
- * One interface, two backends: "dir:PATH" (files, the embedded default; store_dir.c) and
- * "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]", "unix:PATH[?db=N]" (hiredis; store_redis.c; the
+ * One interface, two backends: "dir:PATH" (files, the embedded default; store_dir*.c) and
+ * "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]", "unix:PATH[?db=N]" (hiredis; store_redis*.c; the
  * key layout in doc/store.md, SPEC.md "Redis layout"). Values are opaque byte strings
  * (JSON documents written by the agent); the store knows nothing of statistics. Model and
  * version names are arbitrary byte strings of 1..128 bytes without NUL; a backend encodes them
@@ -117,7 +117,7 @@ int conn_store_pending_list(struct conn_store *s, conn_store_pending_fn fn, void
 /* ---- window checkpoints (exactly-once accounting; doc/delivery.md) ----
  * Everything here lives in a scope (the Kafka consumer group id, 1..255 bytes): one Redis hash
  * tag per scope, so that a commit is one atomic unit even on Redis Cluster (a Lua script over
- * the scope's keys: atomic like MULTI/EXEC, see store_redis.c for why not MULTI). Inside a
+ * the scope's keys: atomic like MULTI/EXEC, see store_redis_ckpt.c for why not MULTI). Inside a
  * scope:
  *  - offsets: per stream name ("TOPIC/PARTITION"), the next offset to read, the stream's
  *    high-water mark (largest record time counted, ms) and the wall time of the commit (ms);
@@ -164,6 +164,17 @@ int conn_store_ckpt_commit(struct conn_store *s, const char *scope, const struct
 typedef int (*conn_ckpt_offset_fn)(void *arg, const struct conn_ckpt_offset *o);
 int conn_store_ckpt_offsets(struct conn_store *s, const char *scope, conn_ckpt_offset_fn fn,
 			    void *arg);
+/* The result of a point read (the values of the store's other lookups: 0, 1, -1). */
+enum conn_store_lookup {
+	CONN_STORE_ERROR = -1, /* the message in conn_store_error(); nothing returned */
+	CONN_STORE_FOUND = 0,  /* the value is in *out */
+	CONN_STORE_NONE = 1,   /* nothing stored under that name (a scope never committed to) */
+};
+/* The stored offset of one stream of the scope, without listing the others (Redis: one HGET;
+ * dir: the scope's file read, one lookup). On CONN_STORE_FOUND, *out holds it, out->stream
+ * being the stream given; otherwise *out is zero but for out->stream. */
+enum conn_store_lookup conn_store_ckpt_offset_get(struct conn_store *s, const char *scope,
+						  const char *stream, struct conn_ckpt_offset *out);
 /* Calls fn for each window key that has at least one partial (any order). */
 typedef int (*conn_ckpt_key_fn)(void *arg, const char *key, size_t klen);
 int conn_store_ckpt_windows(struct conn_store *s, const char *scope, conn_ckpt_key_fn fn,
@@ -176,6 +187,13 @@ int conn_store_ckpt_partials(struct conn_store *s, const char *scope, const char
 /* Calls fn(pair key, state) for each stored pair state of the scope (any order). */
 int conn_store_ckpt_states(struct conn_store *s, const char *scope, conn_ckpt_blob_fn fn,
 			   void *arg);
+/* The stored state of one pair key (key[0..klen), 1..1024 bytes) of the scope, without listing
+ * the others (Redis: one HGET; dir: the scope's file read, one lookup). On CONN_STORE_FOUND,
+ * *out is the state (malloc'd, followed by a NUL not counted in len; the caller frees
+ * out->data); otherwise out->data is NULL and out->len 0. */
+enum conn_store_lookup conn_store_ckpt_state_get(struct conn_store *s, const char *scope,
+						 const char *key, size_t klen,
+						 struct conn_blob *out);
 /* Takes or renews the lock `name` (1..1024 bytes) of the scope for `owner` (1..255 bytes)
  * during ttl_ms (1 ms to 366 days) from now: 0 when owner holds it now, 1 when another owner
  * holds it (not expired), -1 on error. release: 0 released (or it was not held by owner: then

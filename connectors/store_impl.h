@@ -60,12 +60,18 @@ struct conn_store_ops {
 	int (*ckpt_commit)(struct conn_store *s, const char *scope, const struct conn_ckpt *c);
 	int (*ckpt_offsets)(struct conn_store *s, const char *scope, conn_ckpt_offset_fn fn,
 			    void *arg);
+	/* out->stream is set and the rest zeroed by store.c; 0 found, 1 none, -1 error */
+	int (*ckpt_offset_get)(struct conn_store *s, const char *scope, const char *stream,
+			       struct conn_ckpt_offset *out);
 	int (*ckpt_windows)(struct conn_store *s, const char *scope, conn_ckpt_key_fn fn,
 			    void *arg);
 	int (*ckpt_partials)(struct conn_store *s, const char *scope, const char *key, size_t klen,
 			     conn_ckpt_blob_fn fn, void *arg);
 	int (*ckpt_states)(struct conn_store *s, const char *scope, conn_ckpt_blob_fn fn,
 			   void *arg);
+	/* out is emptied by store.c; 0 found, 1 none, -1 error */
+	int (*ckpt_state_get)(struct conn_store *s, const char *scope, const char *key, size_t klen,
+			      struct conn_blob *out);
 	int (*lock)(struct conn_store *s, const char *scope, const char *name, const char *owner,
 		    int64_t ttl_ms);
 	int (*unlock)(struct conn_store *s, const char *scope, const char *name, const char *owner);
@@ -88,8 +94,9 @@ int conn_store_done(struct conn_store *s, int rc);
 /* path: the directory (the spec without "dir:"), created when missing. */
 struct conn_store *conn_store_dir_open(const char *path, char *errbuf, size_t errlen);
 
-/* spec: the whole "redis://...", "redis+unix://..." or "unix:..." spec (store_redis.c documents
- * the syntax). Connects before returning: an unreachable server or a refused AUTH is an error. */
+/* spec: the whole "redis://...", "redis+unix://..." or "unix:..." spec (store_redis_conn.c
+ * documents the syntax). Connects before returning: an unreachable server or a refused AUTH is an
+ * error. */
 struct conn_store *conn_store_redis_open(const char *spec, char *errbuf, size_t errlen);
 
 #endif

@@ -48,14 +48,15 @@ tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
 # ---- connectors and agent unit tests (they link the whole agent library) ----
 AGENT_UNIT_TESTS = \
 	tests/unit/connectors/test_record \
-	tests/unit/connectors/test_label \
+	tests/unit/connectors/test_label_decoder \
 	tests/unit/connectors/test_io_file \
 	tests/unit/connectors/test_store_dir \
 	tests/unit/connectors/test_store_redis \
 	tests/unit/agent/test_config \
 	tests/unit/agent/test_baseline \
 	tests/unit/agent/test_decide \
-	tests/unit/agent/test_labels \
+	tests/unit/agent/test_watermark \
+	tests/unit/agent/test_join_table \
 	tests/unit/agent/test_engine \
 	tests/unit/agent/test_checkpoint \
 	tests/unit/agent/test_log \
@@ -64,8 +65,8 @@ check_PROGRAMS += $(AGENT_UNIT_TESTS)
 TESTS += $(AGENT_UNIT_TESTS)
 tests_unit_connectors_test_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_connectors_test_record_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_label_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_label_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_connectors_test_label_decoder_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_connectors_test_label_decoder_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_connectors_test_io_file_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_connectors_test_io_file_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_connectors_test_store_dir_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
@@ -78,12 +79,14 @@ tests_unit_agent_test_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_baseline_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_decide_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_decide_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_watermark_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_watermark_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_log_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_log_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_checkpoint_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_checkpoint_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_labels_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_labels_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_join_table_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_join_table_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_engine_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 tests_unit_agent_test_engine_LDADD = $(TEST_AGENT_LIBS)
 tests_unit_agent_test_metrics_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
@@ -191,6 +194,25 @@ bench: $(BENCHES)
 .PHONY: bench
 
 EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h
+
+# ---- unit-tests ----
+UNIT_TESTS_AGENT = \
+	tests/unit/agent/test_rules \
+	tests/unit/agent/test_window \
+	tests/unit/agent/test_event
+check_PROGRAMS += $(UNIT_TESTS_AGENT)
+TESTS += $(UNIT_TESTS_AGENT)
+tests_unit_agent_test_rules_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_rules_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_window_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_window_LDADD = $(TEST_AGENT_LIBS)
+tests_unit_agent_test_event_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_event_LDADD = $(TEST_AGENT_LIBS)
+# ---- ctl-split ----
+check_PROGRAMS += tests/unit/agent/test_admin
+TESTS += tests/unit/agent/test_admin
+tests_unit_agent_test_admin_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_admin_LDADD = $(TEST_AGENT_LIBS)
 
 # ---- text-endpoint ----
 # the text codecs and the endpoint spec parser (connectors/text.h, connectors/endpoint.h),

@@ -9,8 +9,8 @@
  *   - conn_label_decode of a typical label message.
  * Prints one JSON object per line.
  */
-#include "agent/labels.h"
-#include "connectors/label.h"
+#include "agent/join_table.h"
+#include "connectors/label_decoder.h"
 #include "benchutil.h"
 
 #include <stdint.h>

@@ -34,7 +34,8 @@ struct fixture {
 	struct agent_counters k;
 	struct agent_metrics m;
 	struct agent_metrics_pair *pairs;
-	struct agent_metrics_feature *feats;
+	struct agent_window_summary *sums; /* the pairs' last decided windows */
+	struct agent_feature_summary *feats;
 	char *names; /* storage of every string */
 };
 
@@ -61,27 +62,30 @@ static void make(struct fixture *x, size_t npairs, size_t nfeat)
 
 	memset(x, 0, sizeof *x);
 	x->pairs = calloc(npairs, sizeof *x->pairs);
+	x->sums = calloc(npairs, sizeof *x->sums);
 	x->feats = calloc(npairs * per, sizeof *x->feats);
 	x->names = malloc(npairs * (per + 2) * 48);
-	if (!x->pairs || !x->feats || !x->names)
+	if (!x->pairs || !x->sums || !x->feats || !x->names)
 		die("out of memory");
 	n = x->names;
 	x->k.records = 123456789;
 	x->k.accepted = 123456000;
 	x->k.rejected[1] = 789;
 	for (size_t i = 0; i < npairs; i++) {
-		struct agent_metrics_pair *p = &x->pairs[i];
+		struct agent_metrics_pair *mp = &x->pairs[i];
+		struct agent_window_summary *p = &x->sums[i];
 
-		p->model = n;
+		mp->last = p;
+		mp->model = n;
 		n += sprintf(n, "fraud-detector-%zu", i / 2) + 1;
-		p->version = n;
+		mp->version = n;
 		n += sprintf(n, "v2.4.%zu", i % 2) + 1;
 		p->window_end_ms = 1795730040000;
 		p->samples = 12840;
 		p->features = x->feats + i * per;
 		p->nfeatures = per;
 		for (size_t j = 0; j < per; j++) {
-			struct agent_metrics_feature *f = &x->feats[i * per + j];
+			struct agent_feature_summary *f = &x->feats[i * per + j];
 
 			f->name = n;
 			if (j == nfeat)
@@ -237,6 +241,7 @@ static void run(const char *name, size_t npairs, size_t nfeat)
 		       t[RUNS / 2] * 1e9 / (double)series);
 	}
 	free(x.pairs);
+	free(x.sums);
 	free(x.feats);
 	free(x.names);
 }

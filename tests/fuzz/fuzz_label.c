@@ -1,5 +1,5 @@
 /*
- * fuzz_label.c -- fuzz target of the label message decoder (connectors/label.h).
+ * fuzz_label.c -- fuzz target of the label message decoder (connectors/label_decoder.h).
  *
  * Every input is decoded under two sets of limits (the defaults, and tight ones where every
  * limit is reachable by a short input) by the label decoder and, as a cross-check, by the
@@ -17,7 +17,7 @@
  */
 #include "fuzz.h"
 #include "record_same.h"
-#include "connectors/label.h"
+#include "connectors/label_decoder.h"
 #include "connectors/record.h"
 
 #include <math.h>

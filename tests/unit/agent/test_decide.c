@@ -1,8 +1,8 @@
 /*
  * test_decide.c -- rule outcomes to decisions: streaks over pass / breach / inconclusive, the
  * breach_windows count, hold, latch (store and dry-run), cooldown, global and per-rule dry run,
- * the rollback target and needs_target. Every expectation is written from SPEC.md "Windows and
- * decisions" and decide.h, window by window.
+ * the rollback target and needs_target, and the decision on a P0 alert. Every expectation is
+ * written from SPEC.md "Windows and decisions" and decide.h, window by window.
  */
 #include "agent/decide.h"
 #include "testutil.h"
@@ -198,6 +198,49 @@ static void test_targets(void **state)
 	assert_null(d.to_version);
 }
 
+/* A P0 alert: no streak, no cooldown; hold then latch block it; the target as for windows. */
+static void test_alert(void **state)
+{
+	struct agent_decide_ctx ctx = plain;
+	struct agent_decision d;
+
+	(void)state;
+	ctx.in_cooldown = 1; /* does not apply to alerts */
+	agent_decide_alert(0, &ctx, &d);
+	assert_true(d.fire);
+	assert_null(d.blocked);
+	assert_string_equal(d.type, AGENT_EVENT_ROLLBACK);
+	assert_string_equal(d.trigger, "alert");
+	assert_string_equal(d.to_version, "v1");
+	assert_false(d.dry_run);
+	assert_int_equal(d.fired_mask, 0);
+
+	agent_decide_alert(1, &ctx, &d); /* global dry run: the target is still named */
+	assert_true(d.fire);
+	assert_string_equal(d.type, AGENT_EVENT_DRYRUN);
+	assert_string_equal(d.to_version, "v1");
+	assert_true(d.dry_run);
+
+	ctx.good_version = "v2"; /* the good version itself: nowhere to go */
+	agent_decide_alert(0, &ctx, &d);
+	assert_string_equal(d.type, AGENT_EVENT_NEEDS_TARGET);
+	assert_null(d.to_version);
+	ctx.good_version = NULL;
+	agent_decide_alert(0, &ctx, &d);
+	assert_string_equal(d.type, AGENT_EVENT_NEEDS_TARGET);
+	assert_null(d.to_version);
+
+	ctx.latched = 1;
+	agent_decide_alert(0, &ctx, &d);
+	assert_false(d.fire);
+	assert_string_equal(d.blocked, "latched");
+	assert_null(d.type);
+	ctx.hold = 1; /* hold is named first */
+	agent_decide_alert(1, &ctx, &d);
+	assert_false(d.fire);
+	assert_string_equal(d.blocked, "hold");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_hold_latch_cooldown),
 		cmocka_unit_test(test_dry_run),
 		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_alert),
 	};
 
 	return TU_RUN(tests);

@@ -21,7 +21,8 @@
 /* ---- the snapshot: two pairs, one plain, one with NaNs and odd strings ---- */
 
 static struct agent_counters k;
-static struct agent_metrics_feature fa[3], fb[4];
+static struct agent_feature_summary fa[3], fb[4];
+static struct agent_window_summary sums[2]; /* their last decided windows */
 static struct agent_metrics_pair pairs[2];
 static struct agent_metrics_lag lags[3];
 static struct agent_metrics_http_route routes[2];
@@ -49,63 +50,64 @@ static void fill(void)
 	k.labels_rejected[CONN_REJECT_BAD_TS] = 1; /* not a label decoder's reason: shown */
 	k.labels_joined = 70;
 
-	fa[0] = (struct agent_metrics_feature){ "amount", 0.34, 0.5, 0.125, 12840 };
-	fa[1] = (struct agent_metrics_feature){ "country", 0.01, 0.02, 0.03, 12000 };
-	fa[2] = (struct agent_metrics_feature){ "__prediction__", 1e-12, NAN, NAN, 12840 };
-	pairs[0] = (struct agent_metrics_pair){ .model = "fraud",
-						.version = "v2.4.0",
-						.window_end_ms = 1795730040500,
-						.samples = 12840,
-						.features = fa,
-						.nfeatures = 3,
-						.p50 = 0.0127,
-						.p95 = 0.0251,
-						.p99 = 0.04,
-						.p95_ratio = 1.2,
-						.accuracy = 0.91,
-						.accuracy_delta = -0.03,
-						.error_ratio = 0.001,
-						.target_missing = 0.25 };
-	pairs[0].rule_enabled[AGENT_RULE_KL] = 1;
-	pairs[0].rule_state[AGENT_RULE_KL] = AGENT_BREACH;
-	pairs[0].rule_value[AGENT_RULE_KL] = 0.34;
-	pairs[0].rule_threshold[AGENT_RULE_KL] = 0.2;
-	pairs[0].rule_n[AGENT_RULE_KL] = 12840;
+	fa[0] = (struct agent_feature_summary){ "amount", 0.34, 0.5, 0.125, 12840 };
+	fa[1] = (struct agent_feature_summary){ "country", 0.01, 0.02, 0.03, 12000 };
+	fa[2] = (struct agent_feature_summary){ "__prediction__", 1e-12, NAN, NAN, 12840 };
+	sums[0] = (struct agent_window_summary){ .window_end_ms = 1795730040500,
+						 .samples = 12840,
+						 .features = fa,
+						 .nfeatures = 3,
+						 .p50 = 0.0127,
+						 .p95 = 0.0251,
+						 .p99 = 0.04,
+						 .p95_ratio = 1.2,
+						 .accuracy = 0.91,
+						 .accuracy_delta = -0.03,
+						 .error_ratio = 0.001,
+						 .target_missing = 0.25 };
+	pairs[0] =
+	    (struct agent_metrics_pair){ .model = "fraud", .version = "v2.4.0", .last = &sums[0] };
+	sums[0].rule_enabled[AGENT_RULE_KL] = 1;
+	sums[0].rule_state[AGENT_RULE_KL] = AGENT_BREACH;
+	sums[0].rule_value[AGENT_RULE_KL] = 0.34;
+	sums[0].rule_threshold[AGENT_RULE_KL] = 0.2;
+	sums[0].rule_n[AGENT_RULE_KL] = 12840;
 	pairs[0].rule_streak[AGENT_RULE_KL] = 1;
-	pairs[0].rule_enabled[AGENT_RULE_LATENCY] = 1;
-	pairs[0].rule_state[AGENT_RULE_LATENCY] = AGENT_BREACH;
-	pairs[0].rule_value[AGENT_RULE_LATENCY] = 1.2;
-	pairs[0].rule_threshold[AGENT_RULE_LATENCY] = 1.15;
-	pairs[0].rule_n[AGENT_RULE_LATENCY] = 12840;
-	pairs[0].rule_enabled[AGENT_RULE_ACCURACY] = 1;
-	pairs[0].rule_state[AGENT_RULE_ACCURACY] = AGENT_INCONCLUSIVE;
-	pairs[0].rule_value[AGENT_RULE_ACCURACY] = NAN;
-	pairs[0].rule_threshold[AGENT_RULE_ACCURACY] = 0.05;
+	sums[0].rule_enabled[AGENT_RULE_LATENCY] = 1;
+	sums[0].rule_state[AGENT_RULE_LATENCY] = AGENT_BREACH;
+	sums[0].rule_value[AGENT_RULE_LATENCY] = 1.2;
+	sums[0].rule_threshold[AGENT_RULE_LATENCY] = 1.15;
+	sums[0].rule_n[AGENT_RULE_LATENCY] = 12840;
+	sums[0].rule_enabled[AGENT_RULE_ACCURACY] = 1;
+	sums[0].rule_state[AGENT_RULE_ACCURACY] = AGENT_INCONCLUSIVE;
+	sums[0].rule_value[AGENT_RULE_ACCURACY] = NAN;
+	sums[0].rule_threshold[AGENT_RULE_ACCURACY] = 0.05;
 	pairs[0].rollbacks[AGENT_METRICS_DRYRUN] = 2;
 
-	fb[0] = (struct agent_metrics_feature){ "a\\b\"c\nd", 0.1, 0.2, 0.3, 300 };
-	fb[1] = (struct agent_metrics_feature){ "\xc3\xa9l\xc3\xa9ment", NAN, NAN, NAN, 10 };
-	fb[2] = (struct agent_metrics_feature){ BAD_UTF8, 0.5, 0.6, 0.7, 300 };
-	fb[3] = (struct agent_metrics_feature){ "__prediction__", 0.3, 0.3, 0.3, 300 };
+	fb[0] = (struct agent_feature_summary){ "a\\b\"c\nd", 0.1, 0.2, 0.3, 300 };
+	fb[1] = (struct agent_feature_summary){ "\xc3\xa9l\xc3\xa9ment", NAN, NAN, NAN, 10 };
+	fb[2] = (struct agent_feature_summary){ BAD_UTF8, 0.5, 0.6, 0.7, 300 };
+	fb[3] = (struct agent_feature_summary){ "__prediction__", 0.3, 0.3, 0.3, 300 };
+	sums[1] = (struct agent_window_summary){ .window_end_ms = 1795730040000,
+						 .samples = 300,
+						 .features = fb,
+						 .nfeatures = 4,
+						 .p50 = NAN,
+						 .p95 = NAN,
+						 .p99 = NAN,
+						 .p95_ratio = INFINITY,
+						 .accuracy = NAN,
+						 .accuracy_delta = NAN,
+						 .error_ratio = NAN,
+						 .target_missing = NAN };
 	pairs[1] = (struct agent_metrics_pair){ .model = ODD_MODEL,
 						.version = ODD_VERSION,
-						.window_end_ms = 1795730040000,
-						.samples = 300,
-						.features = fb,
-						.nfeatures = 4,
-						.p50 = NAN,
-						.p95 = NAN,
-						.p99 = NAN,
-						.p95_ratio = INFINITY,
-						.accuracy = NAN,
-						.accuracy_delta = NAN,
-						.error_ratio = NAN,
-						.target_missing = NAN };
+						.last = &sums[1] };
 	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
-		pairs[1].rule_enabled[r] = r != AGENT_RULE_PSI;
-		pairs[1].rule_state[r] = AGENT_INCONCLUSIVE;
-		pairs[1].rule_value[r] = NAN;
-		pairs[1].rule_threshold[r] = 0.1 + 0.2; /* 0.30000000000000004 */
+		sums[1].rule_enabled[r] = r != AGENT_RULE_PSI;
+		sums[1].rule_state[r] = AGENT_INCONCLUSIVE;
+		sums[1].rule_value[r] = NAN;
+		sums[1].rule_threshold[r] = 0.1 + 0.2; /* 0.30000000000000004 */
 	}
 
 	lags[0] = (struct agent_metrics_lag){ "inference", 1, 42 };
@@ -365,11 +367,10 @@ static void test_openmetrics_lines(void **state)
 static void test_numbers_round_trip(void **state)
 {
 	enum { N = 20000 };
-	static struct agent_metrics_feature f[N];
+	static struct agent_feature_summary f[N];
 	static char names[N][8];
-	struct agent_metrics_pair p = {
-		.model = "m", .version = "v", .features = f, .nfeatures = N
-	};
+	struct agent_window_summary l = { .features = f, .nfeatures = N };
+	struct agent_metrics_pair p = { .model = "m", .version = "v", .last = &l };
 	struct agent_metrics m = empty_snapshot();
 	uint64_t s = 12345;
 	size_t seen = 0;
@@ -403,7 +404,7 @@ static void test_numbers_round_trip(void **state)
 		}
 		if (i % 2)
 			v = -v;
-		f[i] = (struct agent_metrics_feature){ names[i], v, NAN, NAN, 1 };
+		f[i] = (struct agent_feature_summary){ names[i], v, NAN, NAN, 1 };
 	}
 	m.pairs = &p;
 	m.npairs = 1;
@@ -436,7 +437,7 @@ static void test_numbers_round_trip(void **state)
 	f[6].kl = 0.0001;
 	f[7].kl = -0.0;
 	f[8].kl = 9007199254740993.0; /* 2^53 + 1 rounds to 2^53: integral, printed by printf */
-	p.nfeatures = 9;
+	l.nfeatures = 9;
 	page = render(&m, 0);
 	has(page, "feature=\"00000\"} 0.34\n");
 	has(page, "feature=\"00001\"} 0.30000000000000004\n");
@@ -526,7 +527,8 @@ static void test_families_once(void **state)
 /* The same content in another order (and duplicates appended) renders the same page. */
 static void test_deterministic(void **state)
 {
-	struct agent_metrics_feature fa2[4], fb2[5];
+	struct agent_feature_summary fa2[4], fb2[5];
+	struct agent_window_summary sums2[3];
 	struct agent_metrics_pair pairs2[3];
 	struct agent_metrics_lag lags2[4];
 	struct agent_metrics_http_route routes2[2];
@@ -547,14 +549,18 @@ static void test_deterministic(void **state)
 	for (size_t i = 0; i < 4; i++)
 		fb2[i] = fb[(i + 2) % 4];
 	fb2[4] = fb[1];
-	pairs2[0] = pairs[1];
-	pairs2[0].features = fb2;
-	pairs2[0].nfeatures = 5;
-	pairs2[1] = pairs[0];
-	pairs2[1].features = fa2;
-	pairs2[1].nfeatures = 4;
-	pairs2[2] = pairs[0]; /* a later duplicate pair: dropped */
-	pairs2[2].samples = 1;
+	sums2[0] = sums[1];
+	sums2[0].features = fb2;
+	sums2[0].nfeatures = 5;
+	sums2[1] = sums[0];
+	sums2[1].features = fa2;
+	sums2[1].nfeatures = 4;
+	sums2[2] = sums[0];
+	sums2[2].samples = 1;
+	for (size_t i = 0; i < 3; i++) {
+		pairs2[i] = pairs[i == 0 ? 1 : 0]; /* the third: a later duplicate pair, dropped */
+		pairs2[i].last = &sums2[i];
+	}
 	lags2[0] = lags[2];
 	lags2[1] = lags[0];
 	lags2[2] = lags[1];

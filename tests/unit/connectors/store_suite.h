@@ -8,7 +8,8 @@
  * across pages, the refusal of a second registration, hostile and colliding names (every name
  * comes back, distinct), binary values, history order and paging, claims, invalid names and the
  * error kept on the handle, and processes racing for one claim and one registration or reading
- * while another writes (a reader sees the old or the new value).
+ * while another writes (a reader sees the old or the new value); the checkpoints, their point
+ * reads (one pair state, one stream offset) and their locks.
  */
 #ifndef DRIFTD_TEST_STORE_SUITE_H
 #define DRIFTD_TEST_STORE_SUITE_H
@@ -23,6 +24,9 @@
 struct suite_fx {
 	char spec[512];	      /* opens the same store again (other handles, other processes) */
 	struct conn_store *s; /* an open handle on an empty store */
+	/* makes every checkpoint read of the store fail from now on, until the test's end (Redis:
+	 * the server killed; dir: the checkpoint files made unreadable); NULL: not testable */
+	void (*cut)(struct suite_fx *f);
 };
 
 /* ---- helpers ---- */
@@ -1291,6 +1295,213 @@ static void suite_ckpt_overwrite(void **state)
 	suite_kv_free(&l);
 }
 
+/* Fails unless state_get of key finds exactly b[0..bl) (followed by a NUL). */
+static void suite_state_is(struct conn_store *s, const char *scope, const char *k, size_t kl,
+			   const char *b, size_t bl)
+{
+	struct conn_blob out = { (char *)"junk", 99 };
+	enum conn_store_lookup rc = conn_store_ckpt_state_get(s, scope, k, kl, &out);
+
+	if (rc != CONN_STORE_FOUND)
+		fail_msg("state_get %.*s: %d (%s)", (int)kl, k, rc, conn_store_error(s));
+	assert_non_null(out.data);
+	assert_int_equal(out.len, bl);
+	if (bl)
+		assert_memory_equal(out.data, b, bl);
+	assert_int_equal(out.data[bl], '\0');
+	assert_string_equal(conn_store_error(s), "");
+	free(out.data);
+}
+
+/* Fails unless state_get of key finds nothing (and empties out). */
+static void suite_state_none(struct conn_store *s, const char *scope, const char *k, size_t kl)
+{
+	struct conn_blob out = { (char *)"junk", 99 };
+
+	assert_int_equal(conn_store_ckpt_state_get(s, scope, k, kl, &out), CONN_STORE_NONE);
+	assert_null(out.data);
+	assert_int_equal(out.len, 0);
+	assert_string_equal(conn_store_error(s), "");
+}
+
+/* Fails unless offset_get of stream finds exactly next, hwm, updated. */
+static void suite_offset_is(struct conn_store *s, const char *scope, const char *stream,
+			    int64_t next, int64_t hwm, int64_t updated)
+{
+	struct conn_ckpt_offset o = { "junk", 1, 2, 3 };
+	enum conn_store_lookup rc = conn_store_ckpt_offset_get(s, scope, stream, &o);
+
+	if (rc != CONN_STORE_FOUND)
+		fail_msg("offset_get %s: %d (%s)", stream, rc, conn_store_error(s));
+	assert_ptr_equal(o.stream, stream);
+	assert_true(o.next_offset == next);
+	assert_true(o.hwm_ms == hwm);
+	assert_true(o.updated_ms == updated);
+	assert_string_equal(conn_store_error(s), "");
+}
+
+static void suite_offset_none(struct conn_store *s, const char *scope, const char *stream)
+{
+	struct conn_ckpt_offset o = { "junk", 1, 2, 3 };
+
+	assert_int_equal(conn_store_ckpt_offset_get(s, scope, stream, &o), CONN_STORE_NONE);
+	assert_ptr_equal(o.stream, stream);
+	assert_true(o.next_offset == 0 && o.hwm_ms == 0 && o.updated_ms == 0);
+	assert_string_equal(conn_store_error(s), "");
+}
+
+/* The point reads: one pair state, one stream offset, each what the listing would say. */
+static void suite_ckpt_point_reads(void **state)
+{
+	struct suite_fx *f = *state;
+	const struct conn_ckpt_offset offs[] = {
+		{ "events/0", 100, 1795730000123, 1795730001000 },
+		{ "events/2", INT64_MAX, INT64_MIN, -7 },
+	};
+	const struct conn_ckpt_item parts[] = { { S("fraud/v1/60000"), S("P1") } };
+	const struct conn_ckpt_item drops[] = { { S("fraud/v1/60000"), NULL, 0 } };
+	const struct conn_ckpt_item states[] = {
+		{ S("fraud/v1"), S("S1") },
+		{ S("b\0in\n{ary} %7D"), S("\0\1\2 state\0") },
+		{ S("empty"), S("") },
+	};
+	const struct conn_ckpt_item states2[] = { { S("fraud/v1"), S("S2 after the drop") } };
+	const struct conn_ckpt_item del[] = { { S("empty"), NULL, 0 } };
+	char err[256];
+	struct conn_store *s2;
+
+	/* a scope never committed to: nothing */
+	suite_state_none(f->s, "grp", S("fraud/v1"));
+	suite_offset_none(f->s, "grp", "events/0");
+
+	/* found after a commit, from this handle and another */
+	suite_commit(f->s, "grp",
+		     &(struct conn_ckpt){ "agent-a", offs, 2, parts, 1, NULL, 0, states, 3 });
+	s2 = conn_store_open(f->spec, err, sizeof err);
+	if (!s2)
+		fail_msg("open: %s", err);
+	for (int h = 0; h < 2; h++) {
+		struct conn_store *s = h ? s2 : f->s;
+
+		suite_state_is(s, "grp", S("fraud/v1"), S("S1"));
+		suite_state_is(s, "grp", S("b\0in\n{ary} %7D"), S("\0\1\2 state\0"));
+		suite_state_is(s, "grp", S("empty"), S(""));
+		suite_offset_is(s, "grp", "events/0", 100, 1795730000123, 1795730001000);
+		suite_offset_is(s, "grp", "events/2", INT64_MAX, INT64_MIN, -7);
+		/* absent: another key, a prefix of a key, another stream, another scope */
+		suite_state_none(s, "grp", S("churn/v3"));
+		suite_state_none(s, "grp", S("fraud/v"));
+		suite_state_none(s, "grp", S("b"));
+		suite_state_none(s, "grp", S("fraud/v1/60000")); /* a window key, not a pair */
+		suite_offset_none(s, "grp", "events/1");
+		suite_offset_none(s, "grp", "events/00");
+		suite_state_none(s, "grp2", S("fraud/v1"));
+		suite_offset_none(s, "gr", "events/0");
+	}
+	conn_store_close(s2);
+
+	/* after a drop of the window (with the new state in the same commit) and a deletion */
+	suite_commit(f->s, "grp",
+		     &(struct conn_ckpt){ "agent-b", NULL, 0, NULL, 0, drops, 1, states2, 1 });
+	suite_state_is(f->s, "grp", S("fraud/v1"), S("S2 after the drop"));
+	suite_offset_is(f->s, "grp", "events/0", 100, 1795730000123, 1795730001000);
+	suite_commit(f->s, "grp",
+		     &(struct conn_ckpt){ "agent-b", NULL, 0, NULL, 0, NULL, 0, del, 1 });
+	suite_state_none(f->s, "grp", S("empty"));
+	suite_state_is(f->s, "grp", S("b\0in\n{ary} %7D"), S("\0\1\2 state\0"));
+	{ /* the offset replaced: the last one wins */
+		const struct conn_ckpt_offset o2[] = { { "events/0", 7, 8, 9 },
+						       { "events/0", 170, 180, 190 } };
+
+		suite_commit(f->s, "grp",
+			     &(struct conn_ckpt){ "agent-b", o2, 2, NULL, 0, NULL, 0, NULL, 0 });
+		suite_offset_is(f->s, "grp", "events/0", 170, 180, 190);
+	}
+
+	/* under a key prefix */
+	assert_int_equal(conn_store_set_prefix(f->s, "Tenant_1.prod-a:driftd:"), 0);
+	suite_commit(f->s, "grp",
+		     &(struct conn_ckpt){ "agent-a", offs, 1, NULL, 0, NULL, 0, states, 1 });
+	suite_state_is(f->s, "grp", S("fraud/v1"), S("S1"));
+	suite_offset_is(f->s, "grp", "events/0", 100, 1795730000123, 1795730001000);
+	s2 = conn_store_open(f->spec, err, sizeof err);
+	if (!s2)
+		fail_msg("open: %s", err);
+	assert_int_equal(conn_store_set_prefix(s2, "Tenant_1.prod-a:driftd:"), 0);
+	suite_state_is(s2, "grp", S("fraud/v1"), S("S1"));
+	suite_offset_is(s2, "grp", "events/0", 100, 1795730000123, 1795730001000);
+	conn_store_close(s2);
+}
+
+/* The point reads' refusals (store.c, before the backend) and a store that cannot answer. */
+static void suite_ckpt_point_errors(void **state)
+{
+	struct suite_fx *f = *state;
+	const struct conn_ckpt_item st[] = { { S("pair"), S("x") } };
+	const struct conn_ckpt_offset off = { "t/0", 1, 2, 3 };
+	char scope256[257], key1025[1025], stream513[514], first[512];
+	const char *t0 = "t/0";
+	struct conn_blob b = { (char *)"junk", 9 };
+	struct conn_ckpt_offset o = { "junk", 1, 2, 3 };
+
+	memset(scope256, 's', 256);
+	scope256[256] = '\0';
+	memset(key1025, 'k', sizeof key1025);
+	memset(stream513, 't', 513);
+	stream513[513] = '\0';
+	assert_int_equal(conn_store_ckpt_state_get(f->s, "", S("pair"), &b), CONN_STORE_ERROR);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	snprintf(first, sizeof first, "%s", conn_store_error(f->s));
+	assert_non_null(strstr(first, "checkpoint scope"));
+	assert_int_equal(conn_store_ckpt_state_get(f->s, scope256, S("pair"), &b),
+			 CONN_STORE_ERROR);
+	assert_int_equal(conn_store_ckpt_state_get(f->s, NULL, S("pair"), &b), CONN_STORE_ERROR);
+	assert_string_equal(conn_store_error(f->s), first); /* first error wins */
+	suite_state_none(f->s, "g", S("pair"));		    /* a success clears it */
+	assert_int_equal(conn_store_ckpt_state_get(f->s, "g", key1025, 1025, &b), CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->s), "pair key"));
+	suite_state_none(f->s, "g", S("pair"));
+	assert_int_equal(conn_store_ckpt_state_get(f->s, "g", "", 0, &b), CONN_STORE_ERROR);
+	assert_int_equal(conn_store_ckpt_state_get(f->s, "g", NULL, 3, &b), CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->s), "pair key"));
+	suite_state_none(f->s, "g", S("pair"));
+	assert_int_equal(conn_store_ckpt_state_get(f->s, "g", S("pair"), NULL), CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->s), "no result"));
+	suite_offset_none(f->s, "g", "t/0");
+	assert_int_equal(conn_store_ckpt_offset_get(f->s, scope256, t0, &o), CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->s), "checkpoint scope"));
+	assert_ptr_equal(o.stream, t0);
+	assert_true(o.next_offset == 0 && o.hwm_ms == 0 && o.updated_ms == 0);
+	suite_offset_none(f->s, "g", "t/0");
+	assert_int_equal(conn_store_ckpt_offset_get(f->s, "g", stream513, &o), CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->s), "stream name"));
+	suite_offset_none(f->s, "g", "t/0");
+	assert_int_equal(conn_store_ckpt_offset_get(f->s, "g", "", &o), CONN_STORE_ERROR);
+	assert_int_equal(conn_store_ckpt_offset_get(f->s, "g", NULL, &o), CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->s), "stream name"));
+	suite_offset_none(f->s, "g", "t/0");
+	assert_int_equal(conn_store_ckpt_offset_get(f->s, "g", "t/0", NULL), CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->s), "no result"));
+
+	/* a store that cannot answer: -1 with a message, nothing handed out */
+	suite_commit(f->s, "g", &(struct conn_ckpt){ "a", &off, 1, NULL, 0, NULL, 0, st, 1 });
+	suite_state_is(f->s, "g", S("pair"), S("x"));
+	if (!f->cut)
+		return;
+	f->cut(f);
+	b = (struct conn_blob){ (char *)"junk", 9 };
+	assert_int_equal(conn_store_ckpt_state_get(f->s, "g", S("pair"), &b), CONN_STORE_ERROR);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_true(conn_store_error(f->s)[0] != '\0');
+	o = (struct conn_ckpt_offset){ "junk", 1, 2, 3 };
+	assert_int_equal(conn_store_ckpt_offset_get(f->s, "g", t0, &o), CONN_STORE_ERROR);
+	assert_ptr_equal(o.stream, t0);
+	assert_true(o.next_offset == 0 && o.hwm_ms == 0 && o.updated_ms == 0);
+	assert_true(conn_store_error(f->s)[0] != '\0');
+}
+
 static void suite_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -1658,6 +1869,8 @@ static void suite_ckpt_atomic(void **state)
 	    SUITE_TEST(prefix, suite_ckpt_instances, setup, teardown),                             \
 	    SUITE_TEST(prefix, suite_ckpt_drops, setup, teardown),                                 \
 	    SUITE_TEST(prefix, suite_ckpt_overwrite, setup, teardown),                             \
+	    SUITE_TEST(prefix, suite_ckpt_point_reads, setup, teardown),                           \
+	    SUITE_TEST(prefix, suite_ckpt_point_errors, setup, teardown),                          \
 	    SUITE_TEST(prefix, suite_ckpt_locks, setup, teardown),                                 \
 	    SUITE_TEST(prefix, suite_ckpt_errors, setup, teardown),                                \
 	    SUITE_TEST(prefix, suite_ckpt_races, setup, teardown),                                 \

@@ -1,9 +1,9 @@
 /*
- * test_store_dir.c -- the "dir:PATH" store (connectors/store_dir.c): the behaviour every backend
- * owes store.h (store_suite.h), then what is particular to files: nested directories created at
- * open, the dispatch's refusals, percent-encoding of hostile and long names on disk (nothing
- * escapes the directory, nothing hidden, nothing too long), corrupt flag files, torn history
- * lines, temporary files and index lines left by a crash, the read bound, and system errors
+ * test_store_dir.c -- the "dir:PATH" store (connectors/store_dir*.c, atomic_file.c): the behaviour
+ * every backend owes store.h (store_suite.h), then what is particular to files: nested directories
+ * created at open, the dispatch's refusals, percent-encoding of hostile and long names on disk
+ * (nothing escapes the directory, nothing hidden, nothing too long), corrupt flag files, torn
+ * history lines, temporary files and index lines left by a crash, the read bound, and system errors
  * kept on the handle.
  */
 #ifndef _GNU_SOURCE
@@ -35,6 +35,28 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 	return remove(p);
 }
 
+/* suite_fx.cut: every ckpt/<scope>/checkpoint becomes a directory, so that every read of a
+ * scope that was committed to fails ("not a regular file"). */
+static void cut(struct suite_fx *sf)
+{
+	struct fx *f = (struct fx *)sf;
+	char ck[128], p[512];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(ck, sizeof ck, "%s/ckpt", f->root);
+	d = opendir(ck);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s/checkpoint", ck, de->d_name);
+		unlink(p);
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	closedir(d);
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
@@ -45,6 +67,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->root, sizeof f->root, "%s/store", f->dir);
 	snprintf(f->sf.spec, sizeof f->sf.spec, "dir:%s", f->root);
+	f->sf.cut = cut;
 	f->sf.s = conn_store_open(f->sf.spec, err, sizeof err);
 	if (!f->sf.s)
 		fail_msg("open: %s", err);

@@ -1,5 +1,5 @@
 /*
- * test_store_redis.c -- the Redis store (connectors/store_redis.c) against real redis-servers
+ * test_store_redis.c -- the Redis store (connectors/store_redis*.c) against real redis-servers
  * this test starts itself: one on a Unix socket, one on a free TCP port with --requirepass and
  * an ACL user. The behaviour every backend owes store.h (store_suite.h) runs on both (the TCP
  * one through AUTH and SELECT 3), then what is particular to Redis: the spec syntax, AUTH and a
@@ -286,6 +286,12 @@ struct fx {
 	int db;		    /* its database */
 };
 
+/* suite_fx.cut: the server killed (the next setup starts it again). */
+static void cut(struct suite_fx *sf)
+{
+	server_stop(((struct fx *)sf)->sv, SIGKILL);
+}
+
 /* Empties the server (every database), makes sure it runs, opens spec. */
 static int setup_spec(void **state, struct server *sv, int db, const char *spec)
 {
@@ -301,6 +307,7 @@ static int setup_spec(void **state, struct server *sv, int db, const char *spec)
 	f->sv = sv;
 	f->db = db;
 	snprintf(f->sf.spec, sizeof f->sf.spec, "%s", spec);
+	f->sf.cut = cut;
 	f->sf.s = conn_store_open(f->sf.spec, err, sizeof err);
 	if (!f->sf.s)
 		fail_msg("open %s: %s", spec, err);
@@ -1212,6 +1219,65 @@ static void test_ckpt_frozen(void **state)
 	free(big);
 }
 
+/* The point reads are HGETs of the fields the commit script writes: a field written by hand
+ * is found, a foreign value or type is an error, another prefix sees nothing. */
+static void test_ckpt_point_keys(void **state)
+{
+	struct fx *f = *state;
+	const char *off_key = "driftd:ckpt:{g%7B1%7D}:offsets",
+		   *st_key = "driftd:ckpt:{g%7B1%7D}:states";
+	struct conn_ckpt_offset o;
+	struct conn_blob b;
+	struct conn_store *s2;
+	char err[256];
+	redisReply *r;
+
+	r = admin_cmd(f->sv, f->db, "HSET %s t/0 %s", off_key, "5 6 -7");
+	freeReplyObject(r);
+	r = admin_cmd(f->sv, f->db, "HSET %s %b %b", st_key, "p\0k", (size_t)3, "v\0w", (size_t)3);
+	freeReplyObject(r);
+	assert_int_equal(conn_store_ckpt_offset_get(f->sf.s, "g{1}", "t/0", &o), CONN_STORE_FOUND);
+	assert_true(o.next_offset == 5 && o.hwm_ms == 6 && o.updated_ms == -7);
+	assert_int_equal(conn_store_ckpt_state_get(f->sf.s, "g{1}", "p\0k", 3, &b),
+			 CONN_STORE_FOUND);
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.data, "v\0w", 4);
+	free(b.data);
+
+	/* another prefix: other keys */
+	s2 = conn_store_open(f->sf.spec, err, sizeof err);
+	assert_non_null(s2);
+	assert_int_equal(conn_store_set_prefix(s2, "other:"), 0);
+	assert_int_equal(conn_store_ckpt_offset_get(s2, "g{1}", "t/0", &o), CONN_STORE_NONE);
+	assert_int_equal(conn_store_ckpt_state_get(s2, "g{1}", "p\0k", 3, &b), CONN_STORE_NONE);
+	suite_commit(s2, "g{1}",
+		     &(struct conn_ckpt){ "a", &(struct conn_ckpt_offset){ "t/0", 1, 2, 3 }, 1,
+					  NULL, 0, NULL, 0, NULL, 0 });
+	r = admin_cmd(f->sv, f->db, "HGET other:ckpt:{g%%7B1%%7D}:offsets t/0");
+	assert_string_equal(r->str, "1 2 3");
+	freeReplyObject(r);
+	assert_int_equal(conn_store_ckpt_offset_get(s2, "g{1}", "t/0", &o), CONN_STORE_FOUND);
+	assert_true(o.next_offset == 1);
+	conn_store_close(s2);
+
+	/* foreign values */
+	r = admin_cmd(f->sv, f->db, "HSET %s t/1 %s", off_key, "5 6");
+	freeReplyObject(r);
+	assert_int_equal(conn_store_ckpt_offset_get(f->sf.s, "g{1}", "t/1", &o), CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "not a stream offset"));
+	assert_true(o.next_offset == 0 && o.hwm_ms == 0 && o.updated_ms == 0);
+	assert_int_equal(conn_store_ckpt_offset_get(f->sf.s, "g{1}", "t/0", &o), CONN_STORE_FOUND);
+	r = admin_cmd(f->sv, f->db, "DEL %s", st_key);
+	freeReplyObject(r);
+	r = admin_cmd(f->sv, f->db, "SET %s x", st_key);
+	freeReplyObject(r);
+	assert_int_equal(conn_store_ckpt_state_get(f->sf.s, "g{1}", "p\0k", 3, &b),
+			 CONN_STORE_ERROR);
+	assert_non_null(strstr(conn_store_error(f->sf.s), "WRONGTYPE"));
+	assert_null(b.data);
+	assert_null(strstr(conn_store_error(f->sf.s), SECRET));
+}
+
 /* A server killed and restarted (empty): commits fail while it is down, then succeed on the
  * same handle; ping follows. */
 static void test_ckpt_restart(void **state)
@@ -1280,6 +1346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ckpt_keys, setup_unix, teardown),
 		cmocka_unit_test_setup_teardown(test_ckpt_corrupt, setup_tcp, teardown),
 		cmocka_unit_test_setup_teardown(test_ckpt_frozen, setup_unix, teardown),
+		cmocka_unit_test_setup_teardown(test_ckpt_point_keys, setup_tcp, teardown),
 		{ "test_ckpt_restart (unix)", test_ckpt_restart, setup_unix, teardown, NULL },
 		{ "test_ckpt_restart (tcp+auth)", test_ckpt_restart, setup_tcp, teardown, NULL },
 	};

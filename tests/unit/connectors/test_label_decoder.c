@@ -1,5 +1,5 @@
 /*
- * test_label.c -- unit tests of the label message decoder (connectors/label.h).
+ * test_label_decoder.c -- unit tests of the label message decoder (connectors/label_decoder.h).
  *
  * A table of messages written from the contract, each with the exact reason expected (or the
  * exact label decoded), under the default limits or tight ones. Every message is decoded from an
@@ -8,7 +8,7 @@
  * with the record decoder) is also run through the record decoder, which must give the same
  * reason.
  */
-#include "connectors/label.h"
+#include "connectors/label_decoder.h"
 #include "testutil.h"
 
 #include <string.h>

@@ -1,10 +1,10 @@
 /*
- * label.h -- the delayed ground-truth message (SPEC.md "Inference log record": labels arrive on
- * a separate topic) decoded into a neutral form: one JSON object per message,
+ * label_decoder.h -- the delayed ground-truth message (SPEC.md "Inference log record": labels
+ * arrive on a separate topic) decoded into a neutral form: one JSON object per message,
  *
  *     {"model":"fraud","request_id":"7f3a9c","label":1}
  *
- * joined later to its prediction by (model, request_id) (agent/labels.h). Labels are low
+ * joined later to its prediction by (model, request_id) (agent/join_table.h). Labels are low
  * volume, so there is one decoder, on jansson.
  *
  * Validation, in this order; the first failing check names the rejection (steps 1-5 are those

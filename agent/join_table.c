@@ -1,5 +1,5 @@
 /*
- * labels.c -- the join table of delayed ground truth (see labels.h).
+ * join_table.c -- the join table of delayed ground truth (see join_table.h).
  *
  * One malloc'd block per entry: a fixed part and the strings after it (model, request_id,
  * version, string prediction, each NUL-terminated). The block is linked twice, intrusively:
@@ -21,7 +21,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* getrandom on older glibc headers */
 #endif
-#include "agent/labels.h"
+#include "agent/join_table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +49,7 @@ struct entry {
 };
 
 _Static_assert(sizeof(struct entry) + 4 + 2 * sizeof(void *) <= AGENT_LABELS_ENTRY_OVERHEAD,
-	       "labels.h: AGENT_LABELS_ENTRY_OVERHEAD understates an entry");
+	       "join_table.h: AGENT_LABELS_ENTRY_OVERHEAD understates an entry");
 
 struct agent_labels {
 	struct entry **bucket;		/* nbuckets chain heads */
@@ -149,7 +149,7 @@ static uint64_t sip_final(struct sip *s)
 	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
-/* labels.h. */
+/* join_table.h. */
 uint64_t agent_labels_hash(const uint8_t key[16], const char *model, size_t model_len,
 			   const char *request_id, size_t request_id_len)
 {
@@ -310,7 +310,7 @@ static size_t advance(struct agent_labels *t, int64_t now_ms)
 
 /* ---- API ---- */
 
-/* labels.h. */
+/* join_table.h. */
 struct agent_labels *agent_labels_new(size_t max_entries, int64_t ttl_ms,
 				      const struct conn_limits *lim)
 {
@@ -341,7 +341,7 @@ struct agent_labels *agent_labels_new(size_t max_entries, int64_t ttl_ms,
 	return t;
 }
 
-/* labels.h. O(entries). */
+/* join_table.h. O(entries). */
 void agent_labels_free(struct agent_labels *t)
 {
 	struct entry *e, *next;
@@ -356,7 +356,7 @@ void agent_labels_free(struct agent_labels *t)
 	free(t);
 }
 
-/* labels.h. The new block is made before anything is dropped, so no memory changes nothing. */
+/* join_table.h. The new block is made before anything is dropped, so no memory changes nothing. */
 int agent_labels_remember(struct agent_labels *t, const struct conn_record *r, int64_t ts_ms,
 			  int64_t now_ms)
 {
@@ -425,7 +425,7 @@ int agent_labels_remember(struct agent_labels *t, const struct conn_record *r, i
 	return 0;
 }
 
-/* labels.h. */
+/* join_table.h. */
 int agent_labels_take(struct agent_labels *t, const char *model, size_t model_len,
 		      const char *request_id, size_t request_id_len, int64_t now_ms,
 		      struct agent_label_match *out)
@@ -461,20 +461,20 @@ int agent_labels_take(struct agent_labels *t, const char *model, size_t model_le
 	return 0;
 }
 
-/* labels.h. */
+/* join_table.h. */
 void agent_label_match_clear(struct agent_label_match *m)
 {
 	free(m->mem);
 	memset(m, 0, sizeof *m);
 }
 
-/* labels.h. */
+/* join_table.h. */
 size_t agent_labels_expire(struct agent_labels *t, int64_t now_ms)
 {
 	return advance(t, now_ms);
 }
 
-/* labels.h. */
+/* join_table.h. */
 void agent_labels_counters(const struct agent_labels *t, struct agent_labels_counters *c)
 {
 	*c = t->c;

@@ -1,5 +1,5 @@
 /*
- * test_labels.c -- unit tests of the late-label join table (agent/labels.h).
+ * test_join_table.c -- unit tests of the late-label join table (agent/join_table.h).
  *
  * The hash is checked against CPython's own SipHash-1-3 (the hash of a bytes object; with
  * PYTHONHASHSEED=0 the key is 16 zero bytes, with PYTHONHASHSEED=1 it is CPython's LCG stream
@@ -12,7 +12,7 @@
  * differently (a FIFO of (key, generation) with lazy deletion over a flat array), and 10^5
  * distinct random keys filled, overflowed and drained. Leaks show under ASan.
  */
-#include "agent/labels.h"
+#include "agent/join_table.h"
 #include "testutil.h"
 
 #include <stdint.h>
@@ -412,7 +412,7 @@ static void test_clock_back(void **state)
 }
 
 /* Every entry of max_entries at the worst case of the default limits stays within the bound
- * labels.h states, and the bytes return when the entries go. */
+ * join_table.h states, and the bytes return when the entries go. */
 static void test_memory_bound(void **state)
 {
 	enum { N = 1000 };
@@ -424,7 +424,7 @@ static void test_memory_bound(void **state)
 	size_t empty = counters(t).bytes;
 
 	(void)state;
-	assert_int_equal(worst, 1508);			/* the figure labels.h quotes */
+	assert_int_equal(worst, 1508);			/* the figure join_table.h quotes */
 	assert_true(empty < 256 + 16 * sizeof(void *)); /* the table and its first 16 buckets */
 	memset(name, 'm', 128);
 	name[128] = '\0';

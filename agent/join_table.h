@@ -1,6 +1,7 @@
 /*
- * labels.h -- the join table of delayed ground truth: predictions remembered by (model,
- * request_id) until their label arrives (connectors/label.h), a TTL passes, or room is needed.
+ * join_table.h -- the join table of delayed ground truth: predictions remembered by (model,
+ * request_id) until their label arrives (connectors/label_decoder.h), a TTL passes, or room is
+ * needed.
  *
  * Semantics:
  *   - key: the bytes of (model, request_id); the same request_id under two models is two
@@ -50,7 +51,8 @@
 #include <stdint.h>
 
 /* Bytes per entry besides its strings: the fixed part (80 on LP64), 4 NUL terminators and the
- * entry's share of the bucket array (at most 2 pointers). Checked at compile time in labels.c. */
+ * entry's share of the bucket array (at most 2 pointers). Checked at compile time in join_table.c.
+ */
 #define AGENT_LABELS_ENTRY_OVERHEAD 100
 
 struct agent_labels;

@@ -1,5 +1,5 @@
 /*
- * label.c -- the label message decoder (see label.h), on jansson.
+ * label_decoder.c -- the label message decoder (see label_decoder.h), on jansson.
  *
  * Steps 1-5 of the contract are decided by the record decoder's own jansson parse and text
  * scan (conn_jansson_parse, conn_text_scan in record_jansson.c), so the two agree on every text:
@@ -19,7 +19,7 @@
 #ifdef HAVE_CONFIG_H
 #include "build.h"
 #endif
-#include "connectors/label.h"
+#include "connectors/label_decoder.h"
 #include "connectors/record_impl.h"
 
 #include <jansson.h>
@@ -95,8 +95,8 @@ static enum conn_reject parse(struct conn_label_decoder *d, const char *buf, siz
 
 /* ---- API ---- */
 
-/* label.h. The limits are checked as conn_decoder_new checks them (record.c): every one >= 1,
- * max_message <= CONN_MESSAGE_MAX, max_depth <= CONN_DEPTH_MAX. */
+/* label_decoder.h. The limits are checked as conn_decoder_new checks them (record.c): every one >=
+ * 1, max_message <= CONN_MESSAGE_MAX, max_depth <= CONN_DEPTH_MAX. */
 struct conn_label_decoder *conn_label_decoder_new(const struct conn_limits *l, char *errbuf,
 						  size_t errlen)
 {
@@ -124,7 +124,7 @@ struct conn_label_decoder *conn_label_decoder_new(const struct conn_limits *l, c
 	return d;
 }
 
-/* label.h. */
+/* label_decoder.h. */
 void conn_label_decoder_free(struct conn_label_decoder *d)
 {
 	if (!d)
@@ -133,7 +133,7 @@ void conn_label_decoder_free(struct conn_label_decoder *d)
 	free(d);
 }
 
-/* label.h. O(len): the parse, one scan of the text, three lookups. */
+/* label_decoder.h. O(len): the parse, one scan of the text, three lookups. */
 enum conn_reject conn_label_decode(struct conn_label_decoder *d, const char *buf, size_t len,
 				   struct conn_label *out)
 {

@@ -1,0 +1,138 @@
+/*
+ * baselines.c -- the baseline cache and the choice of a window's baseline (see baselines.h).
+ */
+#include "agent/baselines.h"
+#include "agent/log.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cached {
+	char *model, *version;	  /* key */
+	struct agent_baseline *b; /* NULL: not in the store (looked up again next time) */
+};
+
+struct agent_baselines {
+	struct conn_store *store; /* borrowed */
+	uint64_t *store_errors;	  /* borrowed */
+	struct cached *v;
+	size_t n;
+};
+
+struct agent_baselines *agent_baselines_new(struct conn_store *store, uint64_t *store_errors)
+{
+	struct agent_baselines *bl = calloc(1, sizeof *bl);
+
+	if (!bl)
+		return NULL;
+	bl->store = store;
+	bl->store_errors = store_errors;
+	return bl;
+}
+
+void agent_baselines_free(struct agent_baselines *bl)
+{
+	if (!bl)
+		return;
+	for (size_t i = 0; i < bl->n; i++) {
+		free(bl->v[i].model);
+		free(bl->v[i].version);
+		agent_baseline_free(bl->v[i].b);
+	}
+	free(bl->v);
+	free(bl);
+}
+
+/* A new, empty cache slot for (model, version); NULL on no memory. */
+static struct cached *slot(struct agent_baselines *bl, const char *model, const char *version)
+{
+	struct cached *grown, *cb;
+
+	grown = realloc(bl->v, (bl->n + 1) * sizeof *bl->v);
+	if (!grown)
+		return NULL;
+	bl->v = grown;
+	cb = &bl->v[bl->n];
+	cb->model = strdup(model);
+	cb->version = strdup(version);
+	cb->b = NULL;
+	if (!cb->model || !cb->version) {
+		free(cb->model);
+		free(cb->version);
+		return NULL;
+	}
+	bl->n++;
+	return cb;
+}
+
+static struct cached *find(struct agent_baselines *bl, const char *model, const char *version)
+{
+	for (size_t i = 0; i < bl->n; i++)
+		if (!strcmp(bl->v[i].model, model) && !strcmp(bl->v[i].version, version))
+			return &bl->v[i];
+	return NULL;
+}
+
+const struct agent_baseline *agent_baselines_get(struct agent_baselines *bl, const char *model,
+						 const char *version)
+{
+	struct cached *cb = find(bl, model, version);
+	struct conn_blob blob;
+	char err[256];
+	int rc;
+
+	if (cb && cb->b)
+		return cb->b;
+	rc = conn_store_baseline_get(bl->store, model, version, &blob);
+	if (rc < 0) {
+		(*bl->store_errors)++;
+		agent_log(AGENT_LOG_WARNING, "store", "baseline %s %s: %s", model, version,
+			  conn_store_error(bl->store));
+		return NULL;
+	}
+	if (!cb && !(cb = slot(bl, model, version))) {
+		if (rc == 0)
+			free(blob.data);
+		return NULL;
+	}
+	if (rc == 1)
+		return NULL;
+	cb->b = agent_baseline_from_json(blob.data, blob.len, err, sizeof err);
+	free(blob.data);
+	if (!cb->b)
+		agent_log(AGENT_LOG_ERR, "store", "baseline %s %s is invalid: %s", model, version,
+			  err);
+	else
+		agent_log(AGENT_LOG_INFO, "baseline",
+			  "loaded %s %s (%" PRIu64 " samples, %zu features)", model, version,
+			  cb->b->samples, cb->b->nfeatures);
+	return cb->b;
+}
+
+char *agent_baselines_good(struct agent_baselines *bl, const char *model)
+{
+	struct conn_blob blob;
+	int rc = conn_store_good_get(bl->store, model, &blob);
+
+	if (rc < 0) {
+		(*bl->store_errors)++;
+		return NULL;
+	}
+	return rc == 0 ? blob.data : NULL;
+}
+
+const struct agent_baseline *agent_baselines_choose(struct agent_baselines *bl,
+						    enum agent_baseline_ref ref, const char *model,
+						    const char *version)
+{
+	const struct agent_baseline *b = NULL;
+	char *good = ref == AGENT_BASELINE_LAST_GOOD ? agent_baselines_good(bl, model) : NULL;
+
+	if (good)
+		b = agent_baselines_get(bl, model, good);
+	if (!b)
+		b = agent_baselines_get(bl, model, version);
+	free(good);
+	return b;
+}

@@ -1,0 +1,34 @@
+/*
+ * baselines.h -- the engine's baseline cache: baselines loaded from the store once per (model,
+ * version) and kept (a version with none in the store is looked up again next time), the
+ * model's last known good version, and the choice of a new window's comparison baseline (SPEC.md
+ * "Baseline"): the last known good version's (with none, the version's own), or the version's
+ * own with baseline = self. Store failures are counted in the counters' store_errors.
+ */
+#ifndef DRIFTD_AGENT_BASELINES_H
+#define DRIFTD_AGENT_BASELINES_H
+
+#include "agent/baseline.h"
+#include "agent/config.h"
+#include "connectors/store.h"
+
+#include <stdint.h>
+
+struct agent_baselines;
+
+/* store and store_errors are borrowed. NULL on no memory. */
+struct agent_baselines *agent_baselines_new(struct conn_store *store, uint64_t *store_errors);
+void agent_baselines_free(struct agent_baselines *bl);
+
+/* The baseline of (model, version), from the cache or the store; NULL when there is none (or
+ * it is invalid: logged). */
+const struct agent_baseline *agent_baselines_get(struct agent_baselines *bl, const char *model,
+						 const char *version);
+/* The model's last known good version (malloc'd), or NULL (none, or the store failed). */
+char *agent_baselines_good(struct agent_baselines *bl, const char *model);
+/* The comparison baseline of a new window of (model, version) under ref; NULL when none. */
+const struct agent_baseline *agent_baselines_choose(struct agent_baselines *bl,
+						    enum agent_baseline_ref ref, const char *model,
+						    const char *version);
+
+#endif
