@@ -7,8 +7,11 @@
  * hostile name cannot forge a line wherever the message is shown.
  */
 #include "agent/admin.h"
+#include "agent/json_out.h"
 #include "agent/timefmt.h"
+#include "connectors/endpoint.h"
 #include "connectors/io.h"
+#include "connectors/text.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -30,6 +33,7 @@
 
 struct agent_admin {
 	char *store_spec;			     /* copied */
+	char *store_shown;			     /* the spec, its password masked */
 	char *store_prefix;			     /* copied, or NULL (default) */
 	struct conn_store *store;		     /* opened on first use */
 	char err[16384];			     /* the last message */
@@ -40,15 +44,18 @@ struct agent_admin {
 struct agent_admin *agent_admin_new(const char *store_spec, const char *store_prefix)
 {
 	struct agent_admin *a = calloc(1, sizeof *a);
+	size_t shown = conn_endpoint_mask(store_spec, NULL, 0) + 1;
 
 	if (!a)
 		return NULL;
 	a->store_spec = strdup(store_spec);
 	a->store_prefix = store_prefix ? strdup(store_prefix) : NULL;
-	if (!a->store_spec || (store_prefix && !a->store_prefix)) {
+	a->store_shown = malloc(shown);
+	if (!a->store_spec || (store_prefix && !a->store_prefix) || !a->store_shown) {
 		agent_admin_free(a);
 		return NULL;
 	}
+	conn_endpoint_mask(store_spec, a->store_shown, shown);
 	return a;
 }
 
@@ -58,6 +65,7 @@ void agent_admin_free(struct agent_admin *a)
 		return;
 	conn_store_close(a->store);
 	free(a->store_spec);
+	free(a->store_shown);
 	free(a->store_prefix);
 	free(a);
 }
@@ -67,37 +75,14 @@ const char *agent_admin_error(const struct agent_admin *a)
 	return a->err;
 }
 
-/* Whether s is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
-static int utf8_valid(const char *s)
+const char *agent_admin_store(const struct agent_admin *a)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p, n = c < 0x80		     ? 0
-				     : c >= 0xc2 && c < 0xe0 ? 1
-				     : (c & 0xf0) == 0xe0    ? 2
-				     : c >= 0xf0 && c < 0xf5 ? 3
-							     : 9;
-		unsigned cp = n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
-
-		if (n == 9)
-			return 0;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
+	return a->store_shown;
 }
 
 const char *agent_admin_printable(const char *s, char *b)
 {
-	int utf8 = utf8_valid(s);
+	int utf8 = conn_text_utf8_valid(s, strlen(s));
 	size_t o = 0;
 
 	for (size_t i = 0; s[i] && i < AGENT_ADMIN_PRINTABLE_MAX; i++) {
@@ -147,10 +132,15 @@ static enum agent_admin_result store_fail(struct agent_admin *a)
 
 static enum agent_admin_result open_store(struct agent_admin *a)
 {
+	struct conn_endpoint ep;
 	char errbuf[512];
 
 	if (a->store)
 		return AGENT_ADMIN_OK;
+	/* the one grammar first: its messages never quote the spec (nor its password) */
+	if (conn_endpoint_parse(a->store_spec, CONN_ENDPOINT_STORE, &ep, errbuf, sizeof errbuf) < 0)
+		return fail(a, AGENT_ADMIN_FAILED, "store: %s", q(a, errbuf));
+	conn_endpoint_free(&ep);
 	a->store = conn_store_open(a->store_spec, errbuf, sizeof errbuf);
 	if (!a->store)
 		return fail(a, AGENT_ADMIN_FAILED, "%s", q(a, errbuf));
@@ -169,19 +159,6 @@ int agent_admin_valid_name(const char *s)
 	j = json_string(s);
 	json_decref(j);
 	return j != NULL;
-}
-
-/* ---- JSON helpers ---- */
-
-/* obj[key] = v (stolen); non-zero when v is NULL or on no memory. */
-static int jset(json_t *obj, const char *key, json_t *v)
-{
-	return v ? json_object_set_new(obj, key, v) != 0 : 1;
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
 }
 
 /* *doc = j when j is not NULL, else no memory. */
@@ -228,17 +205,18 @@ static enum agent_admin_result get_registration(struct agent_admin *a, const cha
 	return AGENT_ADMIN_OK;
 }
 
-/* Versions of a model in registration order. */
-struct vlist {
+/* A list of names read from the store (versions with their registration times, or models). */
+struct names {
 	char **name;
 	int64_t *ms;
 	size_t n, cap;
 	int nomem;
 };
 
-static int vlist_add(void *arg, const char *version, int64_t ms)
+/* Appends a copy of name (and ms); non-zero on no memory (which stops the store's listing). */
+static int names_add(void *arg, const char *name, int64_t ms)
 {
-	struct vlist *l = arg;
+	struct names *l = arg;
 
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 16;
@@ -254,7 +232,7 @@ static int vlist_add(void *arg, const char *version, int64_t ms)
 		l->ms = nm;
 		l->cap = cap;
 	}
-	l->name[l->n] = strdup(version);
+	l->name[l->n] = strdup(name);
 	if (!l->name[l->n])
 		goto nomem;
 	l->ms[l->n++] = ms;
@@ -264,7 +242,13 @@ nomem:
 	return 1;
 }
 
-static void vlist_free(struct vlist *l)
+/* The callback of conn_store_models: the models go into the same list, without a time. */
+static int names_add_model(void *arg, const char *model)
+{
+	return names_add(arg, model, 0);
+}
+
+static void names_free(struct names *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->name[i]);
@@ -273,10 +257,10 @@ static void vlist_free(struct vlist *l)
 }
 
 static enum agent_admin_result get_versions(struct agent_admin *a, const char *model,
-					    struct vlist *l)
+					    struct names *l)
 {
 	memset(l, 0, sizeof *l);
-	if (conn_store_versions(a->store, model, vlist_add, l) < 0)
+	if (conn_store_versions(a->store, model, names_add, l) < 0)
 		return store_fail(a);
 	if (l->nomem)
 		return nomem(a);
@@ -291,12 +275,12 @@ static enum agent_admin_result no_version(struct agent_admin *a, const char *mod
 /* OK when the model has a registered version, failed with a message otherwise. */
 static enum agent_admin_result need_model(struct agent_admin *a, const char *model)
 {
-	struct vlist l;
+	struct names l;
 	enum agent_admin_result rc = get_versions(a, model, &l);
 
 	if (rc == AGENT_ADMIN_OK && l.n == 0)
 		rc = no_version(a, model);
-	vlist_free(&l);
+	names_free(&l);
 	return rc;
 }
 
@@ -407,13 +391,13 @@ static enum agent_admin_result audit(struct agent_admin *a, const char *model, c
 
 	agent_time_format(now, t);
 	snprintf(tbuf, sizeof tbuf, "driftctl.%s", type);
-	bad |= jset(e, "type", json_string(tbuf));
-	bad |= jset(e, "time", json_string(t));
-	bad |= jset(e, "time_ms", json_integer(now));
-	bad |= jset(e, "model", json_string(model));
+	bad |= agent_json_set(e, "type", json_string(tbuf));
+	bad |= agent_json_set(e, "time", json_string(t));
+	bad |= agent_json_set(e, "time_ms", json_integer(now));
+	bad |= agent_json_set(e, "model", json_string(model));
 	if (!bad)
 		bad |= json_object_update(e, fields) != 0;
-	bad |= jset(e, "user", json_string(user_name(ubuf, sizeof ubuf)));
+	bad |= agent_json_set(e, "user", json_string(user_name(ubuf, sizeof ubuf)));
 	json_decref(fields);
 	if (!bad)
 		line = json_dumps(e, DOC_FLAGS);
@@ -540,13 +524,14 @@ enum agent_admin_result agent_admin_register(struct agent_admin *a,
 	now = agent_time_now_ms();
 	agent_time_format(now, t);
 	doc = json_object();
-	if (!doc || jset(doc, "model", json_string(v->model)) ||
-	    jset(doc, "version", json_string(v->version)) ||
-	    jset(doc, "registered", json_string(t)) ||
-	    jset(doc, "registered_ms", json_integer(now)) ||
-	    jset(doc, "training_data_hash", json_string(v->training_data_hash)) ||
-	    jset(doc, "feature_params", json_incref(jfp)) ||
-	    jset(doc, "hyperparams", json_incref(jhp)) || jset(doc, "tags", json_incref(tags)) ||
+	if (!doc || agent_json_set(doc, "model", json_string(v->model)) ||
+	    agent_json_set(doc, "version", json_string(v->version)) ||
+	    agent_json_set(doc, "registered", json_string(t)) ||
+	    agent_json_set(doc, "registered_ms", json_integer(now)) ||
+	    agent_json_set(doc, "training_data_hash", json_string(v->training_data_hash)) ||
+	    agent_json_set(doc, "feature_params", json_incref(jfp)) ||
+	    agent_json_set(doc, "hyperparams", json_incref(jhp)) ||
+	    agent_json_set(doc, "tags", json_incref(tags)) ||
 	    !(text = json_dumps(doc, DOC_FLAGS))) {
 		rc = nomem(a);
 		goto out;
@@ -582,7 +567,7 @@ out:
 
 /* The versions entry of version i of l. */
 static enum agent_admin_result version_entry(struct agent_admin *a, const char *model,
-					     const struct vlist *l, size_t i, const char *good,
+					     const struct names *l, size_t i, const char *good,
 					     json_t **out)
 {
 	char t[AGENT_TIME_LEN];
@@ -599,11 +584,12 @@ static enum agent_admin_result version_entry(struct agent_admin *a, const char *
 		rc = has_baseline(a, model, l->name[i], &base);
 	if (rc == AGENT_ADMIN_OK) {
 		agent_time_format(l->ms[i], t);
-		*out = json_pack(
-		    "{s:s, s:s, s:I, s:o, s:b, s:b, s:b}", "version", l->name[i], "registered", t,
-		    "registered_ms", (json_int_t)l->ms[i], "training_data_hash",
-		    jstr_or_null(json_string_value(json_object_get(doc, "training_data_hash"))),
-		    "good", isgood, "latched", latched, "baseline", base);
+		*out = json_pack("{s:s, s:s, s:I, s:o, s:b, s:b, s:b}", "version", l->name[i],
+				 "registered", t, "registered_ms", (json_int_t)l->ms[i],
+				 "training_data_hash",
+				 agent_json_str_or_null(
+				     json_string_value(json_object_get(doc, "training_data_hash"))),
+				 "good", isgood, "latched", latched, "baseline", base);
 		if (!*out)
 			rc = nomem(a);
 	}
@@ -613,7 +599,7 @@ static enum agent_admin_result version_entry(struct agent_admin *a, const char *
 
 enum agent_admin_result agent_admin_versions(struct agent_admin *a, const char *model, json_t **doc)
 {
-	struct vlist l = { 0 };
+	struct names l = { 0 };
 	json_t *arr = NULL, *v;
 	char *good = NULL;
 	enum agent_admin_result rc = open_store(a);
@@ -642,7 +628,7 @@ enum agent_admin_result agent_admin_versions(struct agent_admin *a, const char *
 out:
 	json_decref(arr);
 	free(good);
-	vlist_free(&l);
+	names_free(&l);
 	return rc;
 }
 
@@ -903,12 +889,13 @@ enum agent_admin_result agent_admin_good(struct agent_admin *a, const char *mode
 		rc = store_fail(a);
 		goto out;
 	}
-	rc = audit(a, model, "good",
-		   json_pack("{s:s, s:o}", "version", version, "previous", jstr_or_null(prev)));
+	rc = audit(
+	    a, model, "good",
+	    json_pack("{s:s, s:o}", "version", version, "previous", agent_json_str_or_null(prev)));
 	if (rc == AGENT_ADMIN_OK)
 		rc = give(a,
 			  json_pack("{s:s, s:s, s:o, s:b}", "model", model, "good", version,
-				    "previous", jstr_or_null(prev), "baseline", base),
+				    "previous", agent_json_str_or_null(prev), "baseline", base),
 			  doc);
 out:
 	json_decref(reg);
@@ -1003,7 +990,7 @@ enum agent_admin_result agent_admin_history(struct agent_admin *a, const char *m
 /* The latched versions and those with a baseline of l in two arrays; *good_base: whether the
  * good version has a baseline. */
 static enum agent_admin_result version_flags(struct agent_admin *a, const char *model,
-					     const struct vlist *l, const char *good,
+					     const struct names *l, const char *good,
 					     json_t *latched, json_t *bases, int *good_base)
 {
 	*good_base = 0;
@@ -1027,7 +1014,7 @@ static enum agent_admin_result version_flags(struct agent_admin *a, const char *
 /* The status of one model; the store is open. */
 static enum agent_admin_result model_status(struct agent_admin *a, const char *model, json_t **out)
 {
-	struct vlist l = { 0 };
+	struct names l = { 0 };
 	json_t *latched = json_array(), *bases = json_array();
 	char *good = NULL, t[AGENT_TIME_LEN] = "";
 	int hold = 0, good_base = 0;
@@ -1056,14 +1043,15 @@ static enum agent_admin_result model_status(struct agent_admin *a, const char *m
 	rc = give(a,
 		  json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:b, s:O, s:O}", "model", model,
 			    "versions", (json_int_t)l.n, "latest", l.name[l.n - 1],
-			    "latest_registered", t, "good", jstr_or_null(good), "good_has_baseline",
-			    good_base, "hold", hold, "latched", latched, "baselines", bases),
+			    "latest_registered", t, "good", agent_json_str_or_null(good),
+			    "good_has_baseline", good_base, "hold", hold, "latched", latched,
+			    "baselines", bases),
 		  out);
 out:
 	json_decref(latched);
 	json_decref(bases);
 	free(good);
-	vlist_free(&l);
+	names_free(&l);
 	return rc;
 }
 
@@ -1076,35 +1064,6 @@ enum agent_admin_result agent_admin_status(struct agent_admin *a, const char *mo
 	return model_status(a, model, doc);
 }
 
-struct mlist {
-	char **name;
-	size_t n, cap;
-	int nomem;
-};
-
-static int mlist_add(void *arg, const char *model)
-{
-	struct mlist *m = arg;
-
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 16;
-		char **nn = realloc(m->name, cap * sizeof *nn);
-
-		if (!nn) {
-			m->nomem = 1;
-			return 1;
-		}
-		m->name = nn;
-		m->cap = cap;
-	}
-	if (!(m->name[m->n] = strdup(model))) {
-		m->nomem = 1;
-		return 1;
-	}
-	m->n++;
-	return 0;
-}
-
 static int cmp_str(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);
@@ -1112,13 +1071,13 @@ static int cmp_str(const void *x, const void *y)
 
 enum agent_admin_result agent_admin_status_all(struct agent_admin *a, json_t **doc)
 {
-	struct mlist m = { 0 };
+	struct names m = { 0 };
 	json_t *one = NULL, *arr = NULL;
 	enum agent_admin_result rc = open_store(a);
 
 	if (rc != AGENT_ADMIN_OK)
 		return rc;
-	if (conn_store_models(a->store, mlist_add, &m) < 0) {
+	if (conn_store_models(a->store, names_add_model, &m) < 0) {
 		rc = store_fail(a);
 		goto out;
 	}
@@ -1136,11 +1095,9 @@ enum agent_admin_result agent_admin_status_all(struct agent_admin *a, json_t **d
 			goto out;
 		}
 	}
-	rc = give(a, json_pack("{s:s, s:O}", "store", q(a, a->store_spec), "models", arr), doc);
+	rc = give(a, json_pack("{s:s, s:O}", "store", q(a, a->store_shown), "models", arr), doc);
 out:
 	json_decref(arr);
-	for (size_t i = 0; i < m.n; i++)
-		free(m.name[i]);
-	free(m.name);
+	names_free(&m);
 	return rc;
 }

@@ -40,12 +40,16 @@ enum agent_admin_result {
 struct agent_admin;
 
 /* A handle on the store spec (connectors/store.h) with the key prefix (NULL: the default); both
- * are copied. The store is opened on the first operation that needs it. NULL on no memory. */
+ * are copied. The store is opened on the first operation that needs it, its spec read by
+ * connectors/endpoint.h. NULL on no memory. */
 struct agent_admin *agent_admin_new(const char *store_spec, const char *store_prefix);
 void agent_admin_free(struct agent_admin *a);
 
 /* The message of the last result other than OK ("" before any). */
 const char *agent_admin_error(const struct agent_admin *a);
+/* The store spec for display: its password masked as "***" (conn_endpoint_mask), the only form
+ * of the spec an output or a message may show. */
+const char *agent_admin_store(const struct agent_admin *a);
 
 /* ---- names and display ---- */
 
@@ -153,8 +157,8 @@ enum agent_admin_result agent_admin_history(struct agent_admin *a, const char *m
  * when it has no registered version. */
 enum agent_admin_result agent_admin_status(struct agent_admin *a, const char *model, json_t **doc);
 
-/* The status of every model, sorted by name: *doc = {"store" (the spec, printable), "models":
- * [status, ...]}. */
+/* The status of every model, sorted by name: *doc = {"store" (the spec, its password masked,
+ * printable), "models": [status, ...]}. */
 enum agent_admin_result agent_admin_status_all(struct agent_admin *a, json_t **doc);
 
 #endif

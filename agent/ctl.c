@@ -16,11 +16,11 @@
 #include "agent/ctl.h"
 #include "agent/admin.h"
 #include "agent/cmdline.h"
+#include "agent/json_out.h"
 #include "agent/timefmt.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,33 +94,6 @@ static int emit(struct ctl *c, json_t *j)
 	return AGENT_CTL_OK;
 }
 
-/* obj[key] = v (stolen); non-zero when v is NULL or on no memory. */
-static int jset(json_t *obj, const char *key, json_t *v)
-{
-	return v ? json_object_set_new(obj, key, v) != 0 : 1;
-}
-
-static json_t *jcount(uint64_t v)
-{
-	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
-}
-
-/* A JSON number, or null when x is not finite. */
-static json_t *jnum(double x)
-{
-	return isfinite(x) ? json_real(x) : json_null();
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static int jtrue(json_t *o, const char *key)
-{
-	return json_is_true(json_object_get(o, key));
-}
-
 /* ---- the parsed command line ---- */
 
 struct optdef {
@@ -169,7 +142,7 @@ static int cmd_register(struct ctl *c, const struct args *a)
 	if (c->json)
 		return emit(c, doc);
 	fprintf(c->out, "registered %s %s at %s\n", q(c, v.model), q(c, v.version),
-		jstr(doc, "registered"));
+		agent_json_str(doc, "registered"));
 	json_decref(doc);
 	return AGENT_CTL_OK;
 }
@@ -186,12 +159,13 @@ static int cmd_versions(struct ctl *c, const struct args *a)
 		return emit(c, doc);
 	json_array_foreach(json_object_get(doc, "versions"), i, v)
 	{
-		const char *hash = jstr(v, "training_data_hash");
+		const char *hash = agent_json_str(v, "training_data_hash");
 
-		fprintf(c->out, "%-20s  %s  hash %s%s%s%s\n", q(c, jstr(v, "version")),
-			jstr(v, "registered"), hash ? q(c, hash) : "-",
-			jtrue(v, "baseline") ? "  baseline" : "", jtrue(v, "good") ? "  good" : "",
-			jtrue(v, "latched") ? "  latched" : "");
+		fprintf(c->out, "%-20s  %s  hash %s%s%s%s\n", q(c, agent_json_str(v, "version")),
+			agent_json_str(v, "registered"), hash ? q(c, hash) : "-",
+			agent_json_true(v, "baseline") ? "  baseline" : "",
+			agent_json_true(v, "good") ? "  good" : "",
+			agent_json_true(v, "latched") ? "  latched" : "");
 	}
 	json_decref(doc);
 	return AGENT_CTL_OK;
@@ -221,8 +195,8 @@ static int print_build_json(struct ctl *c, const struct args *a, const char *fro
 	int rc;
 
 	for (int k = 1; rj && k < CONN_REJECT_COUNT; k++)
-		if (st->rejected[k] &&
-		    jset(rj, conn_reject_name((enum conn_reject)k), jcount(st->rejected[k])))
+		if (st->rejected[k] && agent_json_set(rj, conn_reject_name((enum conn_reject)k),
+						      agent_json_count(st->rejected[k])))
 			break;
 	agent_time_format(st->created_ms, t);
 	rc = emit(c, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:O, s:I, s:I}", "model",
@@ -325,16 +299,17 @@ static json_t *feature_summary(const struct agent_bfeature *f)
 		size_t bins = stats_hist_bins(f->hist);
 		const double *e = stats_hist_edges(f->hist);
 
-		bad |= jset(o, "bins", json_integer((json_int_t)bins));
-		bad |= jset(o, "min", json_real(e[0]));
-		bad |= jset(o, "max_edge", json_real(e[bins]));
-		bad |= jset(o, "iqr", jnum(f->iqr));
+		bad |= agent_json_set(o, "bins", json_integer((json_int_t)bins));
+		bad |= agent_json_set(o, "min", json_real(e[0]));
+		bad |= agent_json_set(o, "max_edge", json_real(e[bins]));
+		bad |= agent_json_set(o, "iqr", agent_json_num(f->iqr));
 	} else {
 		size_t idx[5], k = top_categories(f->cat, idx, 5), len;
 		json_t *top = json_array();
 
-		bad |= jset(o, "categories", json_integer((json_int_t)stats_cat_size(f->cat)));
-		bad |= jset(o, "other", jcount(stats_cat_other(f->cat)));
+		bad |= agent_json_set(o, "categories",
+				      json_integer((json_int_t)stats_cat_size(f->cat)));
+		bad |= agent_json_set(o, "other", agent_json_count(stats_cat_other(f->cat)));
 		for (size_t i = 0; i < k && top; i++) {
 			const char *v = stats_cat_value(f->cat, idx[i], &len);
 
@@ -343,7 +318,7 @@ static json_t *feature_summary(const struct agent_bfeature *f)
 				top, json_pack("{s:s%, s:I}", "value", v, len, "count",
 					       (json_int_t)stats_cat_count(f->cat, idx[i]))) != 0;
 		}
-		bad |= jset(o, "top", top);
+		bad |= agent_json_set(o, "top", top);
 	}
 	if (bad) {
 		json_decref(o);
@@ -413,22 +388,26 @@ static json_t *baseline_summary(const struct agent_baseline *b, const struct sho
 
 	for (size_t i = 0; i < b->nfeatures && !bad; i++)
 		bad |= json_array_append_new(fs, feature_summary(&b->features[i])) != 0;
-	bad |= jset(o, "features", fs);
-	bad |= jset(o, "prediction",
-		    b->has_prediction ? feature_summary(&b->prediction) : json_null());
-	bad |= jset(o, "latency_seconds",
-		    json_pack("{s:I, s:o, s:o, s:o}", "count", (json_int_t)s->nlat, "p50",
-			      jnum(s->p[0]), "p95", jnum(s->p[1]), "p99", jnum(s->p[2])));
-	bad |= jset(o, "accuracy",
-		    json_pack("{s:I, s:I, s:o}", "scored", (json_int_t)b->scored, "correct",
-			      (json_int_t)b->correct, "value", jnum(s->acc)));
-	bad |= jset(o, "regression",
-		    json_pack("{s:I, s:o}", "n", (json_int_t)b->reg_n, "mae", jnum(s->mae)));
-	bad |= jset(o, "error_rate",
-		    json_pack("{s:I, s:I, s:o}", "known", (json_int_t)b->error_known, "errors",
-			      (json_int_t)b->errors, "value", jnum(s->er)));
+	bad |= agent_json_set(o, "features", fs);
+	bad |= agent_json_set(o, "prediction",
+			      b->has_prediction ? feature_summary(&b->prediction) : json_null());
+	bad |= agent_json_set(o, "latency_seconds",
+			      json_pack("{s:I, s:o, s:o, s:o}", "count", (json_int_t)s->nlat, "p50",
+					agent_json_num(s->p[0]), "p95", agent_json_num(s->p[1]),
+					"p99", agent_json_num(s->p[2])));
+	bad |=
+	    agent_json_set(o, "accuracy",
+			   json_pack("{s:I, s:I, s:o}", "scored", (json_int_t)b->scored, "correct",
+				     (json_int_t)b->correct, "value", agent_json_num(s->acc)));
+	bad |= agent_json_set(
+	    o, "regression",
+	    json_pack("{s:I, s:o}", "n", (json_int_t)b->reg_n, "mae", agent_json_num(s->mae)));
+	bad |= agent_json_set(o, "error_rate",
+			      json_pack("{s:I, s:I, s:o}", "known", (json_int_t)b->error_known,
+					"errors", (json_int_t)b->errors, "value",
+					agent_json_num(s->er)));
 	if (b->metadata)
-		bad |= jset(o, "metadata", json_loads(b->metadata, 0, NULL));
+		bad |= agent_json_set(o, "metadata", json_loads(b->metadata, 0, NULL));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -513,7 +492,7 @@ static int cmd_baseline_import(struct ctl *c, const struct args *a)
 	if (c->json)
 		return emit(c, doc);
 	fprintf(c->out, "imported baseline %s %s (%lld samples, %lld features) from %s\n",
-		q(c, jstr(doc, "model")), q(c, jstr(doc, "version")),
+		q(c, agent_json_str(doc, "model")), q(c, agent_json_str(doc, "version")),
 		(long long)json_integer_value(json_object_get(doc, "samples")),
 		(long long)json_integer_value(json_object_get(doc, "features")), q(c, a->pos[0]));
 	json_decref(doc);
@@ -530,14 +509,14 @@ static int cmd_good(struct ctl *c, const struct args *a)
 
 	if (rc != AGENT_CTL_OK)
 		return rc;
-	if (!jtrue(doc, "baseline"))
+	if (!agent_json_true(doc, "baseline"))
 		fprintf(c->err,
 			"driftctl: good: note: %s %s has no baseline yet; live versions are "
 			"compared with the good version's baseline (driftctl baseline build)\n",
 			q(c, model), q(c, version));
 	if (c->json)
 		return emit(c, doc);
-	prev = jstr(doc, "previous");
+	prev = agent_json_str(doc, "previous");
 	if (prev)
 		fprintf(c->out, "%s: last known good is now %s (was %s)\n", q(c, model),
 			q(c, version), q(c, prev));
@@ -558,7 +537,7 @@ static int set_hold(struct ctl *c, const char *model, int on)
 		return emit(c, doc);
 	fprintf(c->out, "%s: %s%s\n", q(c, model),
 		on ? "automatic rollback on hold" : "automatic rollback released",
-		jtrue(doc, "changed") ? "" : " (it already was)");
+		agent_json_true(doc, "changed") ? "" : " (it already was)");
 	json_decref(doc);
 	return AGENT_CTL_OK;
 }
@@ -583,7 +562,8 @@ static int cmd_rearm(struct ctl *c, const struct args *a)
 	if (c->json)
 		return emit(c, doc);
 	fprintf(c->out, "%s %s: rearmed%s\n", q(c, a->pos[0]), q(c, a->pos[1]),
-		jtrue(doc, "was_latched") ? " (it was latched)" : " (it was not latched)");
+		agent_json_true(doc, "was_latched") ? " (it was latched)"
+						    : " (it was not latched)");
 	json_decref(doc);
 	return AGENT_CTL_OK;
 }
@@ -645,7 +625,7 @@ static int history_entry(void *arg, const char *doc, size_t len)
 	if (!json_is_object(e)) {
 		fprintf(h->c->out, "? %.*s\n", (int)len, doc);
 	} else {
-		const char *t = jstr(e, "time"), *type = jstr(e, "type");
+		const char *t = agent_json_str(e, "time"), *type = agent_json_str(e, "type");
 
 		fprintf(h->c->out, "%s  %s", t ? q(h->c, t) : "-", type ? q(h->c, type) : "-");
 		print_members(h->c, e, "");
@@ -692,19 +672,19 @@ static void print_names(struct ctl *c, json_t *arr)
 
 static void print_status(struct ctl *c, json_t *m)
 {
-	const char *good = jstr(m, "good");
+	const char *good = agent_json_str(m, "good");
 
-	fprintf(c->out, "%s\n", q(c, jstr(m, "model")));
+	fprintf(c->out, "%s\n", q(c, agent_json_str(m, "model")));
 	fprintf(c->out, "  versions   %lld, latest %s (registered %s)\n",
 		(long long)json_integer_value(json_object_get(m, "versions")),
-		q(c, jstr(m, "latest")), jstr(m, "latest_registered"));
+		q(c, agent_json_str(m, "latest")), agent_json_str(m, "latest_registered"));
 	if (good)
 		fprintf(c->out, "  good       %s%s\n", q(c, good),
-			jtrue(m, "good_has_baseline") ? "" : " (no baseline)");
+			agent_json_true(m, "good_has_baseline") ? "" : " (no baseline)");
 	else
 		fprintf(c->out, "  good       none (a rollback would need a target)\n");
 	fprintf(c->out, "  hold       %s\n",
-		jtrue(m, "hold") ? "on (no automatic rollback)" : "off");
+		agent_json_true(m, "hold") ? "on (no automatic rollback)" : "off");
 	fprintf(c->out, "  latched   ");
 	print_names(c, json_object_get(m, "latched"));
 	fprintf(c->out, "  baselines ");
@@ -736,7 +716,8 @@ static int cmd_status(struct ctl *c, const struct args *a)
 			print_status(c, m);
 		}
 		if (json_array_size(models) == 0)
-			fprintf(c->out, "no model registered in %s\n", c->store_spec);
+			fprintf(c->out, "no model registered in %s\n",
+				q(c, agent_admin_store(c->admin)));
 	}
 	json_decref(doc);
 	return AGENT_CTL_OK;

@@ -4,6 +4,7 @@
 #include "agent/late_labels.h"
 #include "agent/join_table.h"
 #include "agent/log.h"
+#include "connectors/endpoint.h"
 #include "connectors/label_decoder.h"
 
 #include <math.h>
@@ -12,7 +13,8 @@
 #include <string.h>
 
 struct agent_late_labels {
-	const char *topic; /* c->labels without "kafka:" */
+	struct conn_endpoint spec; /* --labels, parsed: kafka:TOPIC */
+	const char *topic;	   /* its topic */
 	double accuracy_threshold;
 	struct agent_labels *table;	/* owned */
 	struct conn_label_decoder *dec; /* owned */
@@ -25,19 +27,19 @@ struct agent_late_labels *agent_late_labels_new(const struct agent_config *c,
 						struct agent_pairs *pairs, struct agent_counters *k,
 						char *err, size_t errlen)
 {
-	const char *spec = c->labels;
-	struct agent_late_labels *ll;
+	struct agent_late_labels *ll = calloc(1, sizeof *ll);
+	char msg[256];
 
-	if (!spec || strncmp(spec, "kafka:", 6) != 0 || !spec[6]) {
-		snprintf(err, errlen, "labels: expected kafka:TOPIC");
-		return NULL;
-	}
-	ll = calloc(1, sizeof *ll);
 	if (!ll) {
 		snprintf(err, errlen, "labels: out of memory");
 		return NULL;
 	}
-	ll->topic = spec + 6;
+	if (conn_endpoint_parse(c->labels, CONN_ENDPOINT_TOPIC, &ll->spec, msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "labels: %s", msg);
+		free(ll);
+		return NULL;
+	}
+	ll->topic = ll->spec.topics[0];
 	ll->accuracy_threshold = c->accuracy_threshold;
 	ll->pairs = pairs;
 	ll->k = k;
@@ -59,6 +61,7 @@ void agent_late_labels_free(struct agent_late_labels *ll)
 		return;
 	agent_labels_free(ll->table);
 	conn_label_decoder_free(ll->dec);
+	conn_endpoint_free(&ll->spec);
 	free(ll);
 }
 

@@ -25,6 +25,7 @@ agent_libagent_a_SOURCES = \
 	agent/event.h agent/event.c \
 	agent/generate.h agent/generate.c \
 	agent/join_table.h agent/join_table.c \
+	agent/json_out.h \
 	agent/log.h agent/log.c \
 	agent/metrics.h agent/metrics.c \
 	agent/mockkafka.h agent/mockkafka.c \

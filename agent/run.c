@@ -1,11 +1,13 @@
 /*
- * run.c -- the main loop of driftd (see run.h): batches of messages from the source into the
- * engine, windows closed on the watermark after each batch; replay pacing for file sources.
+ * run.c -- the main loop of driftd (see run.h): the endpoints read by the one spec parser
+ * (connectors/endpoint.h), batches of messages from the source into the engine, windows closed
+ * on the watermark after each batch; replay pacing for file sources.
  */
 #include "agent/run.h"
 #include "agent/log.h"
 #include "agent/serve.h"
 #include "agent/timefmt.h"
+#include "connectors/endpoint.h"
 #include "connectors/kafka.h"
 
 #include <inttypes.h>
@@ -17,7 +19,57 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 256 /* messages per source call */
+#define BATCH	   256	/* messages per source call */
+#define MAX_TOPICS 4096 /* bytes of the topic list the consumer subscribes to */
+
+/* The endpoints of a run, each spec parsed once for its role; kind CONN_ENDPOINT_NONE for an
+ * option not given. */
+struct endpoints {
+	struct conn_endpoint source;	   /* --source: records */
+	struct conn_endpoint events;	   /* --events: the sink */
+	struct conn_endpoint labels;	   /* --labels: a topic */
+	struct conn_endpoint dead_letters; /* --dead-letters: a topic */
+	struct conn_endpoint store;	   /* --store */
+	char store_shown[512];		   /* the store spec, its password masked */
+};
+
+/* Parses spec (when given) for role into *ep; -1 with the message logged under facility. */
+static int endpoint(const char *spec, enum conn_endpoint_role role, const char *facility,
+		    struct conn_endpoint *ep)
+{
+	char err[256];
+
+	memset(ep, 0, sizeof *ep);
+	if (!spec)
+		return 0;
+	if (conn_endpoint_parse(spec, role, ep, err, sizeof err) == 0)
+		return 0;
+	agent_log(AGENT_LOG_ERR, facility, "%s", err);
+	return -1;
+}
+
+/* Reads every endpoint of c into *ep (freed by endpoints_free, also after a failure). */
+static int endpoints_parse(const struct agent_config *c, struct endpoints *ep)
+{
+	int bad = 0;
+
+	bad |= endpoint(c->source, CONN_ENDPOINT_SOURCE, "source", &ep->source);
+	bad |= endpoint(c->events, CONN_ENDPOINT_SINK, "events", &ep->events);
+	bad |= endpoint(c->labels, CONN_ENDPOINT_TOPIC, "labels", &ep->labels);
+	bad |= endpoint(c->dead_letters, CONN_ENDPOINT_TOPIC, "dead-letters", &ep->dead_letters);
+	bad |= endpoint(c->store, CONN_ENDPOINT_STORE, "store", &ep->store);
+	conn_endpoint_mask(c->store, ep->store_shown, sizeof ep->store_shown);
+	return bad ? -1 : 0;
+}
+
+static void endpoints_free(struct endpoints *ep)
+{
+	conn_endpoint_free(&ep->source);
+	conn_endpoint_free(&ep->events);
+	conn_endpoint_free(&ep->labels);
+	conn_endpoint_free(&ep->dead_letters);
+	conn_endpoint_free(&ep->store);
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -61,21 +113,41 @@ static void log_summary(const struct agent_counters *k)
 }
 
 /* Checkpoints are on with a Kafka source in a group and a non-zero interval. */
-static int checkpointing(const struct agent_config *c)
+static int checkpointing(const struct agent_config *c, const struct endpoints *ep)
 {
-	return !strncmp(c->source, "kafka:", 6) && c->group && c->checkpoint_s > 0;
+	return ep->source.kind == CONN_ENDPOINT_KAFKA && c->group && c->checkpoint_s > 0;
 }
 
-/* The source of c->source: "file:..." or "kafka:TOPIC[,TOPIC...]" (group c->group). With
- * checkpoints the offsets live in the store: Kafka's auto-commit is off (the checkpointed
- * offsets are committed to the group after each checkpoint). */
-static struct conn_source *open_source(const struct agent_config *c, char *err, size_t errlen)
+/* The topics the consumer subscribes to, comma-separated: the source's, then the labels topic
+ * (read by the same consumer: one group, one checkpoint). -1 when they do not fit. */
+static int topic_list(const struct endpoints *ep, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < ep->source.ntopics + ep->labels.ntopics; i++) {
+		const char *t = i < ep->source.ntopics ? ep->source.topics[i]
+						       : ep->labels.topics[i - ep->source.ntopics];
+		int n = snprintf(out + o, cap - o, "%s%s", i ? "," : "", t);
+
+		if (n < 0 || (size_t)n >= cap - o)
+			return -1;
+		o += (size_t)n;
+	}
+	return 0;
+}
+
+/* The source of --source: a file or Kafka topics (group c->group). With checkpoints the
+ * offsets live in the store: Kafka's auto-commit is off (the checkpointed offsets are
+ * committed to the group after each checkpoint). */
+static struct conn_source *open_source(const struct agent_config *c, const struct endpoints *ep,
+				       char *err, size_t errlen)
 {
 	struct conn_kafka_props props = { c->kafka_keys, c->kafka_values, c->kafka_n };
 	struct conn_source *src;
-	char **keys, **values, topics[4096];
+	char **keys, **values, topics[MAX_TOPICS];
 
-	if (strncmp(c->source, "kafka:", 6) != 0)
+	if (ep->source.kind != CONN_ENDPOINT_KAFKA)
 		return conn_source_open(c->source, c->max_message, err, errlen);
 	keys = calloc(c->kafka_n + 1, sizeof *keys);
 	values = calloc(c->kafka_n + 1, sizeof *values);
@@ -85,7 +157,7 @@ static struct conn_source *open_source(const struct agent_config *c, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (checkpointing(c)) { /* first, so that a kafka.* option can still override it */
+	if (checkpointing(c, ep)) { /* first, so that a kafka.* option can still override it */
 		keys[props.n = 0] = "enable.auto.commit";
 		values[props.n++] = "false";
 	} else {
@@ -97,9 +169,7 @@ static struct conn_source *open_source(const struct agent_config *c, char *err, 
 	}
 	props.keys = keys;
 	props.values = values;
-	/* the labels topic is read by the same consumer: one group, one checkpoint */
-	if ((size_t)snprintf(topics, sizeof topics, "%s%s%s", c->source + 6, c->labels ? "," : "",
-			     c->labels ? c->labels + 6 : "") >= sizeof topics) {
+	if (topic_list(ep, topics, sizeof topics) < 0) {
 		free(keys);
 		free(values);
 		snprintf(err, errlen, "too many topics");
@@ -155,14 +225,15 @@ static void instance_name(const struct agent_config *c, char *out, size_t cap)
 		 (long long)agent_time_now_ms());
 }
 
-/* The sink of c->events: "file:..." or "kafka:TOPIC". */
-static struct conn_sink *open_sink(const struct agent_config *c, char *err, size_t errlen)
+/* The sink of --events: a file or a Kafka topic. */
+static struct conn_sink *open_sink(const struct agent_config *c, const struct endpoints *ep,
+				   char *err, size_t errlen)
 {
 	struct conn_kafka_props props = { c->kafka_keys, c->kafka_values, c->kafka_n };
 
-	if (!strncmp(c->events, "kafka:", 6))
-		return conn_sink_open_kafka(c->events + 6, c->brokers ? c->brokers : "", &props,
-					    err, errlen);
+	if (ep->events.kind == CONN_ENDPOINT_KAFKA)
+		return conn_sink_open_kafka(ep->events.topics[0], c->brokers ? c->brokers : "",
+					    &props, err, errlen);
 	return conn_sink_open(c->events, err, errlen);
 }
 
@@ -205,6 +276,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	struct agent_engine *e = NULL;
 	struct dead_letters dl = { 0 };
 	struct agent_serve *http = NULL;
+	struct endpoints ep;
 	struct conn_msg msgs[BATCH];
 	struct sigaction sa;
 	int64_t wall0 = 0, ts0 = 0;
@@ -217,11 +289,14 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	sigaction(SIGINT, &sa, NULL);
 	stop_requested = 0;
 
-	if (c->labels && strncmp(c->source, "kafka:", 6) != 0) {
+	if (endpoints_parse(c, &ep) < 0)
+		goto out;
+	if (c->labels && ep.source.kind != CONN_ENDPOINT_KAFKA) {
 		agent_log(AGENT_LOG_ERR, "labels",
 			  "--labels %s needs a Kafka source (--source kafka:TOPIC): labels are "
 			  "read in the same consumer group as the records",
 			  c->labels);
+		endpoints_free(&ep);
 		return 2;
 	}
 	if (!(store = conn_store_open(c->store, err, sizeof err))) {
@@ -232,7 +307,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		agent_log(AGENT_LOG_ERR, "store", "%s", conn_store_error(store));
 		goto out;
 	}
-	if (!(sink = open_sink(c, err, sizeof err))) {
+	if (!(sink = open_sink(c, &ep, err, sizeof err))) {
 		agent_log(AGENT_LOG_ERR, "events", "%s", err);
 		goto out;
 	}
@@ -240,7 +315,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		agent_log(AGENT_LOG_ERR, "engine", "%s", err);
 		goto out;
 	}
-	if (checkpointing(c)) {
+	if (checkpointing(c, &ep)) {
 		char inst[128];
 
 		instance_name(c, inst, sizeof inst);
@@ -253,7 +328,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		agent_log(AGENT_LOG_INFO, "checkpoint", "instance %s, every %gs, group %s", inst,
 			  c->checkpoint_s, c->group);
 	}
-	if (!(src = open_source(c, err, sizeof err))) {
+	if (!(src = open_source(c, &ep, err, sizeof err))) {
 		agent_log(AGENT_LOG_ERR, "source", "%s", err);
 		goto out;
 	}
@@ -271,16 +346,16 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 			  "serving /metrics /healthz /readyz /alertmanager on port %u",
 			  agent_serve_port(http));
 	}
-	if (checkpointing(c)) {
+	if (checkpointing(c, &ep)) {
 		struct conn_kafka_hooks h = { e, resume_at, revoked };
 
 		conn_source_kafka_hooks(src, &h);
 	}
 	agent_engine_on_window(e, fn, arg);
-	if (c->dead_letters && !strncmp(c->dead_letters, "kafka:", 6)) {
+	if (ep.dead_letters.kind == CONN_ENDPOINT_KAFKA) {
 		struct conn_kafka_props props = { c->kafka_keys, c->kafka_values, c->kafka_n };
 
-		dl.topic = c->dead_letters + 6;
+		dl.topic = ep.dead_letters.topics[0];
 		dl.p =
 		    conn_kafka_producer_new(c->brokers ? c->brokers : "", &props, err, sizeof err);
 		if (!dl.p) {
@@ -289,8 +364,8 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		}
 		agent_engine_on_reject(e, dead_letter, &dl);
 	}
-	agent_log(AGENT_LOG_INFO, "run", "source %s, events %s, window %gs, grace %gs", c->source,
-		  c->events, c->window_s, c->grace_s);
+	agent_log(AGENT_LOG_INFO, "run", "source %s, events %s, store %s, window %gs, grace %gs",
+		  c->source, c->events, ep.store_shown, c->window_s, c->grace_s);
 	while (!stop_requested) {
 		int64_t now;
 
@@ -339,7 +414,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	 * on, else undecided (at least once: their records are read again) */
 	if (conn_source_finite(src)) {
 		agent_engine_finish(e);
-	} else if (checkpointing(c)) {
+	} else if (checkpointing(c, &ep)) {
 		if (agent_engine_checkpoint(e, 1) == 0) {
 			agent_engine_committed_offsets(e, commit_offset, src);
 			agent_log(AGENT_LOG_NOTICE, "run", "stopping: open windows checkpointed");
@@ -361,6 +436,7 @@ out:
 	agent_engine_free(e);
 	conn_sink_close(sink);
 	conn_store_close(store);
+	endpoints_free(&ep);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include "agent/metrics_snapshot.h"
 #include "agent/timefmt.h"
 #include "connectors/alertmanager.h"
+#include "connectors/endpoint.h"
 #include "connectors/http.h"
 #include "connectors/kafka.h"
 
@@ -90,6 +91,20 @@ static int on_webhook(void *arg, const char *body, size_t len, char *reply, size
 	return 202;
 }
 
+/* Whether the store spec names a Redis store (TCP or a Unix socket): driftd_redis_up. */
+static int store_is_redis(const char *spec)
+{
+	struct conn_endpoint ep;
+	char err[256];
+	int redis;
+
+	if (conn_endpoint_parse(spec, CONN_ENDPOINT_STORE, &ep, err, sizeof err) < 0)
+		return 0;
+	redis = ep.kind == CONN_ENDPOINT_REDIS || ep.kind == CONN_ENDPOINT_REDIS_UNIX;
+	conn_endpoint_free(&ep);
+	return redis;
+}
+
 struct agent_serve *agent_serve_start(const struct agent_config *c, char *err, size_t errlen)
 {
 	struct conn_http_conf hc;
@@ -108,7 +123,7 @@ struct agent_serve *agent_serve_start(const struct agent_config *c, char *err, s
 	s->ready_without_partitions = c->ready_without_partitions;
 	s->store_up = 1;
 	s->start_s = (double)agent_time_now_ms() / 1000.0;
-	s->store_redis = !strncmp(c->store, "redis", 5) || !strncmp(c->store, "unix:", 5);
+	s->store_redis = store_is_redis(c->store);
 	conn_am_limits_default(&s->lim);
 	s->sel = conn_am_selector_new(c->alert_selector, err, errlen);
 	if (!s->sel)

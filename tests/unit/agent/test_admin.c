@@ -2,14 +2,17 @@
  * test_admin.c -- the version registry and its admin operations (agent/admin.h) called directly
  * on a dir: store in a temporary directory: registration with and without the required
  * metadata, versions, baseline build and load, good / hold / release / rearm, history and the
- * status documents, names and their printable form.
+ * status documents, names and their printable form; and driftctl's status on a Redis store with
+ * a password (a redis-server of the test's own on a Unix socket): the password never shows.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "agent/admin.h"
 #include "agent/ctl.h"
+#include "redisproc.h"
 #include "testutil.h"
 
 #include <ftw.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -503,6 +506,107 @@ static void test_ctl_reentrant(void **state)
 	}
 }
 
+#define SECRET "s3cr3t-admin-PW"
+
+/* The password is nowhere in s, and want is. */
+static void masked(const char *what, const char *s, const char *want)
+{
+	if (strstr(s, SECRET) || strstr(s, "s3cr3t"))
+		fail_msg("%s shows the password: %s", what, s);
+	if (!strstr(s, want))
+		fail_msg("%s: '%s' not in '%s'", what, want, s);
+}
+
+/* Sets the password of the redis-server on sock (started without one). */
+static void require_password(const char *sock)
+{
+	redisContext *r = NULL;
+	redisReply *rep = NULL;
+
+	for (int i = 0; i < 100; i++) {
+		r = redisConnectUnix(sock);
+		if (r && !r->err)
+			break;
+		redisFree(r);
+		r = NULL;
+		usleep(50000);
+	}
+	assert_non_null(r);
+	rep = redisCommand(r, "CONFIG SET requirepass %s", SECRET);
+	assert_non_null(rep);
+	assert_int_equal(rep->type, REDIS_REPLY_STATUS);
+	freeReplyObject(rep);
+	redisFree(r);
+}
+
+/* driftctl status (text and --json) and every message naming the store show a Redis store
+ * spec with its password masked as "***", never the password. */
+static void test_status_masks_password(void **state)
+{
+	struct fx *f = *state;
+	char out[8192], err[8192], unix_spec[160], spec[256], shown[256];
+	char tcp[] = "redis://:" SECRET "@127.0.0.1:1/2";
+	char *down_text[] = { "driftctl", "--store", tcp, "status", NULL };
+	char *down_json[] = { "driftctl", "--store", tcp, "--json", "status", NULL };
+	char *text[] = { "driftctl", "--store", spec, "status", NULL };
+	char *json[] = { "driftctl", "--store", spec, "--json", "status", NULL };
+	char *reg[] = { "driftctl",
+			"--store",
+			spec,
+			"register",
+			"fraud",
+			"v1",
+			"--training-data-hash",
+			"h",
+			"--feature-params",
+			"{}",
+			"--hyperparams",
+			"{}",
+			NULL };
+	struct agent_admin *a;
+	json_t *doc = NULL;
+	pid_t redis;
+
+	/* unreachable: the messages name the host, never the password */
+	assert_int_equal(ctl(down_text, out, sizeof out, err), AGENT_CTL_ERROR);
+	masked("the error", err, "127.0.0.1:1");
+	masked("the output", out, "");
+	assert_int_equal(ctl(down_json, out, sizeof out, err), AGENT_CTL_ERROR);
+	masked("the --json error", err, "127.0.0.1:1");
+	a = agent_admin_new(tcp, NULL);
+	assert_non_null(a);
+	assert_string_equal(agent_admin_store(a), "redis://:***@127.0.0.1:1/2");
+	assert_int_equal(agent_admin_status_all(a, &doc), AGENT_ADMIN_FAILED);
+	masked("the admin error", agent_admin_error(a), "127.0.0.1:1");
+	agent_admin_free(a);
+
+	redis = redisproc_start(f->dir, unix_spec, sizeof unix_spec);
+	if (!redis)
+		skip(); /* no redis-server here */
+	require_password(unix_spec + 5);
+	snprintf(spec, sizeof spec, "redis+unix://:%s@%s", SECRET, unix_spec + 5);
+	snprintf(shown, sizeof shown, "redis+unix://:***@%s", unix_spec + 5);
+
+	assert_int_equal(ctl(text, out, sizeof out, err), AGENT_CTL_OK);
+	masked("status", out, "no model registered in redis+unix://:***@");
+	masked("status", out, shown);
+	assert_int_equal(ctl(json, out, sizeof out, err), AGENT_CTL_OK);
+	masked("status --json", out, "\"store\": \"redis+unix://:***@");
+	doc = json_loads(out, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "store")), shown);
+	json_decref(doc);
+
+	assert_int_equal(ctl(reg, out, sizeof out, err), AGENT_CTL_OK);
+	masked("register", out, "");
+	masked("register's messages", err, "");
+	assert_int_equal(ctl(text, out, sizeof out, err), AGENT_CTL_OK);
+	masked("status with a model", out, "fraud");
+	assert_int_equal(ctl(json, out, sizeof out, err), AGENT_CTL_OK);
+	masked("status --json with a model", out, shown);
+	redisproc_stop(redis);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +616,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_baseline_history_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_reentrant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_masks_password, setup, teardown),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_unreachable_store),
 	};
