@@ -9,7 +9,9 @@ agent_libagent_a_SOURCES = \
 	agent/about.h agent/about.c \
 	agent/accuracy.h agent/accuracy.c \
 	agent/baseline.h agent/baseline.c \
-	agent/config.h agent/config.c \
+	agent/config.h agent/config_impl.h agent/config.c agent/config_value.c \
+	agent/config_load.c agent/config_check.c agent/config_doc.c \
+	agent/jsonpos.h agent/jsonpos.c agent/ascii.h \
 	agent/ctl.h agent/ctl.c \
 	agent/decide.h agent/decide.c \
 	agent/demo.h agent/demo.c \
