@@ -191,3 +191,10 @@ bench: $(BENCHES)
 .PHONY: bench
 
 EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h
+
+# ---- config-split ----
+JSONPOS_UNIT_TESTS = tests/unit/agent/test_jsonpos
+check_PROGRAMS += $(JSONPOS_UNIT_TESTS)
+TESTS += $(JSONPOS_UNIT_TESTS)
+tests_unit_agent_test_jsonpos_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_jsonpos_LDADD = $(TEST_AGENT_LIBS)
