@@ -591,7 +591,7 @@ const struct opt *config_find_flag(const char *name, size_t len)
 	return NULL;
 }
 
-/* ---- whole configurations: copy, free ---- */
+/* ---- whole configurations: defaults, copy, free ---- */
 
 void agent_config_free(struct agent_config *c)
 {

@@ -256,7 +256,6 @@ void agent_config_dump(const struct agent_config *c, FILE *out)
 
 /* ---- documentation ---- */
 
-/* Markdown table cell text: '|' escaped. */
 /* The sections of the manual page, in order: title and one paragraph. */
 static const struct {
 	const char *title;
@@ -276,6 +275,7 @@ static const struct {
 	[SEC_LOG] = { "Logs", "One line per event, syslog levels." },
 };
 
+/* Markdown table cell text: '|' escaped. */
 static void md_cell(FILE *out, const char *s)
 {
 	for (; *s; s++) {

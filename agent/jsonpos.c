@@ -4,9 +4,11 @@
  * shares with its callers (UTF-8 sequences, number lexemes, quoted excerpts for messages).
  *
  * Every error goes through jerr_at(): the first one wins and is written as "NAME:LINE:COL:
- * message" at the token that caused it (for a string, its opening quote unless the fault is a
- * byte inside it). Positions are kept as the reader advances one byte at a time (jadv): '\n'
- * starts a line, UTF-8 continuation bytes do not advance the column.
+ * message" at the token that caused it: a value or key at its first character, a bad escape at
+ * its backslash, a raw control character or invalid UTF-8 at that byte, an unterminated string at
+ * its opening quote, a missing token where it was expected. Positions are kept as the reader
+ * advances one byte at a time (jadv): '\n' starts a line, UTF-8 continuation bytes do not advance
+ * the column.
  */
 #include "agent/jsonpos.h"
 #include "agent/ascii.h"
