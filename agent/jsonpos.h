@@ -37,11 +37,11 @@ struct agent_jsonpos_member;
 
 /* A parsed value; arrays are checked but their items are not kept. */
 struct agent_jsonpos {
-	enum agent_jsonpos_kind kind;
-	int line, col; /* where the value starts */
-	char *s;       /* STRING: decoded text; NUMBER: the lexeme; NUL-terminated */
-	size_t len;    /* of s */
-	int b;	       /* BOOL */
+	enum agent_jsonpos_kind kind; /* which of the fields below hold the value */
+	int line, col;		      /* where the value starts */
+	char *s;		      /* STRING: decoded text; NUMBER: the lexeme; NUL-terminated */
+	size_t len;		      /* of s */
+	int b;			      /* BOOL */
 	struct agent_jsonpos_member *m; /* OBJECT: the members in document order */
 	size_t n;			/* of m */
 };
@@ -56,7 +56,7 @@ struct agent_jsonpos_member {
 /* Parses json[0..len) (NULL: an empty document) into *root, which must be zeroed. 0, or -1 with
  * "NAME:LINE:COL: message" in err (NULL/0: no message) and *root freed. name names the document
  * in messages (NULL: "<json>"); what names it in "WHAT must be a JSON object" (NULL: "the
- * document"). The caller frees *root with agent_jsonpos_free. */
+ * document"). On success the caller frees *root with agent_jsonpos_free. */
 int agent_jsonpos_parse(struct agent_jsonpos *root, const char *name, const char *what,
 			const char *json, size_t len, char *err, size_t errlen);
 /* Frees what a value holds and zeroes it (freeing twice is safe). */
