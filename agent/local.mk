@@ -11,7 +11,9 @@ agent_libagent_a_SOURCES = \
 	agent/admin.h agent/admin.c \
 	agent/baseline.h agent/baseline.c \
 	agent/cmdline.h agent/cmdline.c \
-	agent/config.h agent/config.c \
+	agent/config.h agent/config_impl.h agent/config.c agent/config_value.c \
+	agent/config_load.c agent/config_check.c agent/config_doc.c \
+	agent/jsonpos.h agent/jsonpos.c agent/ascii.h \
 	agent/ctl.h agent/ctl.c \
 	agent/decide.h agent/decide.c \
 	agent/demo.h agent/demo.c \

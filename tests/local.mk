@@ -234,3 +234,9 @@ TESTS += tests/fuzz/fuzz_text
 tests_fuzz_fuzz_text_SOURCES = tests/fuzz/fuzz_text.c tests/fuzz/replay.c
 tests_fuzz_fuzz_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS) -DFUZZ_NAME='"text"'
 tests_fuzz_fuzz_text_LDADD = $(CONN_LIBS)
+# ---- config-split ----
+JSONPOS_UNIT_TESTS = tests/unit/agent/test_jsonpos
+check_PROGRAMS += $(JSONPOS_UNIT_TESTS)
+TESTS += $(JSONPOS_UNIT_TESTS)
+tests_unit_agent_test_jsonpos_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+tests_unit_agent_test_jsonpos_LDADD = $(TEST_AGENT_LIBS)
