@@ -4,7 +4,8 @@
  * import, good / hold / release / rearm, history and status, and the audit trail.
  *
  * Messages name models, versions, paths and hashes through q() (agent_admin_printable), so a
- * hostile name cannot forge a line wherever the message is shown.
+ * hostile name cannot forge a line wherever the message is shown. The store spec is read by
+ * connectors/endpoint.h and only ever shown masked (agent_admin_store: the password as "***").
  */
 #include "agent/admin.h"
 #include "agent/json_out.h"

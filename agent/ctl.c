@@ -11,7 +11,8 @@
  *
  * Model and version names given on the command line must be 1..128 bytes of valid UTF-8 (they
  * go into JSON documents). In text output and in error messages, control bytes of names are
- * printed as \xNN, so a name cannot forge a line.
+ * printed as \xNN, so a name cannot forge a line. The store is shown as agent_admin_store gives
+ * it: its password masked as "***", in text, --json and messages alike.
  */
 #include "agent/ctl.h"
 #include "agent/admin.h"
