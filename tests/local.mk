@@ -98,7 +98,9 @@ tests_unit_connectors_test_http_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
 tests_unit_connectors_test_alertmanager_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
 tests_unit_connectors_test_alertmanager_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
 
-# ---- integration tests: real programs end to end (each cleans up after itself) ----
+# ---- integration tests: real programs end to end, one TAP script each. A new one sources
+# tests/integration/lib.sh (TAP helpers, a temp dir, redis-server and mock-kafka, cleanup of
+# everything it started) and is one line: its name in INTEGRATION_TESTS. ----
 INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.test \
 	tests/integration/demo.test tests/integration/kafka.test \
 	tests/integration/restart.test tests/integration/labels.test \
@@ -109,7 +111,7 @@ INTEGRATION_TESTS += tests/integration/promtool-rules.test \
 	tests/integration/grafana-dashboard.test tests/integration/man-pages.test \
 	tests/integration/packaging.test tests/integration/install.test
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
 $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 
 # ---- fuzz targets: every parser has one. `make check` replays the committed corpus plus
