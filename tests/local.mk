@@ -5,6 +5,7 @@ TEST_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) -I$(top_srcdir)/tests/unit $(G
 TEST_STATS_LIBS = $(STATS_LIBS) $(JANSSON_LIBS) $(CMOCKA_LIBS)
 TEST_AGENT_CPPFLAGS = $(TEST_CPPFLAGS) $(AGENT_CPPFLAGS)
 TEST_AGENT_LIBS = $(AGENT_LIBS) $(CMOCKA_LIBS)
+TEST_CONN_LIBS = $(CONN_LIBS) $(CMOCKA_LIBS)
 
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 TEST_EXTENSIONS = .sh .test
@@ -17,35 +18,19 @@ AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_bu
 	top_builddir NM CLANG_FORMAT PYTHON3;
 
 # ---- unit tests: one program per module, tests/unit/<layer>/test_<module>.c ----
-STATS_UNIT_TESTS = \
-	tests/unit/stats/test_codec \
-	tests/unit/stats/test_hist \
-	tests/unit/stats/test_edges \
-	tests/unit/stats/test_cat \
-	tests/unit/stats/test_divergence \
-	tests/unit/stats/test_stattests \
-	tests/unit/stats/test_sketch
-check_PROGRAMS += $(STATS_UNIT_TESTS)
-TESTS += $(STATS_UNIT_TESTS)
+# Adding one is one line: its name in AGENT_UNIT_TESTS (from a block of your own further down:
+# `AGENT_UNIT_TESTS += tests/unit/agent/test_<module>`). automake builds it from its .c with the
+# program-wide defaults AM_CPPFLAGS and LDADD below (the agent, connectors and stats libraries
+# and cmocka; every other program and library of the tree sets its own CPPFLAGS and LDADD or
+# LIBADD, so the defaults reach only these tests) and `make check` runs it, TAP by tap-driver.
+# Two groups keep narrower libraries, set per test since automake has one default for all
+# programs: STATS_UNIT_TESTS link the stats library only and compile without the connectors'
+# flags; CONN_UNIT_TESTS link the connectors library only.
+AM_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+LDADD = $(TEST_AGENT_LIBS)
 EXTRA_DIST += tests/unit/testutil.h tests/unit/redisproc.h tests/unit/record_same.h \
 	tests/unit/connectors/store_suite.h
 
-tests_unit_stats_test_codec_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/stats
-tests_unit_stats_test_codec_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_hist_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_hist_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_edges_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_edges_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_cat_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_cat_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_divergence_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_divergence_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_stattests_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_stattests_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_sketch_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
-
-# ---- connectors and agent unit tests (they link the whole agent library) ----
 AGENT_UNIT_TESTS = \
 	tests/unit/connectors/test_record \
 	tests/unit/connectors/test_label \
@@ -62,41 +47,39 @@ AGENT_UNIT_TESTS = \
 	tests/unit/agent/test_metrics
 check_PROGRAMS += $(AGENT_UNIT_TESTS)
 TESTS += $(AGENT_UNIT_TESTS)
-tests_unit_connectors_test_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_record_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_label_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_label_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_io_file_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_io_file_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_store_dir_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_store_dir_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_store_redis_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_store_redis_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_config_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_baseline_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_decide_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_decide_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_log_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_log_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_checkpoint_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_checkpoint_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_labels_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_labels_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_engine_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_engine_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_metrics_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_metrics_LDADD = $(TEST_AGENT_LIBS)
 
-# ---- connectors unit tests that need the connectors library only ----
+STATS_UNIT_TESTS = \
+	tests/unit/stats/test_codec \
+	tests/unit/stats/test_hist \
+	tests/unit/stats/test_edges \
+	tests/unit/stats/test_cat \
+	tests/unit/stats/test_divergence \
+	tests/unit/stats/test_stattests \
+	tests/unit/stats/test_sketch
+check_PROGRAMS += $(STATS_UNIT_TESTS)
+TESTS += $(STATS_UNIT_TESTS)
+tests_unit_stats_test_codec_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/stats
+tests_unit_stats_test_codec_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_hist_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_hist_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_edges_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_edges_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_cat_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_cat_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_divergence_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_divergence_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_stattests_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_stattests_LDADD = $(TEST_STATS_LIBS)
+tests_unit_stats_test_sketch_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
+
+# compiled with the defaults (TEST_AGENT_CPPFLAGS is TEST_CPPFLAGS with the connectors' flags and
+# GSL's again), linked with the connectors library only
 CONN_UNIT_TESTS = tests/unit/connectors/test_http tests/unit/connectors/test_alertmanager
 check_PROGRAMS += $(CONN_UNIT_TESTS)
 TESTS += $(CONN_UNIT_TESTS)
-tests_unit_connectors_test_http_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
-tests_unit_connectors_test_http_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
-tests_unit_connectors_test_alertmanager_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
-tests_unit_connectors_test_alertmanager_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
+tests_unit_connectors_test_http_LDADD = $(TEST_CONN_LIBS)
+tests_unit_connectors_test_alertmanager_LDADD = $(TEST_CONN_LIBS)
 
 # ---- integration tests: real programs end to end, one TAP script each. A new one sources
 # tests/integration/lib.sh (TAP helpers, a temp dir, redis-server and mock-kafka, cleanup of
