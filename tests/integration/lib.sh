@@ -50,14 +50,16 @@
 #                             also on 127.0.0.1:$REDIS_PORT (a free port). No persistence unless
 #                             OPTIONs (redis-server's, later ones win) ask, e.g. --appendonly yes
 #                             --appendfsync always. Returns 1 unless it answers PING within 5 s
-#                             (the socket appears, without redis-cli). Called again after
-#                             redis_stop, it restarts on the same directory, socket and port.
+#                             (the socket appears, without redis-cli); REDIS_PID. Called
+#                             again after redis_stop, it restarts on the same directory, socket
+#                             and port.
 #   redis_stop [SIG]          stop it with SIG (TERM), wait; always returns 0
 #   redis_cli ARG...          redis-cli on $REDIS_SOCK
 #   mock_kafka_start [OPTION...]
 #                             `driftd mock-kafka OPTION...` (librdkafka's mock cluster; its
 #                             output: $tmp/mock.out); sets KAFKA_BROKERS from the bootstrap
-#                             line it prints; returns 1 when none came within 5 s
+#                             line it prints; returns 1 when none came within 5 s;
+#                             MOCK_KAFKA_PID
 #   mock_kafka_stop           stop it (SIGTERM), wait; always returns 0
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
