@@ -274,7 +274,8 @@ static int parse_store(struct parse *ps, const char *spec)
 	const char *rest;
 
 	if (has_prefix(spec, "dir:"))
-		return parse_path(ps, CONN_ENDPOINT_DIR, spec, spec + 4, CONN_ENDPOINT_STORE);
+		return spec[4] ? parse_path(ps, CONN_ENDPOINT_DIR, spec, spec + 4, CONN_ENDPOINT_STORE)
+			       : fail(ps, "dir: empty path (%s)", role_expected[CONN_ENDPOINT_STORE]);
 	if (has_prefix(spec, "unix:"))
 		return parse_socket(ps, spec + 5);
 	if (has_prefix(spec, "redis+unix://")) {
@@ -292,6 +293,11 @@ static int parse_store(struct parse *ps, const char *spec)
 }
 
 /* ---- API ---- */
+
+const char *conn_endpoint_expected(enum conn_endpoint_role role)
+{
+	return (unsigned)role > CONN_ENDPOINT_STORE ? "unknown endpoint role" : role_expected[role];
+}
 
 int conn_endpoint_parse(const char *spec, enum conn_endpoint_role role, struct conn_endpoint *ep,
 			char *errbuf, size_t errlen)
