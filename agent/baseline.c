@@ -18,6 +18,7 @@
 #include "agent/util.h"
 #include "agent/accuracy.h"
 #include "agent/timefmt.h"
+#include "connectors/hash.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -119,15 +120,6 @@ struct agent_baseline_builder {
 	int nomem; /* an allocation failed: finish fails */
 };
 
-static uint64_t hash_name(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-	return h ^ (h >> 29);
-}
-
 struct agent_baseline_builder *agent_baseline_builder_new(const char *model, const char *version,
 							  size_t bins, size_t max_categories,
 							  double accuracy_threshold)
@@ -186,7 +178,7 @@ static int grow_table(struct agent_baseline_builder *bb)
 	if (!t)
 		return -1;
 	for (size_t i = 0; i < bb->nf; i++) {
-		size_t h = (size_t)hash_name(bb->f[i].name, bb->f[i].len) & (cap - 1);
+		size_t h = (size_t)conn_hash(0, bb->f[i].name, bb->f[i].len) & (cap - 1);
 
 		while (t[h])
 			h = (h + 1) & (cap - 1);
@@ -201,7 +193,7 @@ static int grow_table(struct agent_baseline_builder *bb)
 /* The feature named name, created when new; NULL on no memory. */
 static struct bfeat *find_or_add(struct agent_baseline_builder *bb, const char *name, size_t len)
 {
-	size_t h = (size_t)hash_name(name, len) & (bb->tcap - 1);
+	size_t h = (size_t)conn_hash(0, name, len) & (bb->tcap - 1);
 	struct bfeat *f;
 
 	while (bb->table[h]) {

@@ -32,6 +32,7 @@
 #ifdef HAVE_CONFIG_H
 #include "build.h"
 #endif
+#include "connectors/hash.h"
 #include "connectors/record_impl.h"
 
 #include <simdjson.h>
@@ -54,7 +55,7 @@ namespace
 struct key_slot {
 	const char *p; /* the unescaped key (parser string buffer) */
 	size_t len;    /* its length */
-	uint64_t hash; /* key_hash() of it */
+	uint64_t hash; /* conn_hash() of it */
 	uint32_t gen;  /* the slot is in use when gen == key_set.gen */
 };
 
@@ -66,47 +67,6 @@ struct key_set {
 	uint32_t gen;	 /* current generation, >= 1 */
 	uint64_t seed;	 /* hash seed */
 };
-
-uint64_t load64(const char *p)
-{
-	uint64_t x;
-
-	memcpy(&x, p, 8);
-	return x;
-}
-
-uint32_t load32(const char *p)
-{
-	uint32_t x;
-
-	memcpy(&x, p, 4);
-	return x;
-}
-
-/* A seeded hash of p[0..n): whole words, then the tail as overlapping loads (never reads
- * outside the key). */
-uint64_t key_hash(uint64_t seed, const char *p, size_t n)
-{
-	const uint64_t m = 0x9e3779b97f4a7c15ull;
-	uint64_t h = seed ^ (n * m), x;
-
-	if (n >= 8) {
-		for (size_t i = 0; i + 8 < n; i += 8) {
-			h = (h ^ load64(p + i)) * m;
-			h ^= h >> 29;
-		}
-		x = load64(p + n - 8);
-	} else if (n >= 4) {
-		x = load32(p) | (uint64_t)load32(p + n - 4) << 32;
-	} else if (n > 0) {
-		x = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << 8 |
-		    (uint64_t)(unsigned char)p[n - 1] << 16;
-	} else {
-		x = 0;
-	}
-	h = (h ^ x) * 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 31);
-}
 
 void key_set_clear(key_set *k)
 {
@@ -145,7 +105,7 @@ int key_set_grow(key_set *k)
 /* Adds p[0..n): 1 when new, 0 when already there, -1 when memory is short. */
 int key_set_add(key_set *k, const char *p, size_t n)
 {
-	uint64_t h = key_hash(k->seed, p, n);
+	uint64_t h = conn_hash(k->seed, p, n);
 	size_t j;
 
 	if (2 * (k->n + 1) > k->cap && key_set_grow(k) < 0)
@@ -479,9 +439,9 @@ extern "C" struct conn_simdjson *conn_simdjson_new(const struct conn_limits *l)
 	s->feat = key_set{};
 	s->top.gen = s->feat.gen = 1;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	s->top.seed = key_hash(reinterpret_cast<uintptr_t>(s), reinterpret_cast<const char *>(&ts),
-			       sizeof ts);
-	s->feat.seed = key_hash(s->top.seed, "features", 8);
+	s->top.seed = conn_hash(reinterpret_cast<uintptr_t>(s), reinterpret_cast<const char *>(&ts),
+				sizeof ts);
+	s->feat.seed = conn_hash(s->top.seed, "features", 8);
 	s->dup = false;
 	s->escapes = false;
 	return s;

@@ -16,9 +16,25 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t fuzz_seed(uint8_t *buf, size_t cap, unsigned i);
+
+/* fuzz_seed for a target whose seeds are C strings: seeds[i] (cut to cap), 0 past the last. */
+static inline size_t fuzz_seed_string(const char *const *seeds, size_t nseeds, uint8_t *buf,
+				      size_t cap, unsigned i)
+{
+	size_t n;
+
+	if (i >= nseeds)
+		return 0;
+	n = strlen(seeds[i]);
+	if (n > cap)
+		n = cap;
+	memcpy(buf, seeds[i], n);
+	return n;
+}
 
 /* Aborts with a message when cond is false: an invariant of the code under test is broken. */
 #define FUZZ_CHECK(cond)                                                                           \

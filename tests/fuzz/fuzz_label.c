@@ -154,13 +154,5 @@ static const char *const seeds[] = {
 
 size_t fuzz_seed(uint8_t *buf, size_t cap, unsigned i)
 {
-	size_t n;
-
-	if (i >= sizeof seeds / sizeof *seeds)
-		return 0;
-	n = strlen(seeds[i]);
-	if (n > cap)
-		n = cap;
-	memcpy(buf, seeds[i], n);
-	return n;
+	return fuzz_seed_string(seeds, sizeof seeds / sizeof *seeds, buf, cap, i);
 }
