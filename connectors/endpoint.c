@@ -273,9 +273,10 @@ static int parse_store(struct parse *ps, const char *spec)
 {
 	const char *rest;
 
+	if (has_prefix(spec, "dir:") && !spec[4])
+		return fail(ps, "dir: empty path (%s)", role_expected[CONN_ENDPOINT_STORE]);
 	if (has_prefix(spec, "dir:"))
-		return spec[4] ? parse_path(ps, CONN_ENDPOINT_DIR, spec, spec + 4, CONN_ENDPOINT_STORE)
-			       : fail(ps, "dir: empty path (%s)", role_expected[CONN_ENDPOINT_STORE]);
+		return parse_path(ps, CONN_ENDPOINT_DIR, spec, spec + 4, CONN_ENDPOINT_STORE);
 	if (has_prefix(spec, "unix:"))
 		return parse_socket(ps, spec + 5);
 	if (has_prefix(spec, "redis+unix://")) {

@@ -3,9 +3,9 @@
  * state in one Redis database, shared by every agent and driftctl (layout in doc/store.md).
  *
  * The spec is endpoint.h's (parsed by store.c); the connection (handshake, timeouts,
- * reconnection backoff) and the commands with their replies are store_redis_conn.c's; the window checkpoints and locks are
- * store_redis_ckpt.c's. This file holds the registry, baselines, flags, history, claims,
- * prefix, ping and pending events, and the ops table.
+ * reconnection backoff) and the commands with their replies are store_redis_conn.c's; the window
+ * checkpoints and locks are store_redis_ckpt.c's. This file holds the registry, baselines, flags,
+ * history, claims, prefix, ping and pending events, and the ops table.
  *
  * Keys (P: the prefix, "driftd:" unless conn_store_set_prefix changed it; {M}: the model name
  * with '%' written %25 and '}' written %7D, so that the hash tag ends where the name ends and no

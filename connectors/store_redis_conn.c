@@ -140,8 +140,8 @@ static const char *ctx_error(const redisContext *c)
 }
 
 /* One handshake command; 0 when its reply is a status (OK / PONG), -1 with msg set otherwise. */
-static int handshake_cmd(redisContext *c, const struct conn_endpoint *t, int argc, const char **argv,
-			 const size_t *len, char *msg, size_t msglen)
+static int handshake_cmd(redisContext *c, const struct conn_endpoint *t, int argc,
+			 const char **argv, const size_t *len, char *msg, size_t msglen)
 {
 	redisReply *r = redisCommandArgv(c, argc, argv, len);
 	int rc = -1;
@@ -464,8 +464,7 @@ int conn_redis_int_cmd(struct redis_store *s, const char *cmd, const struct redi
 
 /* ---- connecting ---- */
 
-int conn_redis_connect(struct redis_store *s, struct conn_endpoint *ep, char *errbuf,
-		       size_t errlen)
+int conn_redis_connect(struct redis_store *s, struct conn_endpoint *ep, char *errbuf, size_t errlen)
 {
 	struct pipe_guard g;
 	char msg[sizeof s->lost];

@@ -3,7 +3,8 @@
  * registry, baselines, flags, history, claims, pending events; store_redis_ckpt.c: window
  * checkpoints and locks) share with its connection layer (store_redis_conn.c: the
  * connection to the parsed spec with its handshake, timeouts and reconnection backoff,
- * commands and their replies). Nothing outside store_redis*.c includes it; store.h is the public side.
+ * commands and their replies). Nothing outside store_redis*.c includes it; store.h is the public
+ * side.
  */
 #ifndef DRIFTD_CONN_STORE_REDIS_CONN_H
 #define DRIFTD_CONN_STORE_REDIS_CONN_H
