@@ -2,10 +2,8 @@
 # replays, benchmarks (make bench) and fuzzers (make fuzz).
 TEST_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) -I$(top_srcdir)/tests/unit $(GSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CMOCKA_CFLAGS) -DDRIFTD_TEST_DATA='"$(abs_top_srcdir)/tests/data"'
-TEST_STATS_LIBS = $(STATS_LIBS) $(JANSSON_LIBS) $(CMOCKA_LIBS)
 TEST_AGENT_CPPFLAGS = $(TEST_CPPFLAGS) $(AGENT_CPPFLAGS)
 TEST_AGENT_LIBS = $(AGENT_LIBS) $(CMOCKA_LIBS)
-TEST_CONN_LIBS = $(CONN_LIBS) $(CMOCKA_LIBS)
 
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 TEST_EXTENSIONS = .sh .test
@@ -18,41 +16,15 @@ AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_bu
 	top_builddir NM CLANG_FORMAT PYTHON3;
 
 # ---- unit tests: one program per module, tests/unit/<layer>/test_<module>.c ----
-# Adding one is one line: its name in AGENT_UNIT_TESTS (from a block of your own further down:
-# `AGENT_UNIT_TESTS += tests/unit/agent/test_<module>`). automake builds it from its .c with the
-# program-wide defaults AM_CPPFLAGS and LDADD below (the agent, connectors and stats libraries
-# and cmocka; every other program and library of the tree sets its own CPPFLAGS and LDADD or
-# LIBADD, so the defaults reach only these tests) and `make check` runs it, TAP by tap-driver.
-# Two groups keep narrower libraries, set per test since automake has one default for all
-# programs: STATS_UNIT_TESTS link the stats library only and compile without the connectors'
-# flags; CONN_UNIT_TESTS link the connectors library only.
+# Adding one is one line: its name in the list of its layer. automake builds it from its .c with
+# the program-wide defaults AM_CPPFLAGS and LDADD below (every other program and library of the
+# tree sets its own CPPFLAGS and LDADD or LIBADD, so the defaults reach only these tests) and
+# `make check` runs it, TAP by tap-driver. The static libraries give each test only the objects
+# it references: a stats/ test includes stats/ headers only and so links only stats/ code.
 AM_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
 LDADD = $(TEST_AGENT_LIBS)
 EXTRA_DIST += tests/unit/testutil.h tests/unit/redisproc.h tests/unit/record_same.h \
 	tests/unit/connectors/store_suite.h
-
-AGENT_UNIT_TESTS = \
-	tests/unit/connectors/test_record \
-	tests/unit/connectors/test_label_decoder \
-	tests/unit/connectors/test_io_file \
-	tests/unit/connectors/test_store_dir \
-	tests/unit/connectors/test_store_redis \
-	tests/unit/agent/test_config \
-	tests/unit/agent/test_baseline \
-	tests/unit/agent/test_decide \
-	tests/unit/agent/test_watermark \
-	tests/unit/agent/test_join_table \
-	tests/unit/agent/test_engine \
-	tests/unit/agent/test_checkpoint \
-	tests/unit/agent/test_log \
-	tests/unit/agent/test_metrics \
-	tests/unit/agent/test_rules \
-	tests/unit/agent/test_window \
-	tests/unit/agent/test_event \
-	tests/unit/agent/test_admin \
-	tests/unit/agent/test_jsonpos
-check_PROGRAMS += $(AGENT_UNIT_TESTS)
-TESTS += $(AGENT_UNIT_TESTS)
 
 STATS_UNIT_TESTS = \
 	tests/unit/stats/test_codec \
@@ -62,35 +34,38 @@ STATS_UNIT_TESTS = \
 	tests/unit/stats/test_divergence \
 	tests/unit/stats/test_stattests \
 	tests/unit/stats/test_sketch
-check_PROGRAMS += $(STATS_UNIT_TESTS)
-TESTS += $(STATS_UNIT_TESTS)
-tests_unit_stats_test_codec_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/stats
-tests_unit_stats_test_codec_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_hist_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_hist_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_edges_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_edges_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_cat_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_cat_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_divergence_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_divergence_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_stattests_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_stattests_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_sketch_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
 
-# compiled with the defaults (TEST_AGENT_CPPFLAGS is TEST_CPPFLAGS with the connectors' flags and
-# GSL's again), linked with the connectors library only
-CONN_UNIT_TESTS = tests/unit/connectors/test_http tests/unit/connectors/test_alertmanager \
-	tests/unit/connectors/test_text tests/unit/connectors/test_endpoint \
-	tests/unit/connectors/test_kafka
-check_PROGRAMS += $(CONN_UNIT_TESTS)
-TESTS += $(CONN_UNIT_TESTS)
-tests_unit_connectors_test_http_LDADD = $(TEST_CONN_LIBS)
-tests_unit_connectors_test_alertmanager_LDADD = $(TEST_CONN_LIBS)
-tests_unit_connectors_test_text_LDADD = $(TEST_CONN_LIBS)
-tests_unit_connectors_test_endpoint_LDADD = $(TEST_CONN_LIBS)
-tests_unit_connectors_test_kafka_LDADD = $(TEST_CONN_LIBS)
+CONN_UNIT_TESTS = \
+	tests/unit/connectors/test_text \
+	tests/unit/connectors/test_endpoint \
+	tests/unit/connectors/test_record \
+	tests/unit/connectors/test_label_decoder \
+	tests/unit/connectors/test_io_file \
+	tests/unit/connectors/test_kafka \
+	tests/unit/connectors/test_store_dir \
+	tests/unit/connectors/test_store_redis \
+	tests/unit/connectors/test_http \
+	tests/unit/connectors/test_alertmanager
+
+AGENT_UNIT_TESTS = \
+	tests/unit/agent/test_config \
+	tests/unit/agent/test_jsonpos \
+	tests/unit/agent/test_baseline \
+	tests/unit/agent/test_window \
+	tests/unit/agent/test_rules \
+	tests/unit/agent/test_decide \
+	tests/unit/agent/test_event \
+	tests/unit/agent/test_watermark \
+	tests/unit/agent/test_join_table \
+	tests/unit/agent/test_engine \
+	tests/unit/agent/test_checkpoint \
+	tests/unit/agent/test_log \
+	tests/unit/agent/test_metrics \
+	tests/unit/agent/test_admin
+
+UNIT_TESTS = $(STATS_UNIT_TESTS) $(CONN_UNIT_TESTS) $(AGENT_UNIT_TESTS)
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
 
 # ---- integration tests: real programs end to end, one TAP script each. A new one sources
 # tests/integration/lib.sh (TAP helpers, a temp dir, redis-server and mock-kafka, cleanup of
