@@ -53,8 +53,15 @@
 #                             (the socket appears, without redis-cli); REDIS_PID. Called
 #                             again after redis_stop, it restarts on the same directory, socket
 #                             and port.
+#                             It requires the password $TEST_PASSWORD (requirepass); a
+#                             store spec for it: $REDIS_SPEC (redis+unix://:PASSWORD@SOCKET),
+#                             and with --tcp $REDIS_URL (redis://:PASSWORD@127.0.0.1:PORT).
 #   redis_stop [SIG]          stop it with SIG (TERM), wait; always returns 0
-#   redis_cli ARG...          redis-cli on $REDIS_SOCK
+#   redis_cli ARG...          redis-cli on $REDIS_SOCK (authenticated)
+#
+# Secrets -- no program under test may show a password: once a script has started a
+# redis-server, done_testing adds one check that no file under $tmp (every log, output and
+# event the script captured) holds $TEST_PASSWORD.
 #   mock_kafka_start [OPTION...]
 #                             `driftd mock-kafka OPTION...` (librdkafka's mock cluster; its
 #                             output: $tmp/mock.out); sets KAFKA_BROKERS from the bootstrap
@@ -127,6 +134,14 @@ plan() {
 }
 
 done_testing() {
+	if [ -n "$_lib_secret_used" ]; then
+		_lib_leaks=$(grep -rlF -- "$TEST_PASSWORD" "$tmp" 2>/dev/null | sed "s|^$tmp/||" || :)
+		if [ -z "$_lib_leaks" ]; then
+			ok "no output of the programs under test shows the store password"
+		else
+			notok "the store password is shown in:" $_lib_leaks
+		fi
+	fi
 	if [ -z "$_lib_planned" ]; then
 		echo "1..$tap_n"
 	fi
@@ -230,6 +245,13 @@ free_port() {
 REDIS_PID=
 REDIS_SOCK=$tmp/redis/redis.sock
 REDIS_PORT=
+REDIS_URL=
+# the password of every redis-server a test starts; redis-cli reads it from REDISCLI_AUTH
+TEST_PASSWORD=drIftd-t3st-pw-9c41
+REDIS_SPEC="redis+unix://:$TEST_PASSWORD@$REDIS_SOCK"
+REDISCLI_AUTH=$TEST_PASSWORD
+export REDISCLI_AUTH
+_lib_secret_used=
 
 _lib_redis_up() {
 	if command -v redis-cli >/dev/null; then
@@ -246,10 +268,12 @@ redis_start() {
 		REDIS_PORT=${REDIS_PORT:-$(free_port)}
 		_lib_port=$REDIS_PORT
 	fi
+	[ "$_lib_port" -eq 0 ] || REDIS_URL="redis://:$TEST_PASSWORD@127.0.0.1:$_lib_port"
+	_lib_secret_used=1
 	mkdir -p "$tmp/redis"
 	spawn REDIS_PID redis-server --port "$_lib_port" --bind 127.0.0.1 \
-		--unixsocket "$REDIS_SOCK" --save "" --appendonly no --dir "$tmp/redis" "$@" \
-		>>"$tmp/redis/redis.log" 2>&1
+		--unixsocket "$REDIS_SOCK" --save "" --appendonly no --dir "$tmp/redis" \
+		--requirepass "$TEST_PASSWORD" "$@" >>"$tmp/redis/redis.log" 2>&1
 	wait_until 5 _lib_redis_up
 }
 
