@@ -111,8 +111,10 @@ const struct opt config_opts[] = {
 	  .check = config_check_store,
 	  .sec = SEC_IO,
 	  .desc = "where versions, baselines and state live: `dir:PATH`, "
-		  "`redis://[:PASSWORD@]HOST[:PORT][/DB]` or `unix:PATH` (a Redis socket); the "
-		  "password is never printed, and `@FILE` reads the value from a file" },
+		  "`redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`, "
+		  "`redis+unix://[[USER]:PASSWORD@]PATH[?db=N]` or `unix:PATH[?db=N]` "
+		  "(a Redis socket); the password is never printed, and `@FILE` reads the value "
+		  "from a file" },
 	{ .name = "metrics_listen",
 	  .flag = "metrics-listen",
 	  .type = OPT_STRING,

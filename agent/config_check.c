@@ -1,100 +1,65 @@
 /*
  * config_check.c -- what a configuration must satisfy (see config_impl.h): the syntax of string
- * options (opt.check: endpoints, topics, HOST:PORT, the alert selector, log facilities, agent id,
- * store prefix), and agent_config_validate: every stored value is one the loaders could have
- * produced, and the options agree with each other (a Kafka endpoint needs brokers, grace is
- * shorter than the window, the output topics differ from the source topics, ...).
+ * options (opt.check: endpoints and topics by connectors/endpoint.h's one parser, HOST:PORT by
+ * text.h's, the alert selector, log facilities, agent id, store prefix), and
+ * agent_config_validate: every stored value is one the loaders could have produced, and the
+ * options agree with each other (a Kafka endpoint needs brokers, grace is shorter than the
+ * window, the output topics differ from the source topics, ...).
  */
 #include "agent/config_impl.h"
 #include "agent/log.h"
 #include "agent/util.h"
 #include "connectors/alertmanager.h"
+#include "connectors/endpoint.h"
+#include "connectors/text.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_TOPIC 249 /* bytes of a Kafka topic name */
-
 /* ---- string checks (also used by validate) ---- */
 
-/* A Kafka topic name: 1..249 of [A-Za-z0-9._-]. */
-static int topic_ok(const char *s, size_t len)
+/* s parses as an endpoint for role; the message is the endpoint parser's (never quoting s: a
+ * store spec may hold a password). */
+static int check_endpoint(const char *s, enum conn_endpoint_role role, char *msg, size_t n)
 {
-	if (len == 0 || len > MAX_TOPIC)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!is_alnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
-}
+	struct conn_endpoint ep;
 
-/* "T1[,T2...]", every topic valid. */
-static int topics_ok(const char *s)
-{
-	for (;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-
-		if (!topic_ok(s, len))
-			return 0;
-		if (!comma)
-			return 1;
-		s = comma + 1;
-	}
+	if (conn_endpoint_parse(s, role, &ep, msg, n) < 0)
+		return -1;
+	conn_endpoint_free(&ep);
+	return 0;
 }
 
 int config_check_source(const char *s, char *msg, size_t n)
 {
-	if ((starts_with(s, "file:") && s[5]) || (starts_with(s, "kafka:") && topics_ok(s + 6)))
-		return 0;
-	snprintf(msg, n,
-		 "expected file:PATH, file:- or kafka:TOPIC[,TOPIC...] (topics: letters, "
-		 "digits, '.', '_', '-')");
-	return -1;
+	return check_endpoint(s, CONN_ENDPOINT_SOURCE, msg, n);
 }
 
 int config_check_events(const char *s, char *msg, size_t n)
 {
-	if ((starts_with(s, "file:") && s[5]) ||
-	    (starts_with(s, "kafka:") && topic_ok(s + 6, strlen(s + 6))))
-		return 0;
-	snprintf(msg, n, "expected file:PATH, file:- or kafka:TOPIC");
-	return -1;
+	return check_endpoint(s, CONN_ENDPOINT_SINK, msg, n);
 }
 
 int config_check_topic_endpoint(const char *s, char *msg, size_t n)
 {
-	if (starts_with(s, "kafka:") && topic_ok(s + 6, strlen(s + 6)))
-		return 0;
-	snprintf(msg, n, "expected kafka:TOPIC");
-	return -1;
+	return check_endpoint(s, CONN_ENDPOINT_TOPIC, msg, n);
 }
 
-/* Never quotes the value: it may hold a password. */
 int config_check_store(const char *s, char *msg, size_t n)
 {
-	if ((starts_with(s, "dir:") && s[4]) || (starts_with(s, "unix:") && s[5]) ||
-	    (starts_with(s, "redis://") && s[8]))
-		return 0;
-	snprintf(msg, n, "expected dir:PATH, redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:PATH");
-	return -1;
+	return check_endpoint(s, CONN_ENDPOINT_STORE, msg, n);
 }
 
+/* "" (no HTTP endpoint), or text.h's HOST:PORT with the port required, ":PORT" for every
+ * interface and port 0 for one the system picks. */
 int config_check_listen(const char *s, char *msg, size_t n)
 {
-	const char *colon = strrchr(s, ':');
-	uint64_t port;
-	size_t hlen;
+	struct conn_hostport hp;
 
-	if (!s[0])
-		return 0; /* no HTTP endpoint */
-	if (!colon || config_parse_uint(colon + 1, strlen(colon + 1), &port) || port > 65535)
-		goto bad;
-	hlen = (size_t)(colon - s); /* 0: ":PORT", every IPv4 interface */
-	if (hlen && s[0] == '[' ? (hlen < 3 || s[hlen - 1] != ']') : memchr(s, ':', hlen) != NULL)
-		goto bad;
-	return 0;
-bad:
+	if (!s[0] || conn_text_hostport(s, strlen(s),
+					CONN_TEXT_HP_PORT | CONN_TEXT_HP_EMPTY | CONN_TEXT_HP_PORT0,
+					&hp) == 0)
+		return 0;
 	snprintf(msg, n, "expected HOST:PORT or [IPV6]:PORT, PORT in 0..65535");
 	return -1;
 }
@@ -229,26 +194,23 @@ static int check_stored(const struct agent_config *c, const struct opt *o, char 
 	return config_range_error(o, num, strlen(num), msg, n);
 }
 
-/* Whether the topic of "kafka:TOPIC" is one of the topics of "kafka:T1,T2". */
+/* Whether the topic of "kafka:TOPIC" is one of the topics of "kafka:T1,T2" (both read by the
+ * endpoint parser; anything else is no topic). */
 static int topic_in(const char *endpoint, const char *list)
 {
-	const char *t;
-	size_t tlen;
+	struct conn_endpoint one, many;
+	int in = 0;
 
-	if (!endpoint || !list || !starts_with(endpoint, "kafka:") || !starts_with(list, "kafka:"))
+	if (!endpoint || !list ||
+	    conn_endpoint_parse(endpoint, CONN_ENDPOINT_TOPIC, &one, NULL, 0) < 0)
 		return 0;
-	t = endpoint + 6;
-	tlen = strlen(t);
-	for (const char *s = list + 6;;) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-
-		if (len == tlen && !memcmp(s, t, len))
-			return 1;
-		if (!comma)
-			return 0;
-		s = comma + 1;
+	if (conn_endpoint_parse(list, CONN_ENDPOINT_SOURCE, &many, NULL, 0) == 0) {
+		for (size_t i = 0; i < many.ntopics && !in; i++)
+			in = strcmp(one.topics[0], many.topics[i]) == 0;
+		conn_endpoint_free(&many);
 	}
+	conn_endpoint_free(&one);
+	return in;
 }
 
 int agent_config_validate(const struct agent_config *c, char *err, size_t errlen)

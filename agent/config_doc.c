@@ -6,7 +6,8 @@
  * section (type, default, variable, flags, description of every option).
  */
 #include "agent/config_impl.h"
-#include "agent/jsonpos.h"
+#include "connectors/endpoint.h"
+#include "connectors/text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,74 +16,34 @@
 
 /* ---- dump ---- */
 
-/* s[0..len) as a JSON string; bytes that are not UTF-8 become U+FFFD. */
+/* s[0..len) as a JSON string, escaped by text.h's one policy (bytes that are not UTF-8 become
+ * U+FFFD). */
 static void put_json_string(FILE *out, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
 	fputc('"', out);
-	for (size_t i = 0; i < len;) {
-		unsigned char ch = p[i];
-		size_t k;
-
-		if (ch == '"' || ch == '\\') {
-			fputc('\\', out);
-			fputc(ch, out);
-			i++;
-		} else if (ch == '\n') {
-			fputs("\\n", out);
-			i++;
-		} else if (ch == '\t') {
-			fputs("\\t", out);
-			i++;
-		} else if (ch == '\r') {
-			fputs("\\r", out);
-			i++;
-		} else if (ch < 0x20) {
-			fprintf(out, "\\u%04x", ch);
-			i++;
-		} else if ((k = agent_jsonpos_utf8_len(p + i, len - i)) == 0) {
-			fputs("\\ufffd", out);
-			i++;
-		} else {
-			fwrite(p + i, 1, k, out);
-			i += k;
-		}
-	}
+	conn_text_json_fput(out, s, len);
 	fputc('"', out);
 }
 
-/* The store URL with its password replaced by "***": "redis://user:***@host", or
- * "redis://" "***@host" without a user part; anything unknown as a whole. */
-static void put_store(FILE *out, const char *s)
+/* A secret option's value: the store spec as connectors/endpoint.h shows it (its password as
+ * "***"), any other secret (a token) as "***". */
+static void put_secret(FILE *out, const struct opt *o, const char *s)
 {
-	const char *scheme = strstr(s, "://"), *at = strrchr(s, '@');
-	char *m;
 	size_t len;
+	char *m;
 
-	if (starts_with(s, "dir:") || starts_with(s, "unix:") || (scheme && !at)) {
-		put_json_string(out, s, strlen(s));
-		return;
-	}
-	if (!scheme || at < scheme) {
+	if (o->check != config_check_store) {
 		put_json_string(out, "***", 3);
 		return;
 	}
-	{
-		const char *user = scheme + 3, *colon = memchr(user, ':', (size_t)(at - user));
-		const char *keep = colon ? colon + 1 : user;
-
-		len = (size_t)(keep - s) + 3 + strlen(at);
-		if (!(m = malloc(len + 1))) {
-			put_json_string(out, "***", 3);
-			return;
-		}
-		memcpy(m, s, (size_t)(keep - s));
-		memcpy(m + (keep - s), "***", 3);
-		strcpy(m + (keep - s) + 3, at);
-		put_json_string(out, m, len);
-		free(m);
+	len = conn_endpoint_mask(s, NULL, 0);
+	if (!(m = malloc(len + 1))) {
+		put_json_string(out, "***", 3);
+		return;
 	}
+	conn_endpoint_mask(s, m, len + 1);
+	put_json_string(out, m, len);
+	free(m);
 }
 
 static void put_indent(FILE *out, int depth)
@@ -114,7 +75,7 @@ static void put_value(FILE *out, const struct agent_config *c, const struct opt 
 		if (!s)
 			fputs("null", out);
 		else if (o->flags & OPT_SECRET)
-			put_store(out, s);
+			put_secret(out, o, s);
 		else
 			put_json_string(out, s, strlen(s));
 		return;

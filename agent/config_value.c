@@ -8,6 +8,7 @@
 #include "agent/config_impl.h"
 #include "agent/jsonpos.h"
 #include "agent/util.h"
+#include "connectors/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +48,7 @@ int config_text_ok(const char *s, size_t len, int allow_ctl)
 	const unsigned char *p = (const unsigned char *)s;
 
 	for (size_t i = 0; i < len;) {
-		size_t k = agent_jsonpos_utf8_len(p + i, len - i);
+		size_t k = conn_text_utf8_len(s + i, len - i);
 
 		if (!k || (!allow_ctl && (p[i] < 0x20 || p[i] == 0x7f)))
 			return 0;

@@ -1,7 +1,8 @@
 /*
  * jsonpos.c -- the positional JSON reader (see jsonpos.h): a small recursive-descent parser over
  * a bounded buffer that records where every value and key starts, and the lexical helpers it
- * shares with its callers (UTF-8 sequences, number lexemes, quoted excerpts for messages).
+ * shares with its callers (number lexemes, quoted excerpts for messages). UTF-8 sequences and
+ * hex digits are text.h's (conn_text_utf8_len, conn_text_hex_value).
  *
  * Every error goes through jerr_at(): the first one wins and is written as "NAME:LINE:COL:
  * message" at the token that caused it: a value or key at its first character, a bad escape at
@@ -13,6 +14,7 @@
 #include "agent/jsonpos.h"
 #include "agent/ascii.h"
 #include "agent/util.h"
+#include "connectors/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,40 +53,6 @@ void agent_jsonpos_quote(char *buf, size_t n, const char *s, size_t len)
 	}
 	buf[o++] = '"';
 	buf[o] = '\0';
-}
-
-/* Length of the UTF-8 sequence at s (at most n bytes available), 0 if it is not valid UTF-8
- * (overlong forms, surrogates and code points above U+10FFFF are not). */
-size_t agent_jsonpos_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
 }
 
 /* A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; the length matched, 0 if none. */
@@ -203,24 +171,14 @@ static int buf_add(struct buf *b, const void *src, size_t n)
 	return 0;
 }
 
+/* The 4 hex digits of a \u escape at p (before end) into *out; -1 when they are not. */
 static int hex4(const unsigned char *p, const unsigned char *end, unsigned *out)
 {
-	unsigned v = 0;
+	long v = end - p < 4 ? -1 : conn_text_hex_value((const char *)p, 4);
 
-	if (end - p < 4)
+	if (v < 0)
 		return -1;
-	for (int i = 0; i < 4; i++) {
-		int ch = p[i];
-
-		v <<= 4;
-		if (is_digit(ch))
-			v |= (unsigned)(ch - '0');
-		else if (to_lower(ch) >= 'a' && to_lower(ch) <= 'f')
-			v |= (unsigned)(to_lower(ch) - 'a' + 10);
-		else
-			return -1;
-	}
-	*out = v;
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -331,7 +289,7 @@ static int jstring(struct jreader *r, char **out, size_t *outlen)
 				goto fail;
 			}
 		} else {
-			size_t k = agent_jsonpos_utf8_len(r->p, (size_t)(r->end - r->p));
+			size_t k = conn_text_utf8_len((const char *)r->p, (size_t)(r->end - r->p));
 
 			if (!k) {
 				jerr_at(r, r->line, r->col, "invalid UTF-8 in a string");

@@ -62,9 +62,6 @@ int agent_jsonpos_parse(struct agent_jsonpos *root, const char *name, const char
 /* Frees what a value holds and zeroes it (freeing twice is safe). */
 void agent_jsonpos_free(struct agent_jsonpos *v);
 
-/* Length of the UTF-8 sequence at s (at most n >= 1 bytes available), 0 if it is not valid UTF-8
- * (overlong forms, surrogates and code points above U+10FFFF are not). */
-size_t agent_jsonpos_utf8_len(const unsigned char *s, size_t n);
 /* A JSON number at s: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; the length matched, 0 if
  * none. */
 size_t agent_jsonpos_number_len(const char *s, size_t n);

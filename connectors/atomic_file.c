@@ -1,14 +1,14 @@
 /*
  * atomic_file.c -- the file layer under the dir store (atomic_file.h): name encoding, atomic
  * writes (temporary file, fsync, rename or link, fsync of the directory), bounded reads,
- * flocks and framed files, all relative to one directory fd. SHA-256 for shortened names is
- * nettle's (Debian nettle-dev).
+ * flocks and framed files, all relative to one directory fd. The percent and hex coding are
+ * text.h's; SHA-256 for shortened names is nettle's (Debian nettle-dev).
  */
 #include "connectors/atomic_file.h"
+#include "connectors/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <nettle/base16.h>
 #include <nettle/sha2.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,35 +41,14 @@ static void sha256_hex(const void *data, size_t n, char hex[65])
 	sha256_init(&ctx);
 	sha256_update(&ctx, n, data);
 	sha256_digest(&ctx, sizeof md, md);
-	base16_encode_update(hex, sizeof md, md);
-	hex[BASE16_ENCODE_LENGTH(sizeof md)] = '\0';
+	conn_text_hex_encode(hex, md, sizeof md);
 }
 
-static int safe_byte(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
-}
-
-/* The full percent-encoding of name (out holds CONN_AFILE_FULL_MAX bytes; n <= CONN_AFILE_ID_MAX).
- */
+/* The full percent-encoding of name (out holds CONN_AFILE_FULL_MAX bytes; n <= CONN_AFILE_ID_MAX):
+ * text.h's, with a leading '.' encoded too. */
 void conn_afile_enc_full(const char *name, size_t n, char *out)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (safe_byte(c) && !(i == 0 && c == '.')) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
+	conn_text_pct_encode(out, name, n, CONN_TEXT_PCT_DOT);
 }
 
 /* The file-name form of name (out holds CONN_AFILE_NAME_MAX bytes): the encoding, or when that is
@@ -98,42 +77,22 @@ void conn_afile_enc_name(const char *name, size_t n, char *out)
 	sha256_hex(name, n, out + cut + 1);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes a full encoding into out (cap bytes, NUL-terminated); the length, or -1 when enc is
  * not exactly what enc_full produces for some name. */
 long conn_afile_dec_full(const char *enc, char *out, size_t cap)
 {
-	size_t o = 0;
-	char again[CONN_AFILE_FULL_MAX];
+	size_t n = strlen(enc);
+	char raw[CONN_AFILE_FULL_MAX], again[CONN_AFILE_FULL_MAX];
+	long o;
 
-	for (size_t i = 0; enc[i]; i++) {
-		int c = (unsigned char)enc[i];
-
-		if (c == '%') {
-			int hi = hexval(enc[i + 1]), lo = hi < 0 ? -1 : hexval(enc[i + 2]);
-
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == 0 || o + 1 >= cap || o >= CONN_AFILE_ID_MAX)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	if (o == 0)
+	if (n >= CONN_AFILE_FULL_MAX) /* longer than the encoding of any name */
 		return -1;
-	conn_afile_enc_full(out, o, again);
-	return strcmp(again, enc) == 0 ? (long)o : -1;
+	o = conn_text_pct_decode(raw, enc, n);
+	if (o <= 0 || (size_t)o > CONN_AFILE_ID_MAX || (size_t)o >= cap)
+		return -1;
+	memcpy(out, raw, (size_t)o + 1);
+	conn_afile_enc_full(out, (size_t)o, again);
+	return strcmp(again, enc) == 0 ? o : -1;
 }
 
 /* ---- directories and files ---- */

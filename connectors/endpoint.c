@@ -273,6 +273,8 @@ static int parse_store(struct parse *ps, const char *spec)
 {
 	const char *rest;
 
+	if (has_prefix(spec, "dir:") && !spec[4])
+		return fail(ps, "dir: empty path (%s)", role_expected[CONN_ENDPOINT_STORE]);
 	if (has_prefix(spec, "dir:"))
 		return parse_path(ps, CONN_ENDPOINT_DIR, spec, spec + 4, CONN_ENDPOINT_STORE);
 	if (has_prefix(spec, "unix:"))
@@ -292,6 +294,11 @@ static int parse_store(struct parse *ps, const char *spec)
 }
 
 /* ---- API ---- */
+
+const char *conn_endpoint_expected(enum conn_endpoint_role role)
+{
+	return (unsigned)role > CONN_ENDPOINT_STORE ? "unknown endpoint role" : role_expected[role];
+}
 
 int conn_endpoint_parse(const char *spec, enum conn_endpoint_role role, struct conn_endpoint *ep,
 			char *errbuf, size_t errlen)

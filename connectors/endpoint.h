@@ -85,11 +85,16 @@ struct conn_endpoint {
 
 /* Parses spec for role into *ep (overwritten; free it with conn_endpoint_free). 0, or -1
  * with *ep zeroed and a message in errbuf that never quotes spec. A kind the role does not
- * take, and every malformed file:/kafka:/dir: spec, gets the role's message ("expected
- * file:PATH, file:- or kafka:TOPIC", ...); a malformed Redis spec a message naming the part
- * ("redis: the port must be 1 to 65535", ...); out of memory "out of memory". */
+ * take, and every malformed file:/kafka: spec, gets exactly the role's message,
+ * conn_endpoint_expected(role) ("expected file:PATH, file:- or kafka:TOPIC", ...); an empty
+ * dir: path "dir: empty path (" that message ")"; a malformed Redis spec a message naming the
+ * part ("redis: the port must be 1 to 65535", ...); out of memory "out of memory". */
 int conn_endpoint_parse(const char *spec, enum conn_endpoint_role role, struct conn_endpoint *ep,
 			char *errbuf, size_t errlen);
+/* The forms role takes, as conn_endpoint_parse writes them when a spec is none of them
+ * ("expected dir:PATH, redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:PATH" for the store): a
+ * caller compares its message with this to tell "not a kind of this role" from "malformed". */
+const char *conn_endpoint_expected(enum conn_endpoint_role role);
 /* Frees what *ep holds (zeroing the password) and zeroes *ep; a zeroed *ep is fine. */
 void conn_endpoint_free(struct conn_endpoint *ep);
 

@@ -1,30 +1,31 @@
 /*
- * store.c -- conn_store_open's dispatch on the spec's scheme, and the conn_store_* functions of
- * store.h as thin calls through the backend's ops table (store_impl.h).
+ * store.c -- conn_store_open's dispatch on the kind of the spec, and the conn_store_* functions
+ * of store.h as thin calls through the backend's ops table (store_impl.h).
+ *
+ * The spec is parsed once, by endpoint.h's conn_endpoint_parse (the store role), and the kind
+ * picks the backend:
  *
  *   dir:PATH                                      store_dir.c
  *   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]    store_redis.c
  *   redis+unix://[[USER]:PASSWORD@]PATH[?db=N]    store_redis.c
  *   unix:PATH[?db=N]                              store_redis.c
  *
- * A refused spec is never echoed: it may carry a password. Only a scheme made of the characters
- * a scheme may have is quoted back.
+ * A refused spec is never echoed: it may carry a password. A malformed spec of one of these
+ * kinds gets the parser's message ("store redis: the port must be 1 to 65535"); a spec of
+ * another kind "unsupported store", with only its scheme quoted back, and only when it is made
+ * of the characters a scheme may have.
  *
  * The calls added with the checkpoints (prefix, ping, pending events, checkpoints, locks) check
  * their arguments here, once for both backends (the bounds are in store_impl.h): a NULL
  * pointer, an empty or too long name, key, id or scope, an oversized blob or a ttl out of range
  * is -1 with a message naming the argument, and the backend is not called.
  */
+#include "connectors/endpoint.h"
 #include "connectors/store_impl.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int has_prefix(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
 
 /* The length of the scheme before the ':' of spec when it looks like one ([a-z][a-z0-9+.-]*,
  * at most 16 bytes), 0 otherwise. */
@@ -41,36 +42,49 @@ static size_t scheme_len(const char *spec)
 	return n <= 16 && spec[n] == ':' ? n : 0;
 }
 
-struct conn_store *conn_store_open(const char *spec, char *errbuf, size_t errlen)
+/* The message of a spec the parser refused with msg. */
+static void refused(const char *spec, const char *msg, char *errbuf, size_t errlen)
 {
+	const char *expected = conn_endpoint_expected(CONN_ENDPOINT_STORE);
 	size_t n;
 
-	if (!spec || !spec[0]) {
-		snprintf(errbuf, errlen,
-			 "no store given (expected dir:PATH, redis://... or unix:PATH)");
-		return NULL;
-	}
-	if (has_prefix(spec, "dir:"))
-		return conn_store_dir_open(spec + 4, errbuf, errlen);
-	if (has_prefix(spec, "redis://") || has_prefix(spec, "redis+unix://") ||
-	    has_prefix(spec, "unix:"))
-		return conn_store_redis_open(spec, errbuf, errlen);
-	if (has_prefix(spec, "rediss://")) {
-		snprintf(errbuf, errlen,
-			 "unsupported store rediss:// (Redis over TLS: hiredis 0.14 has no TLS)");
-		return NULL;
-	}
-	n = scheme_len(spec);
-	if (n)
-		snprintf(errbuf, errlen,
-			 "unsupported store %.*s: (expected dir:PATH, "
-			 "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:PATH)",
-			 (int)n, spec);
+	if (strcmp(msg, expected) != 0) /* a store kind, malformed */
+		snprintf(errbuf, errlen, "store %s", msg);
+	else if ((n = scheme_len(spec)) > 0)
+		snprintf(errbuf, errlen, "unsupported store %.*s: (%s)", (int)n, spec, expected);
 	else
-		snprintf(errbuf, errlen,
-			 "unsupported store (expected dir:PATH, "
-			 "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:PATH)");
-	return NULL;
+		snprintf(errbuf, errlen, "unsupported store (%s)", expected);
+}
+
+struct conn_store *conn_store_open(const char *spec, char *errbuf, size_t errlen)
+{
+	struct conn_endpoint ep;
+	struct conn_store *s = NULL;
+	char msg[256];
+
+	if (!spec || !spec[0]) {
+		snprintf(errbuf, errlen, "no store given (%s)",
+			 conn_endpoint_expected(CONN_ENDPOINT_STORE));
+		return NULL;
+	}
+	if (conn_endpoint_parse(spec, CONN_ENDPOINT_STORE, &ep, msg, sizeof msg) < 0) {
+		refused(spec, msg, errbuf, errlen);
+		return NULL;
+	}
+	switch (ep.kind) {
+	case CONN_ENDPOINT_DIR:
+		s = conn_store_dir_open(ep.path, errbuf, errlen);
+		break;
+	case CONN_ENDPOINT_REDIS:
+	case CONN_ENDPOINT_REDIS_UNIX:
+		s = conn_store_redis_open(&ep, errbuf, errlen);
+		break;
+	default: /* the store role takes no other kind */
+		snprintf(errbuf, errlen, "unsupported store");
+		break;
+	}
+	conn_endpoint_free(&ep);
+	return s;
 }
 
 void conn_store_close(struct conn_store *s)

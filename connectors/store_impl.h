@@ -14,6 +14,8 @@
 
 #include "connectors/store.h"
 
+struct conn_endpoint; /* endpoint.h: a parsed spec */
+
 /* Bounds of the second group's arguments, checked by store.c (bytes unless said otherwise). */
 #define CONN_STORE_MAX_VALUE   ((size_t)64 << 20) /* a value, a blob, a pending event */
 #define CONN_STORE_MAX_NAME    128u		  /* model names */
@@ -88,15 +90,15 @@ void conn_store_errf(struct conn_store *s, const char *fmt, ...)
 /* Returns rc; a call that succeeded (rc >= 0) clears the error. */
 int conn_store_done(struct conn_store *s, int rc);
 
-/* The backends' constructors; conn_store_open picks one by the spec's scheme. Each returns
+/* The backends' constructors; conn_store_open picks one by the spec's kind. Each returns
  * NULL with a message in errbuf (which never contains a password). */
 
 /* path: the directory (the spec without "dir:"), created when missing. */
 struct conn_store *conn_store_dir_open(const char *path, char *errbuf, size_t errlen);
 
-/* spec: the whole "redis://...", "redis+unix://..." or "unix:..." spec (store_redis_conn.c
- * documents the syntax). Connects before returning: an unreachable server or a refused AUTH is an
- * error. */
-struct conn_store *conn_store_redis_open(const char *spec, char *errbuf, size_t errlen);
+/* ep: a parsed CONN_ENDPOINT_REDIS or CONN_ENDPOINT_REDIS_UNIX spec (endpoint.h), taken over:
+ * *ep is zeroed whatever the outcome (the store frees it, wiping the password, when it closes or
+ * fails). Connects before returning: an unreachable server or a refused AUTH is an error. */
+struct conn_store *conn_store_redis_open(struct conn_endpoint *ep, char *errbuf, size_t errlen);
 
 #endif

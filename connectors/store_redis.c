@@ -2,10 +2,10 @@
  * store_redis.c -- the Redis backend of store.h (hiredis 0.14, blocking API): driftd's durable
  * state in one Redis database, shared by every agent and driftctl (layout in doc/store.md).
  *
- * The spec, the connection (handshake, timeouts, reconnection backoff) and the commands with
- * their replies are store_redis_conn.c's; the window checkpoints and locks are
- * store_redis_ckpt.c's. This file holds the registry, baselines, flags, history, claims,
- * prefix, ping and pending events, and the ops table.
+ * The spec is endpoint.h's (parsed by store.c); the connection (handshake, timeouts,
+ * reconnection backoff) and the commands with their replies are store_redis_conn.c's; the window
+ * checkpoints and locks are store_redis_ckpt.c's. This file holds the registry, baselines, flags,
+ * history, claims, prefix, ping and pending events, and the ops table.
  *
  * Keys (P: the prefix, "driftd:" unless conn_store_set_prefix changed it; {M}: the model name
  * with '%' written %25 and '}' written %7D, so that the hash tag ends where the name ends and no
@@ -110,18 +110,19 @@ static void key_model(const struct redis_store *s, struct redis_key *k, const ch
 
 static const struct conn_store_ops redis_ops;
 
-struct conn_store *conn_store_redis_open(const char *spec, char *errbuf, size_t errlen)
+struct conn_store *conn_store_redis_open(struct conn_endpoint *ep, char *errbuf, size_t errlen)
 {
 	struct redis_store *s = calloc(1, sizeof *s);
 
 	if (!s) {
+		conn_endpoint_free(ep);
 		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
 	s->base.ops = &redis_ops;
 	s->plen = strlen(DEFAULT_PREFIX);
 	memcpy(s->prefix, DEFAULT_PREFIX, s->plen + 1);
-	if (conn_redis_connect(s, spec, errbuf, errlen) < 0) {
+	if (conn_redis_connect(s, ep, errbuf, errlen) < 0) {
 		free(s);
 		return NULL;
 	}

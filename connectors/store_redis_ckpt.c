@@ -5,6 +5,7 @@
  * {<scope percent-encoded>}, so a scope is one Redis Cluster slot.
  */
 #include "connectors/store_redis_conn.h"
+#include "connectors/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,36 +14,13 @@
 
 /* ---- keys ---- */
 
-/* Writes p[0..n) percent-encoded into out (3 * n bytes at most): every byte outside
- * [A-Za-z0-9._-] as %XX, so an encoding holds no brace, space, control byte or NUL. Returns its
- * length. */
-static size_t pct_enc(char *out, const char *p, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	return o;
-}
-
-/* Appends the percent-encoding of p[0..n). */
+/* Appends the percent-encoding of p[0..n) (text.h: every byte outside [A-Za-z0-9._-] as %XX,
+ * so an encoding holds no brace, space, control byte or NUL). */
 static void key_add_pct(struct redis_key *k, const char *p, size_t n)
 {
 	if (k->n + 3 * n > CONN_REDIS_KEY_MAX) /* never, with checked arguments */
 		n = (CONN_REDIS_KEY_MAX - k->n) / 3;
-	k->n += pct_enc(k->b + k->n, p, n);
-	k->b[k->n] = '\0';
+	k->n += conn_text_pct_encode(k->b + k->n, p, n, 0);
 }
 
 /* P ckpt:{<scope>}:<suffix>, the scope percent-encoded: the hash tag of every key of a scope. */
@@ -158,7 +136,7 @@ int conn_redis_ckpt_commit(struct conn_store *cs, const char *scope, const struc
 		size_t n = base.n;
 
 		memcpy(w, base.b, base.n);
-		n += pct_enc(w + n, it->key, it->klen);
+		n += conn_text_pct_encode(w + n, it->key, it->klen, 0); /* a NUL after: wcap + 1 */
 		ARG(w, n);
 		w += n;
 	}

@@ -1,16 +1,16 @@
 /*
  * store_redis_conn.c -- the connection layer of the Redis store (hiredis 0.14, blocking API):
- * the spec, the connection with its handshake, timeouts and reconnection backoff, commands
- * sent as binary-safe argument vectors, and the checks of their replies. The operations are in
+ * the connection with its handshake, timeouts and reconnection backoff, commands sent as
+ * binary-safe argument vectors, and the checks of their replies. The operations are in
  * store_redis.c and store_redis_ckpt.c (store_redis_conn.h is what they share).
  *
- * Specs:
+ * Specs (parsed by endpoint.h's conn_endpoint_parse, which store.c calls; the parsed struct is
+ * the handle's target):
  *   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]    TCP; PORT 6379 and DB 0 by default; HOST may
  *                                                 be an IPv6 literal in brackets
  *   redis+unix://[[USER]:PASSWORD@]PATH[?db=N]    a Unix socket
  *   unix:PATH[?db=N]                              a Unix socket, no password
- * USER and PASSWORD are percent-decoded (so a password may hold '@', ':' or '/' as %40, %3A,
- * %2F); the last '@' ends them. USER selects a Redis 6 ACL user (AUTH USER PASSWORD).
+ * USER selects a Redis 6 ACL user (AUTH USER PASSWORD).
  *
  * Connection: 2 s to connect and 2 s per command (socket timeouts); TCP keepalive; AUTH when a
  * password is given, SELECT when DB != 0, PING otherwise. A failed or timed-out command drops
@@ -29,12 +29,10 @@
 #include "connectors/store_redis_conn.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 #include <time.h>
 
 #define TIMEOUT_MS     2000 /* connect and command timeouts */
@@ -81,223 +79,6 @@ const char *conn_redis_key_show(const struct redis_key *k, char *buf, size_t cap
 	}
 	buf[o < cap ? o : cap - 1] = '\0';
 	return buf;
-}
-
-/* ---- the spec ---- */
-
-static void target_free(struct redis_target *t)
-{
-	if (t->password)
-		explicit_bzero(t->password, t->pwlen);
-	free(t->password);
-	free(t->user);
-	free(t->host);
-	free(t->path);
-	memset(t, 0, sizeof *t);
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* The percent-decoding of p[0..n) as a new string; NULL when malformed or holding a NUL. */
-static char *pct_decode(const char *p, size_t n, size_t *outlen)
-{
-	char *out = malloc(n + 1);
-	size_t o = 0;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)p[i];
-
-		if (c == '%') {
-			int hi = i + 2 < n ? hexval(p[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0)
-				goto bad;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == 0)
-			goto bad;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	if (outlen)
-		*outlen = o;
-	return out;
-bad:
-	explicit_bzero(out, n + 1);
-	free(out);
-	return NULL;
-}
-
-/* A decimal in [lo, hi] made of p[0..n) digits only; -1 otherwise. */
-static long parse_num(const char *p, size_t n, long lo, long hi)
-{
-	long v = 0;
-
-	if (n == 0 || n > 9)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v >= lo && v <= hi ? v : -1;
-}
-
-/* Parses [[USER]:PASSWORD@] at the start of *rest (ending at its last '@'); advances *rest. */
-static int parse_userinfo(const char **rest, struct redis_target *t, char *errbuf, size_t errlen)
-{
-	const char *at = strrchr(*rest, '@'), *colon;
-
-	if (!at)
-		return 0;
-	colon = memchr(*rest, ':', (size_t)(at - *rest));
-	if (!colon) {
-		snprintf(errbuf, errlen,
-			 "store redis: the part before '@' must be [USER]:PASSWORD (a password "
-			 "alone is written :PASSWORD@)");
-		return -1;
-	}
-	if (colon > *rest && !(t->user = pct_decode(*rest, (size_t)(colon - *rest), NULL))) {
-		snprintf(errbuf, errlen, "store redis: malformed user name (percent-encoding)");
-		return -1;
-	}
-	if (at == colon + 1) {
-		snprintf(errbuf, errlen, "store redis: empty password");
-		return -1;
-	}
-	t->password = pct_decode(colon + 1, (size_t)(at - colon - 1), &t->pwlen);
-	if (!t->password) {
-		snprintf(errbuf, errlen, "store redis: malformed password (percent-encoding)");
-		return -1;
-	}
-	*rest = at + 1;
-	return 0;
-}
-
-/* PATH[?db=N] of a Unix socket spec. */
-static int parse_unix(const char *rest, struct redis_target *t, char *errbuf, size_t errlen)
-{
-	const char *q = strrchr(rest, '?');
-	size_t n = q ? (size_t)(q - rest) : strlen(rest);
-
-	if (q) {
-		long db =
-		    strncmp(q, "?db=", 4) == 0 ? parse_num(q + 4, strlen(q + 4), 0, INT_MAX) : -1;
-		if (db < 0) {
-			snprintf(errbuf, errlen,
-				 "store redis: a socket path may only be followed by ?db=N");
-			return -1;
-		}
-		t->db = (int)db;
-	}
-	if (n == 0 || n >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		snprintf(errbuf, errlen, "store redis: the socket path must be 1 to %zu bytes",
-			 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-		return -1;
-	}
-	t->path = strndup(rest, n);
-	if (!t->path) {
-		snprintf(errbuf, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(t->where, sizeof t->where, "unix:%s", t->path);
-	return 0;
-}
-
-/* HOST[:PORT][/DB] of a TCP spec. */
-static int parse_tcp(const char *rest, struct redis_target *t, char *errbuf, size_t errlen)
-{
-	const char *slash = strchr(rest, '/'), *end = slash ? slash : rest + strlen(rest);
-	const char *host = rest, *hend, *port = NULL;
-	long v;
-
-	if (*rest == '[') { /* [IPv6] */
-		host = rest + 1;
-		hend = memchr(host, ']', (size_t)(end - host));
-		if (!hend || (hend + 1 < end && hend[1] != ':')) {
-			snprintf(errbuf, errlen, "store redis: malformed [IPv6] host");
-			return -1;
-		}
-		if (hend + 1 < end)
-			port = hend + 2;
-	} else {
-		hend = memchr(host, ':', (size_t)(end - host));
-		if (hend)
-			port = hend + 1;
-		else
-			hend = end;
-	}
-	if (hend == host || hend - host > 255) {
-		snprintf(errbuf, errlen, "store redis: the host must be 1 to 255 bytes");
-		return -1;
-	}
-	for (const char *p = host; p < hend; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '@' || *p == '?' || *p == '[' ||
-		    *p == ']' || (*p == ':' && *rest != '[')) {
-			snprintf(errbuf, errlen, "store redis: malformed host");
-			return -1;
-		}
-	}
-	t->port = 6379;
-	if (port) {
-		v = parse_num(port, (size_t)(end - port), 1, 65535);
-		if (v < 0) {
-			snprintf(errbuf, errlen, "store redis: the port must be 1 to 65535");
-			return -1;
-		}
-		t->port = (int)v;
-	}
-	if (slash && slash[1]) {
-		v = parse_num(slash + 1, strlen(slash + 1), 0, INT_MAX);
-		if (v < 0) {
-			snprintf(errbuf, errlen, "store redis: the database must be a number");
-			return -1;
-		}
-		t->db = (int)v;
-	}
-	t->host = strndup(host, (size_t)(hend - host));
-	if (!t->host) {
-		snprintf(errbuf, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(t->where, sizeof t->where, *rest == '[' ? "[%s]:%d" : "%s:%d", t->host, t->port);
-	return 0;
-}
-
-static int parse_spec(const char *spec, struct redis_target *t, char *errbuf, size_t errlen)
-{
-	const char *rest;
-
-	memset(t, 0, sizeof *t);
-	if (strncmp(spec, "unix:", 5) == 0)
-		return parse_unix(spec + 5, t, errbuf, errlen);
-	if (strncmp(spec, "redis+unix://", 13) == 0) {
-		rest = spec + 13;
-		if (parse_userinfo(&rest, t, errbuf, errlen) < 0)
-			return -1;
-		return parse_unix(rest, t, errbuf, errlen);
-	}
-	if (strncmp(spec, "redis://", 8) == 0) {
-		rest = spec + 8;
-		if (parse_userinfo(&rest, t, errbuf, errlen) < 0)
-			return -1;
-		return parse_tcp(rest, t, errbuf, errlen);
-	}
-	snprintf(errbuf, errlen, "store redis: unsupported scheme");
-	return -1;
 }
 
 /* ---- the connection ---- */
@@ -359,8 +140,8 @@ static const char *ctx_error(const redisContext *c)
 }
 
 /* One handshake command; 0 when its reply is a status (OK / PONG), -1 with msg set otherwise. */
-static int handshake_cmd(redisContext *c, const struct redis_target *t, int argc, const char **argv,
-			 const size_t *len, char *msg, size_t msglen)
+static int handshake_cmd(redisContext *c, const struct conn_endpoint *t, int argc,
+			 const char **argv, const size_t *len, char *msg, size_t msglen)
 {
 	redisReply *r = redisCommandArgv(c, argc, argv, len);
 	int rc = -1;
@@ -381,11 +162,12 @@ static int handshake_cmd(redisContext *c, const struct redis_target *t, int argc
 
 /* Connects, sets the timeouts, authenticates and selects the database. The context, or NULL
  * with msg set. The caller holds a pipe_guard. */
-static redisContext *dial(const struct redis_target *t, char *msg, size_t msglen)
+static redisContext *dial(const struct conn_endpoint *t, char *msg, size_t msglen)
 {
 	struct timeval tv = { TIMEOUT_MS / 1000, (TIMEOUT_MS % 1000) * 1000 };
-	redisContext *c = t->path ? redisConnectUnixWithTimeout(t->path, tv)
-				  : redisConnectWithTimeout(t->host, t->port, tv);
+	int unix_socket = t->kind == CONN_ENDPOINT_REDIS_UNIX;
+	redisContext *c = unix_socket ? redisConnectUnixWithTimeout(t->path, tv)
+				      : redisConnectWithTimeout(t->host, t->port, tv);
 	char db[16];
 
 	if (!c) {
@@ -400,7 +182,7 @@ static redisContext *dial(const struct redis_target *t, char *msg, size_t msglen
 		snprintf(msg, msglen, "redis %s: set timeout: %s", t->where, ctx_error(c));
 		goto fail;
 	}
-	if (!t->path)
+	if (!unix_socket)
 		redisEnableKeepAlive(c); /* best effort: a failure only loses early detection */
 	if (t->password) {
 		/* AUTH [USER] PASSWORD */
@@ -413,7 +195,7 @@ static redisContext *dial(const struct redis_target *t, char *msg, size_t msglen
 			len[argc++] = strlen(t->user);
 		}
 		argv[argc] = t->password;
-		len[argc++] = t->pwlen;
+		len[argc++] = t->password_len;
 		if (handshake_cmd(c, t, argc, argv, len, msg, msglen) < 0)
 			goto fail;
 	}
@@ -682,21 +464,19 @@ int conn_redis_int_cmd(struct redis_store *s, const char *cmd, const struct redi
 
 /* ---- connecting ---- */
 
-int conn_redis_connect(struct redis_store *s, const char *spec, char *errbuf, size_t errlen)
+int conn_redis_connect(struct redis_store *s, struct conn_endpoint *ep, char *errbuf, size_t errlen)
 {
 	struct pipe_guard g;
 	char msg[sizeof s->lost];
 
-	if (parse_spec(spec, &s->t, errbuf, errlen) < 0) {
-		target_free(&s->t);
-		return -1;
-	}
+	s->t = *ep; /* taken over */
+	memset(ep, 0, sizeof *ep);
 	guard_on(&g);
 	s->c = dial(&s->t, msg, sizeof msg);
 	guard_off(&g);
 	if (!s->c) {
 		snprintf(errbuf, errlen, "store %s", msg);
-		target_free(&s->t);
+		conn_endpoint_free(&s->t);
 		return -1;
 	}
 	return 0;
@@ -712,5 +492,5 @@ void conn_redis_disconnect(struct redis_store *s)
 		guard_off(&g);
 		s->c = NULL;
 	}
-	target_free(&s->t);
+	conn_endpoint_free(&s->t);
 }

@@ -1,13 +1,15 @@
 /*
  * store_redis_conn.h -- internal to the Redis store: what its operation files (store_redis.c:
  * registry, baselines, flags, history, claims, pending events; store_redis_ckpt.c: window
- * checkpoints and locks) share with its connection layer (store_redis_conn.c: the spec, the
- * connection with its handshake, timeouts and reconnection backoff, commands and their
- * replies). Nothing outside store_redis*.c includes it; store.h is the public side.
+ * checkpoints and locks) share with its connection layer (store_redis_conn.c: the
+ * connection to the parsed spec with its handshake, timeouts and reconnection backoff,
+ * commands and their replies). Nothing outside store_redis*.c includes it; store.h is the public
+ * side.
  */
 #ifndef DRIFTD_CONN_STORE_REDIS_CONN_H
 #define DRIFTD_CONN_STORE_REDIS_CONN_H
 
+#include "connectors/endpoint.h"
 #include "connectors/store_impl.h"
 
 #include <hiredis/hiredis.h>
@@ -18,22 +20,10 @@
 #define CONN_REDIS_KEY_MAX                                                                         \
 	4096u /* the longest key: a lock, prefix + encoded scope + encoded name, with room */
 
-/* Where the server is; everything the spec said. */
-struct redis_target {
-	char *host;	 /* TCP host without brackets; NULL for a Unix socket */
-	int port;	 /* TCP port */
-	char *path;	 /* Unix socket path; NULL for TCP */
-	char *user;	 /* ACL user; NULL when none */
-	char *password;	 /* NULL when none; wiped on close */
-	size_t pwlen;	 /* its length */
-	int db;		 /* SELECTed database */
-	char where[160]; /* "HOST:PORT" or "unix:PATH", for messages (never the password) */
-};
-
 /* The Redis store's handle. */
 struct redis_store {
 	struct conn_store base; /* first: the ops table */
-	struct redis_target t;	/* the server */
+	struct conn_endpoint t; /* the server: the parsed spec (owned; t.where names it) */
 	redisContext *c;	/* the connection; NULL while disconnected */
 	int64_t retry_at;	/* monotonic ms before which no reconnection is tried */
 	int64_t backoff;	/* the delay after the next failed reconnection, ms; 0: none yet */
@@ -44,10 +34,11 @@ struct redis_store {
 
 /* ---- connecting ---- */
 
-/* Parses spec ("redis://...", "redis+unix://..." or "unix:...", store_redis_conn.c documents
- * the syntax) into s->t and connects (AUTH, SELECT or PING): 0, or -1 with a message in errbuf
- * (never the password; s->t is then freed). Blocks about 4 s at most. */
-int conn_redis_connect(struct redis_store *s, const char *spec, char *errbuf, size_t errlen);
+/* Takes the parsed spec *ep over into s->t (a CONN_ENDPOINT_REDIS or _REDIS_UNIX endpoint;
+ * *ep is zeroed) and connects (AUTH, SELECT or PING): 0, or -1 with a message in errbuf (never
+ * the password; s->t is then freed). Blocks about 4 s at most. */
+int conn_redis_connect(struct redis_store *s, struct conn_endpoint *ep, char *errbuf,
+		       size_t errlen);
 /* Closes the connection (if any) and frees s->t, wiping the password. */
 void conn_redis_disconnect(struct redis_store *s);
 

@@ -2,7 +2,6 @@
 # replays, benchmarks (make bench) and fuzzers (make fuzz).
 TEST_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir) -I$(top_srcdir)/tests/unit $(GSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CMOCKA_CFLAGS) -DDRIFTD_TEST_DATA='"$(abs_top_srcdir)/tests/data"'
-TEST_STATS_LIBS = $(STATS_LIBS) $(JANSSON_LIBS) $(CMOCKA_LIBS)
 TEST_AGENT_CPPFLAGS = $(TEST_CPPFLAGS) $(AGENT_CPPFLAGS)
 TEST_AGENT_LIBS = $(AGENT_LIBS) $(CMOCKA_LIBS)
 
@@ -17,6 +16,16 @@ AM_TESTS_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_bu
 	top_builddir NM CLANG_FORMAT PYTHON3;
 
 # ---- unit tests: one program per module, tests/unit/<layer>/test_<module>.c ----
+# Adding one is one line: its name in the list of its layer. automake builds it from its .c with
+# the program-wide defaults AM_CPPFLAGS and LDADD below (every other program and library of the
+# tree sets its own CPPFLAGS and LDADD or LIBADD, so the defaults reach only these tests) and
+# `make check` runs it, TAP by tap-driver. The static libraries give each test only the objects
+# it references: a stats/ test includes stats/ headers only and so links only stats/ code.
+AM_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
+LDADD = $(TEST_AGENT_LIBS)
+EXTRA_DIST += tests/unit/testutil.h tests/unit/redisproc.h tests/unit/record_same.h \
+	tests/unit/connectors/store_suite.h
+
 STATS_UNIT_TESTS = \
 	tests/unit/stats/test_codec \
 	tests/unit/stats/test_hist \
@@ -25,83 +34,42 @@ STATS_UNIT_TESTS = \
 	tests/unit/stats/test_divergence \
 	tests/unit/stats/test_stattests \
 	tests/unit/stats/test_sketch
-check_PROGRAMS += $(STATS_UNIT_TESTS)
-TESTS += $(STATS_UNIT_TESTS)
-EXTRA_DIST += tests/unit/testutil.h tests/unit/redisproc.h tests/unit/record_same.h \
-	tests/unit/connectors/store_suite.h
 
-tests_unit_stats_test_codec_CPPFLAGS = $(TEST_CPPFLAGS) -I$(top_srcdir)/stats
-tests_unit_stats_test_codec_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_hist_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_hist_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_edges_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_edges_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_cat_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_cat_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_divergence_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_divergence_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_stattests_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_stattests_LDADD = $(TEST_STATS_LIBS)
-tests_unit_stats_test_sketch_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_stats_test_sketch_LDADD = $(TEST_STATS_LIBS)
-
-# ---- connectors and agent unit tests (they link the whole agent library) ----
-AGENT_UNIT_TESTS = \
+CONN_UNIT_TESTS = \
+	tests/unit/connectors/test_text \
+	tests/unit/connectors/test_endpoint \
 	tests/unit/connectors/test_record \
 	tests/unit/connectors/test_label_decoder \
 	tests/unit/connectors/test_io_file \
+	tests/unit/connectors/test_kafka \
 	tests/unit/connectors/test_store_dir \
 	tests/unit/connectors/test_store_redis \
+	tests/unit/connectors/test_http \
+	tests/unit/connectors/test_alertmanager
+
+AGENT_UNIT_TESTS = \
 	tests/unit/agent/test_config \
+	tests/unit/agent/test_jsonpos \
 	tests/unit/agent/test_baseline \
+	tests/unit/agent/test_window \
+	tests/unit/agent/test_rules \
 	tests/unit/agent/test_decide \
+	tests/unit/agent/test_event \
 	tests/unit/agent/test_watermark \
 	tests/unit/agent/test_join_table \
 	tests/unit/agent/test_engine \
 	tests/unit/agent/test_checkpoint \
 	tests/unit/agent/test_log \
-	tests/unit/agent/test_metrics
-check_PROGRAMS += $(AGENT_UNIT_TESTS)
-TESTS += $(AGENT_UNIT_TESTS)
-tests_unit_connectors_test_record_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_record_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_label_decoder_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_label_decoder_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_io_file_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_io_file_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_store_dir_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_store_dir_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_connectors_test_store_redis_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_connectors_test_store_redis_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_config_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_baseline_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_decide_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_decide_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_watermark_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_watermark_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_log_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_log_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_checkpoint_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_checkpoint_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_join_table_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_join_table_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_engine_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_engine_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_metrics_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_metrics_LDADD = $(TEST_AGENT_LIBS)
+	tests/unit/agent/test_metrics \
+	tests/unit/agent/test_admin
 
-# ---- connectors unit tests that need the connectors library only ----
-CONN_UNIT_TESTS = tests/unit/connectors/test_http tests/unit/connectors/test_alertmanager
-check_PROGRAMS += $(CONN_UNIT_TESTS)
-TESTS += $(CONN_UNIT_TESTS)
-tests_unit_connectors_test_http_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
-tests_unit_connectors_test_http_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
-tests_unit_connectors_test_alertmanager_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
-tests_unit_connectors_test_alertmanager_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
+UNIT_TESTS = $(STATS_UNIT_TESTS) $(CONN_UNIT_TESTS) $(AGENT_UNIT_TESTS)
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
 
-# ---- integration tests: real programs end to end (each cleans up after itself) ----
+# ---- integration tests: real programs end to end, one TAP script each. A new one sources
+# tests/integration/lib.sh (TAP helpers, a temp dir, redis-server and mock-kafka, cleanup of
+# everything it started) and is one line: its name in INTEGRATION_TESTS. ----
 INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.test \
 	tests/integration/demo.test tests/integration/kafka.test \
 	tests/integration/restart.test tests/integration/labels.test \
@@ -112,7 +80,7 @@ INTEGRATION_TESTS += tests/integration/promtool-rules.test \
 	tests/integration/grafana-dashboard.test tests/integration/man-pages.test \
 	tests/integration/packaging.test tests/integration/install.test
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
 $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 
 # ---- fuzz targets: every parser has one. `make check` replays the committed corpus plus
@@ -120,7 +88,7 @@ $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 # with libFuzzer (clang) for real fuzzing. ----
 FUZZ_TARGETS = tests/fuzz/fuzz_hist tests/fuzz/fuzz_sketch tests/fuzz/fuzz_cat \
 	tests/fuzz/fuzz_record tests/fuzz/fuzz_label tests/fuzz/fuzz_config tests/fuzz/fuzz_baseline tests/fuzz/fuzz_window \
-	tests/fuzz/fuzz_alertmanager
+	tests/fuzz/fuzz_alertmanager tests/fuzz/fuzz_text
 check_PROGRAMS += $(FUZZ_TARGETS)
 TESTS += $(FUZZ_TARGETS)
 tests_fuzz_fuzz_hist_SOURCES = tests/fuzz/fuzz_hist.c tests/fuzz/replay.c
@@ -142,6 +110,9 @@ tests_fuzz_fuzz_alertmanager_SOURCES = tests/fuzz/fuzz_alertmanager.c tests/fuzz
 tests_fuzz_fuzz_alertmanager_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS) \
 	-DFUZZ_NAME='"alertmanager"'
 tests_fuzz_fuzz_alertmanager_LDADD = $(CONN_LIBS)
+tests_fuzz_fuzz_text_SOURCES = tests/fuzz/fuzz_text.c tests/fuzz/replay.c
+tests_fuzz_fuzz_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS) -DFUZZ_NAME='"text"'
+tests_fuzz_fuzz_text_LDADD = $(CONN_LIBS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/replay.c
 tests_fuzz_fuzz_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"config"'
 tests_fuzz_fuzz_config_LDADD = $(AGENT_LIBS)
@@ -194,49 +165,3 @@ bench: $(BENCHES)
 .PHONY: bench
 
 EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h
-
-# ---- unit-tests ----
-UNIT_TESTS_AGENT = \
-	tests/unit/agent/test_rules \
-	tests/unit/agent/test_window \
-	tests/unit/agent/test_event
-check_PROGRAMS += $(UNIT_TESTS_AGENT)
-TESTS += $(UNIT_TESTS_AGENT)
-tests_unit_agent_test_rules_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_rules_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_window_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_window_LDADD = $(TEST_AGENT_LIBS)
-tests_unit_agent_test_event_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_event_LDADD = $(TEST_AGENT_LIBS)
-# ---- ctl-split ----
-check_PROGRAMS += tests/unit/agent/test_admin
-TESTS += tests/unit/agent/test_admin
-tests_unit_agent_test_admin_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_admin_LDADD = $(TEST_AGENT_LIBS)
-
-# ---- text-endpoint ----
-# the text codecs and the endpoint spec parser (connectors/text.h, connectors/endpoint.h),
-# the Kafka source's stream ids
-TEXT_ENDPOINT_TESTS = tests/unit/connectors/test_text tests/unit/connectors/test_endpoint \
-	tests/unit/connectors/test_kafka
-check_PROGRAMS += $(TEXT_ENDPOINT_TESTS)
-TESTS += $(TEXT_ENDPOINT_TESTS)
-tests_unit_connectors_test_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
-tests_unit_connectors_test_text_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
-tests_unit_connectors_test_endpoint_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
-tests_unit_connectors_test_endpoint_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
-# the Kafka source's dense stream ids, against librdkafka's mock cluster
-tests_unit_connectors_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
-tests_unit_connectors_test_kafka_LDADD = $(CONN_LIBS) $(CMOCKA_LIBS)
-# the fuzz target of both (replayed by make check like the others)
-check_PROGRAMS += tests/fuzz/fuzz_text
-TESTS += tests/fuzz/fuzz_text
-tests_fuzz_fuzz_text_SOURCES = tests/fuzz/fuzz_text.c tests/fuzz/replay.c
-tests_fuzz_fuzz_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS) -DFUZZ_NAME='"text"'
-tests_fuzz_fuzz_text_LDADD = $(CONN_LIBS)
-# ---- config-split ----
-JSONPOS_UNIT_TESTS = tests/unit/agent/test_jsonpos
-check_PROGRAMS += $(JSONPOS_UNIT_TESTS)
-TESTS += $(JSONPOS_UNIT_TESTS)
-tests_unit_agent_test_jsonpos_CPPFLAGS = $(TEST_AGENT_CPPFLAGS)
-tests_unit_agent_test_jsonpos_LDADD = $(TEST_AGENT_LIBS)

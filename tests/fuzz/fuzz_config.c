@@ -1,6 +1,7 @@
 /*
- * fuzz_config.c -- fuzz target of agent/config.c: the strict JSON reader, the flag and
- * environment parsers, and the dump.
+ * fuzz_config.c -- fuzz target of the configuration: the strict JSON reader (agent/jsonpos.c),
+ * the file, flag and environment loaders (agent/config_load.c, config_value.c), the checks
+ * (config_check.c) and the dump (config_doc.c).
  *
  * Every input is used three times: (a) as a configuration document for agent_config_load_string,
  * (b) split at newlines into arguments for agent_config_load_args, (c) split at newlines into

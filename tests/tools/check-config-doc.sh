@@ -1,6 +1,6 @@
 #!/bin/sh
-# doc/configuration.md is generated from the option table of agent/config.c (STYLE.md example 8):
-# it must be byte for byte what `driftd config-doc` writes. On a difference, prints it and the
+# doc/configuration.md is generated from the option table of agent/config.c by agent/config_doc.c
+# (STYLE.md example 8): it must be byte for byte what `driftd config-doc` writes. On a difference, prints it and the
 # command that regenerates the page.
 # Needs: top_srcdir, top_builddir (set by make check).
 set -u

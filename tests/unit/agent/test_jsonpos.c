@@ -4,12 +4,14 @@
  * escape, numbers kept as written, literals), the line:col of every value and key, every error
  * with its exact "NAME:LINE:COL: message" (strings, numbers, literals, structure, nesting,
  * duplicate keys, key count, size, trailing data, NUL bytes, invalid UTF-8), and the lexical
- * helpers it exports (UTF-8 sequence length, number lexeme length, quoted excerpts).
+ * helpers it exports (number lexeme length, quoted excerpts) and the UTF-8 rule it takes from
+ * connectors/text.h (conn_text_utf8_len).
  *
  * Expected values are written out by hand from RFC 8259, the Unicode UTF-8 table (Table 3-7)
  * and jsonpos.h; positions are counted by hand (columns count characters from 1).
  */
 #include "agent/jsonpos.h"
+#include "connectors/text.h"
 #include "testutil.h"
 
 static char err[512];
@@ -642,9 +644,11 @@ static void test_size_limit(void **state)
 
 /* ---- the lexical helpers ---- */
 
+/* The reader's UTF-8 rule is text.h's conn_text_utf8_len (no copy of its own): these are the
+ * sequences the reader must take and refuse. */
 static size_t u8(const char *s, size_t n)
 {
-	return agent_jsonpos_utf8_len((const unsigned char *)s, n);
+	return conn_text_utf8_len(s, n);
 }
 
 static void test_utf8_len(void **state)

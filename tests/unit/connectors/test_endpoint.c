@@ -137,6 +137,7 @@ static void test_dir(void **state)
 	e = ok("dir:/var/x@y:z", CONN_ENDPOINT_STORE); /* no userinfo in a dir: spec */
 	assert_string_equal(e->path, "/var/x@y:z");
 	bad("dir:", CONN_ENDPOINT_STORE, store_msg);
+	assert_non_null(strstr(err, "dir: empty path"));
 	bad("dir:/x", CONN_ENDPOINT_SOURCE, source_msg);
 	bad(SECRET, CONN_ENDPOINT_STORE, store_msg);
 	bad("", CONN_ENDPOINT_STORE, store_msg);
@@ -145,6 +146,32 @@ static void test_dir(void **state)
 	bad("redis:/" SECRET, CONN_ENDPOINT_STORE, store_msg);
 	bad("Redis://h", CONN_ENDPOINT_STORE, store_msg);
 	bad("rediss://:" SECRET "@host:6380", CONN_ENDPOINT_STORE, "TLS");
+}
+
+/* conn_endpoint_expected is the whole message of a kind the role does not take, and only of
+ * that: a caller tells "not this role's" from "malformed" by it. */
+static void test_expected(void **state)
+{
+	(void)state;
+	assert_string_equal(conn_endpoint_expected(CONN_ENDPOINT_SOURCE), source_msg);
+	assert_string_equal(conn_endpoint_expected(CONN_ENDPOINT_SINK), sink_msg);
+	assert_string_equal(conn_endpoint_expected(CONN_ENDPOINT_TOPIC), topic_msg);
+	assert_string_equal(conn_endpoint_expected(CONN_ENDPOINT_STORE), store_msg);
+	assert_string_equal(conn_endpoint_expected((enum conn_endpoint_role)99),
+			    "unknown endpoint role");
+	bad("ftp://" SECRET, CONN_ENDPOINT_STORE, store_msg);
+	assert_string_equal(err, conn_endpoint_expected(CONN_ENDPOINT_STORE));
+	bad("kafka:a,b", CONN_ENDPOINT_SINK, sink_msg);
+	assert_string_equal(err, conn_endpoint_expected(CONN_ENDPOINT_SINK));
+	bad("file:", CONN_ENDPOINT_SOURCE, source_msg);
+	assert_string_equal(err, conn_endpoint_expected(CONN_ENDPOINT_SOURCE));
+	/* a store spec of a known kind, malformed: a message of its own */
+	bad("dir:", CONN_ENDPOINT_STORE, store_msg);
+	assert_string_not_equal(err, conn_endpoint_expected(CONN_ENDPOINT_STORE));
+	bad("redis://h:0", CONN_ENDPOINT_STORE, "redis: the port");
+	bad("unix:", CONN_ENDPOINT_STORE, "redis: the socket path");
+	bad("rediss://h", CONN_ENDPOINT_STORE, "TLS");
+	assert_string_not_equal(err, conn_endpoint_expected(CONN_ENDPOINT_STORE));
 }
 
 static void test_redis_tcp(void **state)
@@ -390,7 +417,7 @@ int main(void)
 		cmocka_unit_test(test_file),	   cmocka_unit_test(test_kafka),
 		cmocka_unit_test(test_dir),	   cmocka_unit_test(test_redis_tcp),
 		cmocka_unit_test(test_redis_unix), cmocka_unit_test(test_release),
-		cmocka_unit_test(test_mask),
+		cmocka_unit_test(test_mask),	   cmocka_unit_test(test_expected),
 	};
 
 	return TU_RUN(tests);

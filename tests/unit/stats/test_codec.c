@@ -2,7 +2,7 @@
  * test_codec.c -- the byte codec every serialized stats object uses: varint boundaries and
  * canonical form, little-endian fixed widths, doubles bit for bit, bounds on every read.
  */
-#include "codec.h"
+#include "stats/codec.h"
 #include "testutil.h"
 
 #include <float.h>
