@@ -17,6 +17,7 @@
 #include "agent/baseline.h"
 #include "agent/util.h"
 #include "agent/accuracy.h"
+#include "agent/json_out.h"
 #include "agent/timefmt.h"
 #include "connectors/hash.h"
 
@@ -549,12 +550,6 @@ static json_t *jcount(uint64_t v)
 	return v <= I64_MAX_U ? json_integer((json_int_t)v) : NULL;
 }
 
-/* obj[key] = v (stolen); -1 when v is NULL or on no memory. */
-static int jset(json_t *obj, const char *key, json_t *v)
-{
-	return v ? json_object_set_new(obj, key, v) : -1;
-}
-
 /* A JSON array of n doubles (finite) or counters. */
 static json_t *jreals(const double *x, size_t n)
 {
@@ -573,32 +568,32 @@ static json_t *feature_to_json(const struct agent_bfeature *f)
 	json_t *o = json_object(), *counts = json_array(), *x;
 	int bad = !o || !counts;
 
-	bad |= jset(o, "name", json_string(f->name));
-	bad |= jset(o, "kind", json_string(f->categorical ? "categorical" : "numeric"));
-	bad |= jset(o, "missing", jcount(f->missing));
-	bad |= jset(o, "mismatched", jcount(f->mismatched));
+	bad |= agent_json_set(o, "name", json_string(f->name));
+	bad |= agent_json_set(o, "kind", json_string(f->categorical ? "categorical" : "numeric"));
+	bad |= agent_json_set(o, "missing", jcount(f->missing));
+	bad |= agent_json_set(o, "mismatched", jcount(f->mismatched));
 	if (bad)
 		goto error;
 	if (!f->categorical) {
 		size_t bins = stats_hist_bins(f->hist);
 		const uint64_t *c = stats_hist_counts(f->hist);
 
-		bad |= jset(o, "iqr", isfinite(f->iqr) ? json_real(f->iqr) : json_null());
-		bad |= jset(o, "edges", jreals(stats_hist_edges(f->hist), bins + 1));
+		bad |= agent_json_set(o, "iqr", isfinite(f->iqr) ? json_real(f->iqr) : json_null());
+		bad |= agent_json_set(o, "edges", jreals(stats_hist_edges(f->hist), bins + 1));
 		for (size_t i = 1; i <= bins && !bad; i++)
 			bad |= json_array_append_new(counts, x = jcount(c[i])) < 0 || !x;
-		bad |= jset(o, "counts", counts);
+		bad |= agent_json_set(o, "counts", counts);
 		counts = NULL;
-		bad |= jset(o, "underflow", jcount(stats_hist_underflow(f->hist)));
-		bad |= jset(o, "overflow", jcount(stats_hist_overflow(f->hist)));
+		bad |= agent_json_set(o, "underflow", jcount(stats_hist_underflow(f->hist)));
+		bad |= agent_json_set(o, "overflow", jcount(stats_hist_overflow(f->hist)));
 		if (stats_hist_nan(f->hist) != 0)
 			bad = 1; /* values are finite: a baseline never counts NaN */
 	} else {
 		size_t n = stats_cat_size(f->cat), len;
 		json_t *values = json_array();
 
-		bad |= jset(o, "max_categories",
-			    json_integer((json_int_t)stats_cat_max_values(f->cat)));
+		bad |= agent_json_set(o, "max_categories",
+				      json_integer((json_int_t)stats_cat_max_values(f->cat)));
 		for (size_t i = 0; i < n && !bad && values; i++) {
 			const char *v = stats_cat_value(f->cat, i, &len);
 
@@ -607,10 +602,10 @@ static json_t *feature_to_json(const struct agent_bfeature *f)
 						     x = jcount(stats_cat_count(f->cat, i))) < 0 ||
 			       !x;
 		}
-		bad |= jset(o, "values", values);
-		bad |= jset(o, "counts", counts);
+		bad |= agent_json_set(o, "values", values);
+		bad |= agent_json_set(o, "counts", counts);
 		counts = NULL;
-		bad |= jset(o, "other", jcount(stats_cat_other(f->cat)));
+		bad |= agent_json_set(o, "other", jcount(stats_cat_other(f->cat)));
 	}
 	if (!bad)
 		return o;
@@ -640,37 +635,37 @@ char *agent_baseline_to_json(const struct agent_baseline *b)
 		bad = 1;
 	agent_time_format(b->created_ms, created);
 
-	bad |= jset(o, "schema", json_integer(AGENT_BASELINE_SCHEMA));
-	bad |= jset(o, "model", json_string(b->model));
-	bad |= jset(o, "version", json_string(b->version));
-	bad |= jset(o, "created", json_string(created));
-	bad |= jset(o, "created_ms", json_integer((json_int_t)b->created_ms));
-	bad |= jset(o, "samples", jcount(b->samples));
-	bad |= jset(o, "metadata", meta ? meta : json_null());
+	bad |= agent_json_set(o, "schema", json_integer(AGENT_BASELINE_SCHEMA));
+	bad |= agent_json_set(o, "model", json_string(b->model));
+	bad |= agent_json_set(o, "version", json_string(b->version));
+	bad |= agent_json_set(o, "created", json_string(created));
+	bad |= agent_json_set(o, "created_ms", json_integer((json_int_t)b->created_ms));
+	bad |= agent_json_set(o, "samples", jcount(b->samples));
+	bad |= agent_json_set(o, "metadata", meta ? meta : json_null());
 	meta = NULL;
 	for (size_t i = 0; i < b->nfeatures && !bad; i++)
 		bad |=
 		    json_array_append_new(features, x = feature_to_json(&b->features[i])) < 0 || !x;
-	bad |= jset(o, "features", features);
+	bad |= agent_json_set(o, "features", features);
 	features = NULL;
-	bad |= jset(o, "prediction",
-		    b->has_prediction ? feature_to_json(&b->prediction) : json_null());
+	bad |= agent_json_set(o, "prediction",
+			      b->has_prediction ? feature_to_json(&b->prediction) : json_null());
 	if (!bad) {
 		json_t *lat = json_object(), *acc = json_object(), *reg = json_object(),
 		       *errs = json_object();
 
-		bad |= jset(lat, "unit", json_string("seconds"));
-		bad |= jset(lat, "sketch", json_string(sk));
-		bad |= jset(o, "latency", lat);
-		bad |= jset(acc, "scored", jcount(b->scored));
-		bad |= jset(acc, "correct", jcount(b->correct));
-		bad |= jset(o, "accuracy", acc);
-		bad |= jset(reg, "n", jcount(b->reg_n));
-		bad |= jset(reg, "abs_err_sum", json_real(b->abs_err_sum));
-		bad |= jset(o, "regression", reg);
-		bad |= jset(errs, "known", jcount(b->error_known));
-		bad |= jset(errs, "errors", jcount(b->errors));
-		bad |= jset(o, "errors", errs);
+		bad |= agent_json_set(lat, "unit", json_string("seconds"));
+		bad |= agent_json_set(lat, "sketch", json_string(sk));
+		bad |= agent_json_set(o, "latency", lat);
+		bad |= agent_json_set(acc, "scored", jcount(b->scored));
+		bad |= agent_json_set(acc, "correct", jcount(b->correct));
+		bad |= agent_json_set(o, "accuracy", acc);
+		bad |= agent_json_set(reg, "n", jcount(b->reg_n));
+		bad |= agent_json_set(reg, "abs_err_sum", json_real(b->abs_err_sum));
+		bad |= agent_json_set(o, "regression", reg);
+		bad |= agent_json_set(errs, "known", jcount(b->error_known));
+		bad |= agent_json_set(errs, "errors", jcount(b->errors));
+		bad |= agent_json_set(o, "errors", errs);
 	}
 	if (!bad)
 		out = json_dumps(o, JSON_FLAGS);
