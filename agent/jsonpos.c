@@ -14,6 +14,7 @@
 #include "agent/jsonpos.h"
 #include "agent/ascii.h"
 #include "agent/util.h"
+#include "connectors/buf.h"
 #include "connectors/text.h"
 
 #include <stdarg.h>
@@ -146,31 +147,6 @@ static void jskip(struct jreader *r)
 		jadv(r);
 }
 
-/* A growable byte buffer. */
-struct buf {
-	char *data;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const void *src, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 32;
-		char *d;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(d = realloc(b->data, cap)))
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, src, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
 /* The 4 hex digits of a \u escape at p (before end) into *out; -1 when they are not. */
 static int hex4(const unsigned char *p, const unsigned char *end, unsigned *out)
 {
@@ -183,7 +159,7 @@ static int hex4(const unsigned char *p, const unsigned char *end, unsigned *out)
 }
 
 /* After a backslash at (line, col): one escape sequence into b. */
-static int jescape(struct jreader *r, struct buf *b, int line, int col)
+static int jescape(struct jreader *r, struct conn_buf *b, int line, int col)
 {
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 	unsigned cp, lo;
@@ -199,7 +175,7 @@ static int jescape(struct jreader *r, struct buf *b, int line, int col)
 			return -1;
 		}
 		jadv(r);
-		return buf_add(b, &to[e - from], 1);
+		return conn_buf_put(b, &to[e - from], 1);
 	}
 	jadv(r);
 	if (hex4(r->p, r->end, &cp)) {
@@ -245,7 +221,7 @@ static int jescape(struct jreader *r, struct buf *b, int line, int col)
 		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
 		ulen = 4;
 	}
-	return buf_add(b, u, ulen);
+	return conn_buf_put(b, u, ulen);
 }
 
 /* A string at r->p (the opening quote) into a malloc'd, NUL-terminated *out. Messages never
@@ -253,9 +229,9 @@ static int jescape(struct jreader *r, struct buf *b, int line, int col)
 static int jstring(struct jreader *r, char **out, size_t *outlen)
 {
 	int line = r->line, col = r->col;
-	struct buf b = { 0 };
+	struct conn_buf b = { 0 };
 
-	if (buf_add(&b, "", 0))
+	if (conn_buf_put(&b, "", 0))
 		goto oom;
 	jadv(r);
 	for (;;) {
@@ -295,19 +271,19 @@ static int jstring(struct jreader *r, char **out, size_t *outlen)
 				jerr_at(r, r->line, r->col, "invalid UTF-8 in a string");
 				goto fail;
 			}
-			if (buf_add(&b, r->p, k))
+			if (conn_buf_put(&b, r->p, k))
 				goto oom;
 			for (size_t i = 0; i < k; i++)
 				jadv(r);
 		}
 	}
-	*out = b.data;
+	*out = b.p;
 	*outlen = b.len;
 	return 0;
 oom:
 	jerr_at(r, line, col, "out of memory");
 fail:
-	free(b.data);
+	free(b.p);
 	return -1;
 }
 

@@ -24,6 +24,7 @@
 #include "build.h"
 #endif
 #include "agent/metrics.h"
+#include "connectors/buf.h"
 #include "connectors/text.h"
 #include "connectors/versions.h"
 #include "stats/hist.h"
@@ -34,55 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- output buffer ---- */
+/* ---- output buffer (connectors/buf.h) ---- */
 
-struct out {
-	char *p;
-	size_t len, cap; /* cap: bytes allocated; len + 1 <= cap always (room for the NUL) */
-	int oom;	 /* an allocation failed: everything after is dropped */
-};
-
-/* Makes room for n more bytes (and the NUL). 0, or -1 (oom set). */
-static int reserve(struct out *o, size_t n)
+static void puts_(struct conn_buf *o, const char *s)
 {
-	size_t cap;
-	char *p;
-
-	if (o->oom)
-		return -1;
-	if (o->len + n + 1 <= o->cap)
-		return 0;
-	cap = o->cap ? o->cap : 4096;
-	while (cap < o->len + n + 1)
-		cap *= 2;
-	p = realloc(o->p, cap);
-	if (!p) {
-		o->oom = 1;
-		return -1;
-	}
-	o->p = p;
-	o->cap = cap;
-	return 0;
-}
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (reserve(o, n) < 0)
-		return;
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void puts_(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-static void putc_(struct out *o, char c)
-{
-	if (reserve(o, 1) < 0)
-		return;
-	o->p[o->len++] = c;
+	conn_buf_put(o, s, strlen(s));
 }
 
 /* ---- numbers ----
@@ -233,29 +190,29 @@ static size_t fmt_double(char *d, double v)
 	return o + fmt_fixed(d + o, n, 16 - x);
 }
 
-static void put_u64(struct out *o, uint64_t v)
+static void put_u64(struct conn_buf *o, uint64_t v)
 {
-	if (reserve(o, NUM_MAX) == 0)
+	if (conn_buf_reserve(o, NUM_MAX) == 0)
 		o->len += fmt_u64(o->p + o->len, v);
 }
 
-static void put_double(struct out *o, double v)
+static void put_double(struct conn_buf *o, double v)
 {
-	if (reserve(o, NUM_MAX) == 0)
+	if (conn_buf_reserve(o, NUM_MAX) == 0)
 		o->len += fmt_double(o->p + o->len, v);
 }
 
 /* Writes s escaped: backslash, newline and (quote) the double quote get a backslash; bytes
  * that are not UTF-8 (text.h's conn_text_utf8_len) become U+FFFD, as in every JSON string.
  * Label values escape the quote in both formats, HELP text only in OpenMetrics. */
-static void put_escaped(struct out *o, const char *s, int quote)
+static void put_escaped(struct conn_buf *o, const char *s, int quote)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t n = strlen((const char *)p);
 	const unsigned char *end = p + n;
 	char *d;
 
-	if (reserve(o, 3 * n) < 0) /* worst case: every byte an invalid one -> 3 bytes */
+	if (conn_buf_reserve(o, 3 * n) < 0) /* worst case: every byte an invalid one -> 3 bytes */
 		return;
 	d = o->p + o->len;
 	while (*p) {
@@ -303,13 +260,13 @@ struct fam {
 };
 
 struct render {
-	struct out o;
+	struct conn_buf o;
 	int om;		     /* OpenMetrics */
 	const struct fam *f; /* the current family */
 	char name[96];	     /* its samples' name (with _total, _info) */
 	size_t namelen;
-	unsigned nlabels; /* labels written in the current sample */
-	struct out lab;	  /* pre-escaped labels of the pairs and features (struct spair) */
+	unsigned nlabels;    /* labels written in the current sample */
+	struct conn_buf lab; /* pre-escaped labels of the pairs and features (struct spair) */
 };
 
 static const char *suffix(enum ftype t)
@@ -322,84 +279,84 @@ static void family(struct render *r, const struct fam *f)
 {
 	static const char *const om_type[] = { "gauge", "counter", "summary", "info" };
 	static const char *const text_type[] = { "gauge", "counter", "summary", "gauge" };
-	struct out *o = &r->o;
+	struct conn_buf *o = &r->o;
 
 	r->f = f;
 	r->namelen = (size_t)snprintf(r->name, sizeof r->name, "%s%s", f->name, suffix(f->type));
 	if (r->om) {
 		puts_(o, "# TYPE ");
 		puts_(o, f->name);
-		putc_(o, ' ');
+		conn_buf_putc(o, ' ');
 		puts_(o, om_type[f->type]);
 		if (f->unit) {
 			puts_(o, "\n# UNIT ");
 			puts_(o, f->name);
-			putc_(o, ' ');
+			conn_buf_putc(o, ' ');
 			puts_(o, f->unit);
 		}
 		puts_(o, "\n# HELP ");
 		puts_(o, f->name);
-		putc_(o, ' ');
+		conn_buf_putc(o, ' ');
 		put_escaped(o, f->help, 1);
-		putc_(o, '\n');
+		conn_buf_putc(o, '\n');
 	} else {
 		puts_(o, "# HELP ");
 		puts_(o, f->name);
 		puts_(o, suffix(f->type));
-		putc_(o, ' ');
+		conn_buf_putc(o, ' ');
 		put_escaped(o, f->help, 0);
 		puts_(o, "\n# TYPE ");
 		puts_(o, f->name);
 		puts_(o, suffix(f->type));
-		putc_(o, ' ');
+		conn_buf_putc(o, ' ');
 		puts_(o, text_type[f->type]);
-		putc_(o, '\n');
+		conn_buf_putc(o, '\n');
 	}
 }
 
 /* Starts a sample of the current family: its name. */
 static void sample(struct render *r)
 {
-	put(&r->o, r->name, r->namelen);
+	conn_buf_put(&r->o, r->name, r->namelen);
 	r->nlabels = 0;
 }
 
 static void label(struct render *r, const char *name, const char *value)
 {
-	putc_(&r->o, r->nlabels++ ? ',' : '{');
+	conn_buf_putc(&r->o, r->nlabels++ ? ',' : '{');
 	puts_(&r->o, name);
-	put(&r->o, "=\"", 2);
+	conn_buf_put(&r->o, "=\"", 2);
 	put_escaped(&r->o, value, 1);
-	putc_(&r->o, '"');
+	conn_buf_putc(&r->o, '"');
 }
 
 /* Pre-escaped labels (name="value"[,name="value"...]) from r->lab. */
 static void labels_cached(struct render *r, size_t off, size_t len)
 {
-	putc_(&r->o, r->nlabels++ ? ',' : '{');
-	put(&r->o, r->lab.p + off, len);
+	conn_buf_putc(&r->o, r->nlabels++ ? ',' : '{');
+	conn_buf_put(&r->o, r->lab.p + off, len);
 }
 
 static void end_labels(struct render *r)
 {
 	if (r->nlabels)
-		put(&r->o, "} ", 2);
+		conn_buf_put(&r->o, "} ", 2);
 	else
-		putc_(&r->o, ' ');
+		conn_buf_putc(&r->o, ' ');
 }
 
 static void value_u64(struct render *r, uint64_t v)
 {
 	end_labels(r);
 	put_u64(&r->o, v);
-	putc_(&r->o, '\n');
+	conn_buf_putc(&r->o, '\n');
 }
 
 static void value_double(struct render *r, double v)
 {
 	end_labels(r);
 	put_double(&r->o, v);
-	putc_(&r->o, '\n');
+	conn_buf_putc(&r->o, '\n');
 }
 
 /* An unlabelled sample. */
@@ -962,7 +919,7 @@ int agent_metrics_render(const struct agent_metrics *m, int openmetrics, char **
 		put_escaped(&r.lab, p->model, 1);
 		puts_(&r.lab, "\",version=\"");
 		put_escaped(&r.lab, p->version, 1);
-		putc_(&r.lab, '"');
+		conn_buf_putc(&r.lab, '"');
 		sp[nsp].lablen = r.lab.len - sp[nsp].lab;
 		for (size_t j = 0; j < p->last->nfeatures; j++)
 			sp[nsp].f[j].f = &p->last->features[j];
@@ -977,7 +934,7 @@ int agent_metrics_render(const struct agent_metrics *m, int openmetrics, char **
 			y->lab = r.lab.len;
 			puts_(&r.lab, "feature=\"");
 			put_escaped(&r.lab, x->name, 1);
-			putc_(&r.lab, '"');
+			conn_buf_putc(&r.lab, '"');
 			y->lablen = r.lab.len - y->lab;
 			nf++;
 		}
@@ -999,7 +956,8 @@ int agent_metrics_render(const struct agent_metrics *m, int openmetrics, char **
 			routes[nroutes++] = routes[i];
 
 	/* about 130 bytes a series, plus the metadata (about 12 KiB) */
-	if (r.lab.oom || reserve(&r.o, 16384 + 130 * (4 * nfeat + 24 * nsp + 2 * nlag)) < 0)
+	if (r.lab.oom ||
+	    conn_buf_reserve(&r.o, 16384 + 130 * (4 * nfeat + 24 * nsp + 2 * nlag)) < 0)
 		goto nomem;
 
 	build_info(&r);

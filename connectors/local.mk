@@ -10,7 +10,7 @@ connectors_libconnectors_a_SOURCES = \
 	connectors/versions.h connectors/versions.c \
 	connectors/text.h connectors/text.c \
 	connectors/endpoint.h connectors/endpoint.c \
-	connectors/hash.h \
+	connectors/buf.h connectors/hash.h \
 	connectors/record.h connectors/record_impl.h connectors/record.c \
 	connectors/record_jansson.c \
 	connectors/label_decoder.h connectors/label_decoder.c \
