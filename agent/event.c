@@ -127,6 +127,14 @@ static int finish_event(struct agent_event *ev, const char *model, json_t *data,
 	return ok;
 }
 
+/* Dry runs have ids of their own ("/dryrun" at the end): a dry-run decision's claim never
+ * suppresses the real decision of the same window or alert, nor the reverse, and a consumer
+ * deduplicating by id never takes one for the other. */
+static const char *id_space(const char *type)
+{
+	return type && !strcmp(type, AGENT_EVENT_DRYRUN) ? "/dryrun" : "";
+}
+
 int agent_event_build_alert(struct agent_event *ev, const char *agent_id, const char *model,
 			    const char *version, const char *to_version, const char *type,
 			    int dry_run, const struct conn_am_alert *a)
@@ -143,14 +151,14 @@ int agent_event_build_alert(struct agent_event *ev, const char *agent_id, const 
 			 (long long)(a->has_starts ? a->starts_ms : 0));
 		fp = fpbuf;
 	}
-	idlen = strlen(model) + strlen(version) + strlen(fp) + 16;
+	idlen = strlen(model) + strlen(version) + strlen(fp) + 24;
 	ev->id = malloc(idlen);
 	ev->source = malloc(strlen(agent_id) + 10);
 	if (!ev->id || !ev->source)
 		ok = 0;
 	if (!ok)
 		goto out;
-	snprintf(ev->id, idlen, "%s/%s/alert/%s", model, version, fp);
+	snprintf(ev->id, idlen, "%s/%s/alert/%s%s", model, version, fp, id_space(type));
 	snprintf(ev->source, strlen(agent_id) + 10, "driftd://%s", agent_id);
 	agent_time_format(a->has_starts ? a->starts_ms : 0, ev->time);
 	ev->type = type;
@@ -192,7 +200,7 @@ int agent_event_build(struct agent_event *ev, const char *agent_id, const char *
 	json_t *reasons = json_array();
 	char start[AGENT_TIME_LEN];
 	int ok = data && win && reasons;
-	size_t idlen = strlen(model) + strlen(version) + 24;
+	size_t idlen = strlen(model) + strlen(version) + 32;
 
 	memset(ev, 0, sizeof *ev);
 	ev->id = malloc(idlen);
@@ -201,7 +209,8 @@ int agent_event_build(struct agent_event *ev, const char *agent_id, const char *
 		ok = 0;
 	if (!ok)
 		goto out;
-	snprintf(ev->id, idlen, "%s/%s/%lld", model, version, (long long)e->end_ms);
+	snprintf(ev->id, idlen, "%s/%s/%lld%s", model, version, (long long)e->end_ms,
+		 id_space(d->type));
 	snprintf(ev->source, strlen(agent_id) + 10, "driftd://%s", agent_id);
 	agent_time_format(e->end_ms, ev->time);
 	agent_time_format(e->start_ms, start);

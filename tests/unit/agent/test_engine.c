@@ -296,6 +296,47 @@ static void test_hold_and_dry_run(void **state)
 	assert_false(latched);
 }
 
+/* A dry-run decision and the real one of the same window have ids of their own: neither claim
+ * suppresses the other, in either order (a shadow agent in dry run on the same store, or a dry
+ * run before the real one). */
+static void test_dry_run_own_ids(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(5);
+
+	g.latency = 14; /* p95 ratio 1.4: windows 0 and 1 breach, the second one fires */
+	x->c.dry_run = 1;
+	fx_engine(x);
+	for (int w = 0; w < 3; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 1);
+	assert_string_equal(x->last_type, AGENT_EVENT_DRYRUN);
+	x->c.dry_run = 0; /* the real run over the same windows */
+	fx_engine(x);
+	for (int w = 0; w < 3; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 2);
+	assert_int_equal(x->duplicates, 0);
+	assert_string_equal(x->last_type, AGENT_EVENT_ROLLBACK);
+
+	/* the reverse: a real decision first, then a dry run of the same windows */
+	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0); /* driftctl rearm */
+	fx_engine(x);
+	for (int w = 5; w < 8; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 3);
+	assert_string_equal(x->last_type, AGENT_EVENT_ROLLBACK);
+	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0); /* driftctl rearm */
+	x->c.dry_run = 1;
+	fx_engine(x);
+	for (int w = 5; w < 8; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(x->events, 4);
+	assert_int_equal(x->duplicates, 0);
+	assert_string_equal(x->last_type, AGENT_EVENT_DRYRUN);
+	assert_int_equal(count_lines(x->sink_path), 4);
+}
+
 static void test_accuracy_and_needs_target(void **state)
 {
 	struct fx *x = *state;
@@ -458,6 +499,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drift_fires_once_then_latched, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hold_and_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_own_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accuracy_and_needs_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_suppressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_baseline, setup, teardown),

@@ -428,8 +428,8 @@ static void test_numbers(void **state)
 	agent_event_free(&ev);
 }
 
-/* The same input gives the same bytes; the id depends on model, version and window end only
- * (not on the agent, the decision or the evidence). */
+/* The same input gives the same bytes; the id depends on model, version, window end and
+ * whether it is a dry run only (not on the agent, the decision's streak or the evidence). */
 static void test_determinism(void **state)
 {
 	struct agent_eval e;
@@ -445,8 +445,7 @@ static void test_determinism(void **state)
 	assert_memory_equal(a.json, b.json, a.len);
 	agent_event_free(&b);
 
-	d.type = AGENT_EVENT_DRYRUN;
-	d.breach_windows = 5;
+	d.breach_windows = 5; /* another decision and other evidence: the same id */
 	fs[0].kl = 0.5;
 	assert_int_equal(agent_event_build(&b, "agent-2", "fraud", "v2.4.0", "v2.3.1", &e, &d), 0);
 	assert_string_equal(a.id, b.id);
@@ -454,9 +453,19 @@ static void test_determinism(void **state)
 	assert_string_not_equal(a.source, b.source);
 	agent_event_free(&b);
 
+	/* a dry run has an id of its own: its claim never suppresses the real decision */
+	d.type = AGENT_EVENT_DRYRUN;
+	assert_int_equal(agent_event_build(&b, "agent-2", "fraud", "v2.4.0", "v2.3.1", &e, &d), 0);
+	assert_string_not_equal(a.id, b.id);
+	assert_int_equal(strlen(b.id), strlen(a.id) + strlen("/dryrun"));
+	assert_memory_equal(b.id, a.id, strlen(a.id));
+	assert_string_equal(b.id + strlen(a.id), "/dryrun");
+	assert_string_equal(a.time, b.time);
+	agent_event_free(&b);
+
 	e.end_ms += 60000;
 	assert_int_equal(agent_event_build(&b, "agent-1", "fraud", "v2.4.0", "v2.3.1", &e, &d), 0);
-	assert_string_equal(b.id, "fraud/v2.4.0/1795730460000");
+	assert_string_equal(b.id, "fraud/v2.4.0/1795730460000/dryrun");
 	assert_string_equal(b.time, "2026-11-26T22:01:00.000Z");
 	agent_event_free(&b);
 	agent_event_free(&a);
@@ -607,7 +616,7 @@ static void test_alert_fallbacks(void **state)
 	    agent_event_build_alert(&ev, "x", "fraud", "v2.4.0", "v1", AGENT_EVENT_DRYRUN, 1, &a),
 	    0);
 	assert_one_line(&ev);
-	assert_string_equal(ev.id, "fraud/v2.4.0/alert/0");
+	assert_string_equal(ev.id, "fraud/v2.4.0/alert/0/dryrun"); /* a dry run's own id space */
 	assert_string_equal(ev.time, "1970-01-01T00:00:00.000Z");
 	j = parse(&ev);
 	data = json_object_get(j, "data");
