@@ -118,6 +118,7 @@ const struct opt config_opts[] = {
 	{ .name = "metrics_listen",
 	  .flag = "metrics-listen",
 	  .type = OPT_STRING,
+	  .flags = OPT_NULLABLE,
 	  .off = OFF(metrics_listen),
 	  .def = "127.0.0.1:9640",
 	  .check = config_check_listen,

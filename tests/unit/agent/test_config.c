@@ -855,6 +855,11 @@ static void test_spec_flags(void **state)
 	assert_int_equal(args(&c, &i, "--store", "redis+unix:///run/redis.sock", NULL), 0);
 	assert_string_equal(c.store, "redis+unix:///run/redis.sock");
 	assert_int_equal(agent_config_validate(&c, err, sizeof err), 0);
+	/* an empty --metrics-listen serves no HTTP at all (doc/http.md): unset, still valid */
+	assert_non_null(c.metrics_listen);
+	assert_int_equal(args(&c, &i, "--metrics-listen", "", NULL), 0);
+	assert_null(c.metrics_listen);
+	assert_int_equal(agent_config_validate(&c, err, sizeof err), 0);
 	agent_config_free(&c);
 }
 
