@@ -63,6 +63,7 @@ struct agent_ckpt {
 	int64_t lock_ttl_ms;	      /* how long a window's lock is held (LOCK_TTL_MS) */
 	int64_t last_commit;	      /* wall ms of the last commit attempt */
 	struct conn_ckpt_item *drops; /* window keys decided since the last commit (keys owned) */
+	char **unlocks; /* with each drop: the window's lock, released once committed */
 	size_t ndrops, capdrops;
 	struct ck_stream *streams;
 	size_t nstreams, last_stream;
@@ -258,6 +259,15 @@ static void apply_state(struct agent_ckpt *ck, struct agent_pair *p, const struc
 		agent_cooldown_raise(ck->env.em, p->model, ps->cool);
 }
 
+/* The name of the lock of window w of p: "MLEN:MODEL" "VLEN:VERSION" START. */
+#define LOCK_NAME_MAX 320
+static void lock_name(const struct agent_pair *p, const struct agent_window *w,
+		      char buf[LOCK_NAME_MAX])
+{
+	snprintf(buf, LOCK_NAME_MAX, "%zu:%s%zu:%s%" PRId64, p->mlen, p->model, p->vlen, p->version,
+		 w->start_ms);
+}
+
 /* ---- pairs ---- */
 
 void agent_ckpt_pair_changed(struct agent_ckpt *ck, const struct agent_pair *p)
@@ -376,9 +386,12 @@ void agent_ckpt_free(struct agent_ckpt *ck)
 {
 	if (!ck)
 		return;
-	for (size_t i = 0; i < ck->ndrops; i++)
+	for (size_t i = 0; i < ck->ndrops; i++) {
 		free((char *)ck->drops[i].key);
+		free(ck->unlocks[i]);
+	}
 	free(ck->drops);
+	free(ck->unlocks);
 	for (size_t i = 0; i < ck->nstreams; i++)
 		free(ck->streams[i].name);
 	free(ck->streams);
@@ -651,8 +664,17 @@ static void committed(struct agent_ckpt *ck, const struct commit_buf *b)
 		if (ck->streams[i].next_offset >= 0)
 			ck->streams[i].saved_offset = ck->streams[i].next_offset;
 	}
-	for (size_t i = 0; i < ck->ndrops; i++)
+	/* the decisions are stored: their windows' locks are no longer needed (in the dir store a
+	 * lock left to expire stays a file, one per decided window) */
+	for (size_t i = 0; i < ck->ndrops; i++) {
+		if (ck->unlocks[i] &&
+		    conn_store_unlock(ck->env.store, ck->scope, ck->unlocks[i], ck->instance) < 0)
+			agent_log(AGENT_LOG_DEBUG, "checkpoint",
+				  "lock not released (it expires): %s",
+				  conn_store_error(ck->env.store));
 		free((char *)ck->drops[i].key);
+		free(ck->unlocks[i]);
+	}
 	ck->ndrops = 0;
 }
 
@@ -798,7 +820,7 @@ enum agent_ckpt_close agent_ckpt_before_close(struct agent_ckpt *ck, struct agen
 	char *key = make_key(p, w, &klen), *pkey = make_key(p, NULL, &plen);
 	struct merge_ctx mc = { ck, w };
 	struct hold_query hq = { 0 };
-	char lock[320]; /* a C string: "MLEN:MODEL" "VLEN:VERSION" START */
+	char lock[LOCK_NAME_MAX];
 	enum agent_ckpt_close how = AGENT_CKPT_DECIDE;
 	enum stored st;
 	int rc;
@@ -821,8 +843,7 @@ enum agent_ckpt_close agent_ckpt_before_close(struct agent_ckpt *ck, struct agen
 		how = AGENT_CKPT_SKIP;
 		goto out;
 	}
-	snprintf(lock, sizeof lock, "%zu:%s%zu:%s%" PRId64, p->mlen, p->model, p->vlen, p->version,
-		 w->start_ms);
+	lock_name(p, w, lock);
 	rc = conn_store_lock(ck->env.store, ck->scope, lock, ck->instance, ck->lock_ttl_ms);
 	if (rc == 1) { /* another agent is deciding it: wait until its decision is stored (or its
 			* lock expires: then this agent decides) */
@@ -855,21 +876,27 @@ void agent_ckpt_after_close(struct agent_ckpt *ck, const struct agent_pair *p,
 			    const struct agent_window *w)
 {
 	size_t klen;
-	char *key;
+	char *key, lock[LOCK_NAME_MAX];
 
 	ref_drop(&ck->windows, w);
 	if (ck->ndrops == ck->capdrops) {
 		size_t cap = ck->capdrops ? 2 * ck->capdrops : 8;
 		struct conn_ckpt_item *g = realloc(ck->drops, cap * sizeof *g);
+		char **u;
 
 		if (!g)
 			return; /* its partials stay: the closed state keeps it from being decided
 				   again */
 		ck->drops = g;
+		if (!(u = realloc(ck->unlocks, cap * sizeof *u)))
+			return;
+		ck->unlocks = u;
 		ck->capdrops = cap;
 	}
 	key = make_key(p, w, &klen);
 	if (!key)
 		return;
+	lock_name(p, w, lock);
+	ck->unlocks[ck->ndrops] = strdup(lock); /* NULL: left to expire */
 	ck->drops[ck->ndrops++] = (struct conn_ckpt_item){ .key = key, .klen = klen };
 }

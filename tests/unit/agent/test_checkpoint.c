@@ -223,6 +223,30 @@ static void test_crash_and_resume(void **state)
 	check_exactly_once(x);
 }
 
+/* A window's lock is released once its decision is committed: another agent can take it at
+ * once (it used to be held for its 30 s, and stay a file in the dir store). */
+static void test_decided_lock_released(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A");
+	char lock[64];
+
+	snprintf(lock, sizeof lock, "1:m2:v2%lld", (long long)T0); /* window 0 of (m, v2) */
+	for (int i = 0; i < 1000; i++)
+		feed(a, i);
+	agent_engine_tick(a); /* window 0 decided, its decision committed */
+	assert_int_equal(x->decided[0], 1);
+	assert_int_equal(conn_store_lock(x->store, "group-1", lock, "other", 30000), 0);
+	/* window 1, still open, was never locked; once decided, its lock goes too */
+	snprintf(lock, sizeof lock, "1:m2:v2%lld", (long long)(T0 + WINDOW_MS));
+	for (int i = 1000; i < 1700; i++)
+		feed(a, i);
+	agent_engine_tick(a);
+	assert_int_equal(x->decided[1], 1);
+	assert_int_equal(conn_store_lock(x->store, "group-1", lock, "other", 30000), 0);
+	agent_engine_free(a);
+}
+
 /* A clean stop (a checkpoint at the end) and a restart: the same. */
 static void test_stop_and_restart(void **state)
 {
@@ -539,6 +563,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_and_resume, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_decided_lock_released, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decided_lock_released, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup, teardown),
