@@ -357,7 +357,7 @@ enum agent_alert_result agent_engine_alert(struct agent_engine *e, const struct 
 		return AGENT_ALERT_IGNORED;
 	}
 	if (agent_event_build_alert(&event, e->c->agent_id, p->model, p->version, d.to_version,
-				    d.type, e->c->dry_run, a) < 0) {
+				    d.type, e->c->dry_run, a, agent_time_now_ms()) < 0) {
 		free(good);
 		e->k.event_errors++;
 		*why = "out of memory";

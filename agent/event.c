@@ -137,7 +137,7 @@ static const char *id_space(const char *type)
 
 int agent_event_build_alert(struct agent_event *ev, const char *agent_id, const char *model,
 			    const char *version, const char *to_version, const char *type,
-			    int dry_run, const struct conn_am_alert *a)
+			    int dry_run, const struct conn_am_alert *a, int64_t received_ms)
 {
 	json_t *data = json_object(), *reasons = json_array(), *r = json_object();
 	const char *fp = a->fingerprint && a->fingerprint[0] ? a->fingerprint : NULL;
@@ -160,7 +160,7 @@ int agent_event_build_alert(struct agent_event *ev, const char *agent_id, const 
 		goto out;
 	snprintf(ev->id, idlen, "%s/%s/alert/%s%s", model, version, fp, id_space(type));
 	snprintf(ev->source, strlen(agent_id) + 10, "driftd://%s", agent_id);
-	agent_time_format(a->has_starts ? a->starts_ms : 0, ev->time);
+	agent_time_format(a->has_starts ? a->starts_ms : received_ms, ev->time);
 	ev->type = type;
 
 	put(data, "model", json_string(model), &ok);

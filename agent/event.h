@@ -33,11 +33,12 @@ int agent_event_build(struct agent_event *ev, const char *agent_id, const char *
 		      const struct agent_decision *d);
 /* Builds the event of a rollback decided on a firing Alertmanager alert (trigger "alert"): id
  * "model/version/alert/FINGERPRINT" (the same alert re-sent is the same decision), time the
- * alert's startsAt, data.reasons one entry with the alert's labels, annotations, fingerprint,
- * startsAt and generatorURL, no window. type and to_version as a window decision's. */
+ * alert's startsAt (an alert without one: received_ms, the time it was received),
+ * data.reasons one entry with the alert's labels, annotations, fingerprint, startsAt and
+ * generatorURL, no window. type and to_version as a window decision's. */
 int agent_event_build_alert(struct agent_event *ev, const char *agent_id, const char *model,
 			    const char *version, const char *to_version, const char *type,
-			    int dry_run, const struct conn_am_alert *a);
+			    int dry_run, const struct conn_am_alert *a, int64_t received_ms);
 void agent_event_free(struct agent_event *ev);
 
 #endif

@@ -564,7 +564,7 @@ static void test_alert_documented(void **state)
 
 	(void)state;
 	assert_int_equal(agent_event_build_alert(&ev, "agent-1", "fraud", "v2.4.0", "v2.3.1",
-						 AGENT_EVENT_ROLLBACK, 0, &a),
+						 AGENT_EVENT_ROLLBACK, 0, &a, 0),
 			 0);
 	assert_string_equal(ev.json, want);
 	assert_int_equal(ev.len, sizeof want - 1);
@@ -574,7 +574,7 @@ static void test_alert_documented(void **state)
 	assert_headers(&ev, "fraud");
 	/* deterministic: the same alert again is the same event */
 	assert_int_equal(agent_event_build_alert(&ev2, "agent-1", "fraud", "v2.4.0", "v2.3.1",
-						 AGENT_EVENT_ROLLBACK, 0, &a),
+						 AGENT_EVENT_ROLLBACK, 0, &a, 0),
 			 0);
 	assert_int_equal(ev.len, ev2.len);
 	assert_memory_equal(ev.json, ev2.json, ev.len);
@@ -583,7 +583,8 @@ static void test_alert_documented(void **state)
 }
 
 /* Without a fingerprint the id uses startsAt in ms; without startsAt either, 0 (and the time
- * is the epoch, no starts_at). dry_run, the type and a null to_version as given; no window. */
+ * is when the alert was received, no starts_at). dry_run, the type and a null to_version as given;
+ * no window. */
 static void test_alert_fallbacks(void **state)
 {
 	struct conn_am_alert a = example_alert();
@@ -593,7 +594,7 @@ static void test_alert_fallbacks(void **state)
 	(void)state;
 	a.fingerprint = "";
 	assert_int_equal(agent_event_build_alert(&ev, "x", "fraud", "v2.4.0", NULL,
-						 AGENT_EVENT_NEEDS_TARGET, 0, &a),
+						 AGENT_EVENT_NEEDS_TARGET, 0, &a, 0),
 			 0);
 	assert_string_equal(ev.id, "fraud/v2.4.0/alert/1795740989000");
 	j = parse(&ev);
@@ -612,15 +613,15 @@ static void test_alert_fallbacks(void **state)
 	a.starts_at = "";
 	a.labels.n = 0;
 	a.annotations.n = 0;
-	assert_int_equal(
-	    agent_event_build_alert(&ev, "x", "fraud", "v2.4.0", "v1", AGENT_EVENT_DRYRUN, 1, &a),
-	    0);
+	assert_int_equal(agent_event_build_alert(&ev, "x", "fraud", "v2.4.0", "v1",
+						 AGENT_EVENT_DRYRUN, 1, &a, 1795730400000),
+			 0);
 	assert_one_line(&ev);
 	assert_string_equal(ev.id, "fraud/v2.4.0/alert/0/dryrun"); /* a dry run's own id space */
-	assert_string_equal(ev.time, "1970-01-01T00:00:00.000Z");
+	assert_string_equal(ev.time, "2026-11-26T22:00:00.000Z");  /* received, not the epoch */
 	j = parse(&ev);
 	data = json_object_get(j, "data");
-	assert_string_equal(sget(j, "time"), "1970-01-01T00:00:00.000Z");
+	assert_string_equal(sget(j, "time"), "2026-11-26T22:00:00.000Z");
 	assert_string_equal(sget(j, "type"), "io.driftd.rollback.dryrun");
 	assert_true(json_is_true(json_object_get(data, "dry_run")));
 	assert_string_equal(sget(data, "to_version"), "v1");
@@ -648,7 +649,8 @@ static void test_alert_escaping(void **state)
 	a.labels = (struct conn_am_labels){ odd, 2 };
 	a.fingerprint = "f\"p";
 	assert_int_equal(
-	    agent_event_build_alert(&ev, "x", "m\x02", "v", NULL, AGENT_EVENT_ROLLBACK, 0, &a), 0);
+	    agent_event_build_alert(&ev, "x", "m\x02", "v", NULL, AGENT_EVENT_ROLLBACK, 0, &a, 0),
+	    0);
 	assert_one_line(&ev);
 	assert_string_equal(ev.id, "m\x02/v/alert/f\"p");
 	j = parse(&ev);
