@@ -387,8 +387,12 @@ void agent_engine_tick(struct agent_engine *e)
 		agent_emit_retry(e->em);
 	if (e->ll)
 		agent_late_labels_tick(e->ll, now);
-	if (agent_watermark_low(e->wm, now, &wm) < 0 || wm == INT64_MIN)
-		goto checkpoint; /* no record yet, or an assigned stream not heard from yet */
+	if (agent_watermark_low(e->wm, now, &wm) < 0 || wm == INT64_MIN) {
+		/* no record yet, or an assigned stream not heard from yet: it may bring records of
+		 * any window still */
+		agent_pairs_set_horizon(e->pairs, INT64_MIN);
+		goto checkpoint;
+	}
 	wm -= e->grace_ms;
 	if (agent_log_enabled(AGENT_LOG_DEBUG)) {
 		char t[AGENT_TIME_LEN];
@@ -397,6 +401,7 @@ void agent_engine_tick(struct agent_engine *e)
 		agent_log(AGENT_LOG_DEBUG, "engine", "watermark %s over %zu streams", t,
 			  agent_watermark_streams(e->wm));
 	}
+	agent_pairs_set_horizon(e->pairs, wm);
 	for (size_t i = 0; i < agent_pairs_count(e->pairs); i++)
 		close_pair_windows(e, agent_pairs_at(e->pairs, i), wm, 0);
 checkpoint:
@@ -471,6 +476,7 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 			agent_watermark_labels(e->wm, m->stream, e->last_wall);
 		} else {
 			agent_watermark_hello(e->wm, m->stream, now_ms);
+			agent_pairs_set_horizon(e->pairs, INT64_MIN); /* it holds time back */
 			if (e->ck && m->topic)
 				agent_ckpt_hello(e->ck, m);
 		}

@@ -17,6 +17,7 @@ struct agent_pairs {
 	enum agent_baseline_ref ref;
 	struct agent_baselines *bl; /* borrowed */
 	struct agent_pairs_hooks hooks;
+	int64_t horizon; /* windows ending at or before it are not opened */
 };
 
 struct agent_pairs *agent_pairs_new(size_t max_pairs, int64_t window_ms, size_t max_categories,
@@ -35,7 +36,13 @@ struct agent_pairs *agent_pairs_new(size_t max_pairs, int64_t window_ms, size_t 
 	t->sliding_k = sliding_k;
 	t->ref = ref;
 	t->bl = bl;
+	t->horizon = INT64_MIN;
 	return t;
+}
+
+void agent_pairs_set_horizon(struct agent_pairs *t, int64_t horizon)
+{
+	t->horizon = horizon;
 }
 
 static void free_pair(struct agent_pair *p)
@@ -202,6 +209,8 @@ enum agent_slot agent_pair_window(struct agent_pairs *t, struct agent_pair *p, i
 		*out = p->win[at];
 		return AGENT_SLOT_OPEN;
 	}
+	if (start + t->window_ms <= t->horizon)
+		return AGENT_SLOT_LATE; /* never open a window the watermark passed */
 	if (p->nwin == p->capwin) {
 		size_t cap = p->capwin ? 2 * p->capwin : 4;
 		struct agent_window **g = realloc(p->win, cap * sizeof *g);

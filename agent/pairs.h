@@ -69,12 +69,19 @@ int64_t agent_pairs_window_ms(const struct agent_pairs *t);
 
 enum agent_slot {
 	AGENT_SLOT_OPEN = 0, /* the window holding the time (found or opened) */
-	AGENT_SLOT_LATE,     /* its window is closed already */
+	AGENT_SLOT_LATE,     /* its window is closed already, or behind the watermark */
 	AGENT_SLOT_NOMEM     /* no memory to open it */
 };
-/* The open window of p holding event time ts, opened (with its baseline) when needed. */
+/* The open window of p holding event time ts, opened (with its baseline) when needed. A window
+ * is never opened behind the horizon (agent_pairs_set_horizon): a record for it is late, even
+ * when its pair never had that window. An open window behind it (one waiting for other agents'
+ * counts) still takes records. */
 enum agent_slot agent_pair_window(struct agent_pairs *t, struct agent_pair *p, int64_t ts,
 				  struct agent_window **out);
+/* The watermark windows are closed up to: the engine's current low water minus the grace.
+ * Windows ending at or before it are never opened. INT64_MIN (the start, or a stream just
+ * assigned holds time back): none. */
+void agent_pairs_set_horizon(struct agent_pairs *t, int64_t horizon);
 /* The start of the window holding ts. */
 int64_t agent_pairs_window_start(const struct agent_pairs *t, int64_t ts);
 

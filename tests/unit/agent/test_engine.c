@@ -337,6 +337,29 @@ static void test_dry_run_own_ids(void **state)
 	assert_int_equal(count_lines(x->sink_path), 4);
 }
 
+/* Late means late: once the watermark passed a window, its records are late even when the pair
+ * never had that window open (issue 10: window 0, one record far later, then window 3 -- every
+ * record of window 3 is late, no fragment window is opened and decided). */
+static void test_never_open_behind_watermark(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(12);
+	const struct agent_counters *k;
+
+	feed(x, &g, 3000, 0, 60000);   /* window 0 */
+	feed(x, &g, 1, 10 * 60000, 1); /* one record of window 10: window 0 closes */
+	assert_int_equal(x->windows, 1);
+	feed(x, &g, 3000, 3 * 60000, 60000); /* window 3, behind the watermark (595 s) */
+	k = agent_engine_counters(x->e);
+	assert_int_equal(k->late, 3000);
+	assert_int_equal(k->accepted, 3001);
+	assert_int_equal(x->windows, 1);
+	agent_engine_finish(x->e); /* window 10 only */
+	assert_int_equal(x->windows, 2);
+	assert_int_equal(x->last.n, 1);
+	assert_int_equal(x->last.start_ms, 10 * 60000);
+}
+
 static void test_accuracy_and_needs_target(void **state)
 {
 	struct fx *x = *state;
@@ -500,6 +523,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hold_and_dry_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_own_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_open_behind_watermark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accuracy_and_needs_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_suppressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_baseline, setup, teardown),
