@@ -149,6 +149,7 @@ void agent_emit_retry(struct agent_emitter *em)
 	for (size_t i = 0; i < em->nq; i++) {
 		struct refused *r = &em->q[i];
 
+		em->k->event_retries++;
 		if (conn_sink_emit(em->sink, r->model, r->json, r->len, NULL, 0) == 0) {
 			agent_log(AGENT_LOG_NOTICE, "events", "delivered %s after retry", r->id);
 			after_emit(em, r->model, NULL, r->json, r->len, "");
@@ -158,6 +159,8 @@ void agent_emit_retry(struct agent_emitter *em)
 					  conn_store_error(em->store));
 			refused_free(r);
 		} else {
+			agent_log(AGENT_LOG_WARNING, "events", "%s: retry failed: %s (%zu waiting)",
+				  r->id, conn_sink_error(em->sink), em->nq);
 			em->q[kept++] = *r;
 		}
 	}

@@ -3,7 +3,8 @@
  * across agents and restarts), handed to the sink, appended to the model's history and, for a
  * rollback or needs_target, the version latched. An event the sink refuses is kept in the
  * queue of refused events (in memory, and in the store's pending list with checkpoints on) and
- * retried on every tick until delivered. Per model, the end of the window of its last rollback
+ * retried on every tick until delivered (every attempt counted in event_retries, every failed
+ * one logged at warning). Per model, the end of the window of its last rollback
  * (the cooldown, decide.h). Counts into the engine's counters (events, duplicates,
  * event_errors).
  */

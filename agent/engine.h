@@ -42,6 +42,7 @@ struct agent_counters {
 	uint64_t events;		       /* events handed to the sink */
 	uint64_t duplicates;		       /* events suppressed by the store's claim */
 	uint64_t event_errors;		       /* sink or store failures on the event path */
+	uint64_t event_retries;		       /* deliveries of refused events tried again */
 	uint64_t store_errors;		       /* store reads that failed */
 	uint64_t dropped_nomem;		       /* records not counted: out of memory */
 	uint64_t checkpoints;		       /* checkpoints committed */

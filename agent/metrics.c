@@ -413,6 +413,8 @@ static const struct fam F_DUPLICATE = { "driftd_events_duplicate", COUNTER, NULL
 					"claimed in the store" };
 static const struct fam F_EVENT_ERRORS = { "driftd_event_errors", COUNTER, NULL,
 					   "Event sink or store failures on the event path" };
+static const struct fam F_EVENT_RETRIES = { "driftd_event_retries", COUNTER, NULL,
+					    "Deliveries of refused events tried again" };
 static const struct fam F_STORE_ERRORS = { "driftd_store_errors", COUNTER, NULL,
 					   "Store reads that failed" };
 static const struct fam F_CHECKPOINTS = { "driftd_checkpoints", COUNTER, NULL,
@@ -674,6 +676,7 @@ static void engine_counters(struct render *r, const struct agent_counters *k)
 	single_u64(r, &F_EVENTS, k->events);
 	single_u64(r, &F_DUPLICATE, k->duplicates);
 	single_u64(r, &F_EVENT_ERRORS, k->event_errors);
+	single_u64(r, &F_EVENT_RETRIES, k->event_retries);
 	single_u64(r, &F_STORE_ERRORS, k->store_errors);
 	single_u64(r, &F_CHECKPOINTS, k->checkpoints);
 	single_u64(r, &F_CHECKPOINT_ERRORS, k->checkpoint_errors);

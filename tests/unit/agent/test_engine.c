@@ -360,6 +360,38 @@ static void test_never_open_behind_watermark(void **state)
 	assert_int_equal(x->last.start_ms, 10 * 60000);
 }
 
+/* An event the sink refuses is kept and retried on every tick, each attempt counted in
+ * event_retries (and logged at warning). /dev/full refuses every write. */
+static void test_refused_event_retried(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(5);
+	struct conn_sink *full, *good = x->sink;
+	char err[256];
+	const struct agent_counters *k;
+
+	full = conn_sink_open("file:/dev/full", err, sizeof err);
+	assert_non_null(full);
+	x->sink = full;
+	fx_engine(x);
+	g.latency = 14;
+	for (int w = 0; w < 3; w++) /* window 1 fires; the event is refused, kept */
+		feed(x, &g, 3000, w * 60000, 60000);
+	k = agent_engine_counters(x->e);
+	assert_int_equal(k->events, 0);
+	assert_true(k->event_errors >= 1);
+	assert_int_equal(k->event_retries, 0); /* refused in the last tick */
+	agent_engine_tick(x->e);
+	assert_int_equal(k->event_retries, 1); /* each later tick tries it again */
+	agent_engine_tick(x->e);
+	assert_int_equal(k->event_retries, 2);
+	assert_int_equal(k->events, 0);
+	agent_engine_free(x->e);
+	x->e = NULL;
+	conn_sink_close(full);
+	x->sink = good;
+}
+
 static void test_accuracy_and_needs_target(void **state)
 {
 	struct fx *x = *state;
@@ -524,6 +556,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_and_dry_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_own_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_open_behind_watermark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_event_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accuracy_and_needs_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_suppressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_baseline, setup, teardown),

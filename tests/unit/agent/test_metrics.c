@@ -43,6 +43,7 @@ static void fill(void)
 	k.windows = 12;
 	k.events = 2;
 	k.duplicates = 1;
+	k.event_retries = 6;
 	k.checkpoints = 40;
 	k.checkpoint_ns = 1500000000; /* 1.5 s */
 	k.labels = 77;
@@ -213,6 +214,7 @@ static void test_text_lines(void **state)
 	has(p, "\ndriftd_records_rejected_total{reason=\"too_large\"} 0\n");
 	has(p, "\ndriftd_labels_rejected_total{reason=\"bad_model\"} 4\n");
 	has(p, "\ndriftd_checkpoint_seconds_total 1.5\n");
+	has(p, "\ndriftd_event_retries_total 6\n");
 	has(p, "\ndriftd_start_time_seconds 1795729000.25\n");
 	has(p, "# TYPE driftd_build_info gauge\ndriftd_build_info{version=\"");
 	has(p, "# TYPE driftd_feature_kl gauge\n"
