@@ -173,7 +173,8 @@ const struct opt config_opts[] = {
 	  .max = 1e6,
 	  .sec = SEC_IO,
 	  .desc = "file source: 0 replays as fast as possible, otherwise at this multiple of real "
-		  "time (from the records' timestamps)" },
+		  "time (from the records' timestamps); a jump of event time waits one window at "
+		  "most" },
 	{ .name = "store_prefix",
 	  .flag = "store-prefix",
 	  .type = OPT_STRING,

@@ -80,6 +80,15 @@ static void on_signal(int sig)
 }
 
 /* Sleeps until wall time target_ms (replay pacing), waking early on a stop request. */
+/* The event time a replay waits for: the gap to the record before, at most one window (so that
+ * one far-future record cannot make a replay sleep for years). */
+static int64_t pace_gap(int64_t gap_ms, const struct agent_config *c)
+{
+	int64_t cap = (int64_t)(c->window_s * 1000.0);
+
+	return gap_ms < 0 ? 0 : gap_ms > cap ? cap : gap_ms;
+}
+
 static void sleep_until(int64_t target_ms)
 {
 	while (!stop_requested) {
@@ -279,7 +288,8 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	struct endpoints ep;
 	struct conn_msg msgs[BATCH];
 	struct sigaction sa;
-	int64_t wall0 = 0, ts0 = 0;
+	int64_t ts0 = 0;
+	double wall0 = 0; /* replay pacing: the wall time (ms) event time ts0 is due at */
 	int rc = 1, n = 0, paced = 0;
 
 	memset(&sa, 0, sizeof sa);
@@ -386,15 +396,17 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 			int64_t ts;
 
 			agent_engine_feed(e, &msgs[i], now);
-			/* replay pacing: event time advances at replay_speed x wall time */
+			/* replay pacing: event time advances at replay_speed x wall time; a jump of
+			 * event time (one far-future record) waits one window at most */
 			if (c->replay_speed > 0 && agent_engine_watermark(e, &ts) == 0) {
 				if (!paced) {
 					paced = 1;
-					wall0 = agent_time_now_ms();
+					wall0 = (double)agent_time_now_ms();
 					ts0 = ts;
 				}
-				sleep_until(wall0 +
-					    (int64_t)((double)(ts - ts0) / c->replay_speed));
+				wall0 += (double)pace_gap(ts - ts0, c) / c->replay_speed;
+				ts0 = ts;
+				sleep_until((int64_t)wall0);
 				if (stop_requested)
 					break;
 			}
