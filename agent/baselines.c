@@ -124,15 +124,25 @@ char *agent_baselines_good(struct agent_baselines *bl, const char *model)
 
 const struct agent_baseline *agent_baselines_choose(struct agent_baselines *bl,
 						    enum agent_baseline_ref ref, const char *model,
-						    const char *version)
+						    const char *version, const char *previous)
 {
 	const struct agent_baseline *b = NULL;
+	uint64_t errors = *bl->store_errors;
 	char *good = ref == AGENT_BASELINE_LAST_GOOD ? agent_baselines_good(bl, model) : NULL;
+	struct cached *cb;
 
-	if (good)
-		b = agent_baselines_get(bl, model, good);
-	if (!b)
-		b = agent_baselines_get(bl, model, version);
+	if (*bl->store_errors == errors) { /* the store said which version is good */
+		if (good)
+			b = agent_baselines_get(bl, model, good);
+		if (!b)
+			b = agent_baselines_get(bl, model, version);
+	}
 	free(good);
+	if (*bl->store_errors != errors && previous && (cb = find(bl, model, previous)) && cb->b) {
+		agent_log(AGENT_LOG_WARNING, "baseline",
+			  "%s %s: store unreachable, compared with the baseline of %s as before",
+			  model, version, previous);
+		return cb->b;
+	}
 	return b;
 }

@@ -26,9 +26,12 @@ const struct agent_baseline *agent_baselines_get(struct agent_baselines *bl, con
 						 const char *version);
 /* The model's last known good version (malloc'd), or NULL (none, or the store failed). */
 char *agent_baselines_good(struct agent_baselines *bl, const char *model);
-/* The comparison baseline of a new window of (model, version) under ref; NULL when none. */
+/* The comparison baseline of a new window of (model, version) under ref; NULL when none. When
+ * the store cannot be read, the baseline of version `previous` (the one the version's last
+ * window was compared with; NULL: none) is taken from the cache instead, logged at warning: a
+ * store timeout never turns a window into inconclusive(no_baseline) when its baseline is known. */
 const struct agent_baseline *agent_baselines_choose(struct agent_baselines *bl,
 						    enum agent_baseline_ref ref, const char *model,
-						    const char *version);
+						    const char *version, const char *previous);
 
 #endif

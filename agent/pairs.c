@@ -182,7 +182,7 @@ int64_t agent_pairs_window_start(const struct agent_pairs *t, int64_t ts)
 static const struct agent_baseline *choose_baseline(struct agent_pairs *t, struct agent_pair *p)
 {
 	const struct agent_baseline *b =
-	    agent_baselines_choose(t->bl, t->ref, p->model, p->version);
+	    agent_baselines_choose(t->bl, t->ref, p->model, p->version, p->base_version);
 
 	free(p->base_version);
 	p->base_version = b ? strdup(b->version) : NULL;

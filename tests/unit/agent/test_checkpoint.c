@@ -36,6 +36,7 @@ struct fx {
 	struct agent_config c;
 	struct agent_baseline *base;
 	int decided[NWINDOWS]; /* decisions per window */
+	int nobase[NWINDOWS];  /* decided without a baseline */
 	uint64_t n[NWINDOWS];  /* records each was decided on (the last decision) */
 	int bad_window;
 };
@@ -51,6 +52,7 @@ static void on_window(void *arg, const struct agent_window_report *r)
 	}
 	x->decided[i]++;
 	x->n[i] = r->eval->n;
+	x->nobase[i] = r->baseline_version == NULL;
 }
 
 static int record_json(int i, char *line, size_t cap)
@@ -244,6 +246,31 @@ static void test_decided_lock_released(void **state)
 	agent_engine_tick(a);
 	assert_int_equal(x->decided[1], 1);
 	assert_int_equal(conn_store_lock(x->store, "group-1", lock, "other", 30000), 0);
+	agent_engine_free(a);
+}
+
+/* The store goes away mid-stream: a window opened meanwhile is compared with the baseline its
+ * version was compared with before (cached), never decided as inconclusive(no_baseline). */
+static void test_store_down_keeps_baseline(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A");
+
+	for (int i = 0; i < 1000; i++) /* window 0 decided on v1's baseline; window 1 open */
+		feed(a, i);
+	agent_engine_tick(a);
+	assert_int_equal(x->decided[0], 1);
+	assert_false(x->nobase[0]);
+	redisproc_stop(x->redis); /* the store is gone */
+	x->redis = 0;
+	for (int i = 1000; i < NREC; i++) /* windows 2 and 3 open while it is */
+		feed(a, i);
+	agent_engine_tick(a);
+	agent_engine_finish(a);
+	for (int w = 1; w < NWINDOWS; w++) {
+		assert_int_equal(x->decided[w], 1);
+		assert_false(x->nobase[w]);
+	}
 	agent_engine_free(a);
 }
 
@@ -565,6 +592,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_and_resume, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_decided_lock_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decided_lock_released, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_store_down_keeps_baseline, setup_redis,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup, teardown),
