@@ -444,7 +444,12 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 out:
 	agent_serve_stop(http);		/* before the engine and the source it wakes */
 	conn_kafka_producer_free(dl.p); /* waits for the copies in flight (5 s at most) */
-	conn_source_close(src); /* leaving the group revokes: the hooks still see the engine */
+	/* leaving the group revokes: the hooks still see the engine */
+	if (conn_source_close(src) < 0)
+		agent_log(
+		    AGENT_LOG_WARNING, "source",
+		    "the consumer did not leave its group within 10 s (brokers unreachable?): "
+		    "its partitions return to the group after the session timeout");
 	agent_engine_free(e);
 	conn_sink_close(sink);
 	conn_store_close(store);

@@ -21,10 +21,9 @@ void conn_source_wake(struct conn_source *s)
 		s->ops->wake(s);
 }
 
-void conn_source_close(struct conn_source *s)
+int conn_source_close(struct conn_source *s)
 {
-	if (s)
-		s->ops->close(s);
+	return s ? s->ops->close(s) : 0;
 }
 
 const char *conn_source_error(const struct conn_source *s)

@@ -44,7 +44,10 @@ struct conn_source;
  * errbuf on failure. */
 struct conn_source *conn_source_open(const char *spec, size_t max_message, char *errbuf,
 				     size_t errlen);
-void conn_source_close(struct conn_source *s);
+/* Closes s and frees it. 0, or -1 when it could not close cleanly within its bound (Kafka: the
+ * consumer did not leave its group within 10 s, brokers unreachable: the group takes the
+ * partitions back after the session timeout). */
+int conn_source_close(struct conn_source *s);
 /* Fills up to cap messages; returns how many, 0 when there is nothing (for a finite source --
  * a file -- the end; for Kafka, nothing within the poll time), -1 on an error (message on the
  * handle). Messages stay valid until the next call. */

@@ -68,7 +68,7 @@ static int file_endpoint(const char *spec, enum conn_endpoint_role role, const c
 /* ---- source ---- */
 
 static int file_next(struct conn_source *base, struct conn_msg *msgs, int cap);
-static void file_close(struct conn_source *base);
+static int file_close(struct conn_source *base);
 
 static const struct conn_source_ops file_source_ops = { file_next, file_close, 1, NULL };
 
@@ -111,7 +111,7 @@ nomem:
 	return NULL;
 }
 
-static void file_close(struct conn_source *base)
+static int file_close(struct conn_source *base)
 {
 	struct file_source *s = (struct file_source *)base;
 
@@ -119,6 +119,7 @@ static void file_close(struct conn_source *base)
 		fclose(s->f);
 	free(s->buf);
 	free(s);
+	return 0;
 }
 
 /* Reads more input after compacting; -1 on a read error. */

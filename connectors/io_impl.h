@@ -9,7 +9,7 @@
 
 struct conn_source_ops {
 	int (*next)(struct conn_source *s, struct conn_msg *msgs, int cap);
-	void (*close)(struct conn_source *s);
+	int (*close)(struct conn_source *s); /* 0, or -1: not closed cleanly (io.h) */
 	int finite; /* 1: next() returning 0 means the end (a file); 0: nothing right now */
 	void (*wake)(struct conn_source *s); /* NULL: next() never blocks long */
 };

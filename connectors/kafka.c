@@ -6,10 +6,13 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BATCH_MAX 1024 /* messages held by one source batch */
 
@@ -242,18 +245,78 @@ static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 	return ids_check(s, n);
 }
 
-static void kafka_close(struct conn_source *base)
+/* How long closing the consumer may take: librdkafka 2.0.2's rd_kafka_consumer_close can wait
+ * forever for a group coordinator that is gone (all brokers down at shutdown). */
+#define CLOSE_TIMEOUT_S 10
+
+struct closer {
+	rd_kafka_t *rk;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+};
+
+static void *close_consumer(void *arg)
+{
+	struct closer *c = arg;
+
+	rd_kafka_consumer_close(c->rk); /* leaves the group (no-op without one); rebalance
+					 * callbacks run here while the caller waits */
+	pthread_mutex_lock(&c->mu);
+	c->done = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Closes the consumer within CLOSE_TIMEOUT_S: 0, or -1 when it did not finish (the consumer is
+ * then left to the process's exit: the group takes its partitions back after the session
+ * timeout; the checkpoint was written before). */
+static int close_bounded(rd_kafka_t *rk)
+{
+	static struct closer c;
+	struct timespec until;
+	pthread_t t;
+	int done;
+
+	c = (struct closer){ .rk = rk };
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	if (pthread_create(&t, NULL, close_consumer, &c) != 0) {
+		rd_kafka_consumer_close(rk);
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CLOSE_TIMEOUT_S;
+	pthread_mutex_lock(&c.mu);
+	while (!c.done && pthread_cond_timedwait(&c.cv, &c.mu, &until) != ETIMEDOUT)
+		;
+	done = c.done;
+	pthread_mutex_unlock(&c.mu);
+	if (!done) {
+		pthread_detach(t);
+		return -1;
+	}
+	pthread_join(t, NULL);
+	return 0;
+}
+
+static int kafka_close(struct conn_source *base)
 {
 	struct kafka_source *s = (struct kafka_source *)base;
+	int rc = 0;
 
 	release(s);
 	if (s->rk) {
-		rd_kafka_consumer_close(s->rk); /* leaves the group (no-op without one) */
-		rd_kafka_destroy(s->rk);
+		if (close_bounded(s->rk) == 0)
+			rd_kafka_destroy(s->rk);
+		else /* still inside librdkafka: not destroyed, the process is ending */
+			rc = -1;
 	}
 	free(s->topics);
 	ids_free(&s->ids);
 	free(s);
+	return rc;
 }
 
 /* From another thread: the consumer's queue is yielded, a blocked poll returns at once. */
