@@ -289,8 +289,29 @@ fail:
 
 static int jvalue(struct jreader *r, struct agent_jsonpos *nd);
 
+/* After a member or an element: 1 at a ',' (taken: another follows), 0 at the closing
+ * character (taken: the container ends), -1 with the error at anything else. */
+static int jnext(struct jreader *r, char close)
+{
+	jskip(r);
+	if (r->p == r->end) {
+		jerr_at(r, r->line, r->col, "unexpected end of input: expected ',' or '%c'", close);
+		return -1;
+	}
+	if (*r->p == close || *r->p == ',') {
+		int more = *r->p == ',';
+
+		jadv(r);
+		return more;
+	}
+	jerr_at(r, r->line, r->col, "expected ',' or '%c'", close);
+	return -1;
+}
+
 static int jobject(struct jreader *r, struct agent_jsonpos *nd)
 {
+	int rc;
+
 	if (++r->depth > AGENT_JSONPOS_MAX_DEPTH) {
 		jerr_at(r, nd->line, nd->col, "nesting deeper than %d levels",
 			AGENT_JSONPOS_MAX_DEPTH);
@@ -361,20 +382,11 @@ static int jobject(struct jreader *r, struct agent_jsonpos *nd)
 			nd->m = mm;
 		}
 		nd->m[nd->n++] = m;
-		jskip(r);
-		if (r->p == r->end) {
-			jerr_at(r, r->line, r->col, "unexpected end of input: expected ',' or '}'");
-			return -1;
-		}
-		if (*r->p == '}') {
-			jadv(r);
+		if ((rc = jnext(r, '}')) <= 0) {
+			if (rc < 0)
+				return -1;
 			break;
 		}
-		if (*r->p != ',') {
-			jerr_at(r, r->line, r->col, "expected ',' or '}'");
-			return -1;
-		}
-		jadv(r);
 	}
 	r->depth--;
 	return 0;
@@ -401,20 +413,11 @@ static int jarray(struct jreader *r, struct agent_jsonpos *nd)
 		agent_jsonpos_free(&item);
 		if (rc)
 			return -1;
-		jskip(r);
-		if (r->p == r->end) {
-			jerr_at(r, r->line, r->col, "unexpected end of input: expected ',' or ']'");
-			return -1;
-		}
-		if (*r->p == ']') {
-			jadv(r);
+		if ((rc = jnext(r, ']')) <= 0) {
+			if (rc < 0)
+				return -1;
 			break;
 		}
-		if (*r->p != ',') {
-			jerr_at(r, r->line, r->col, "expected ',' or ']'");
-			return -1;
-		}
-		jadv(r);
 	}
 	r->depth--;
 	return 0;

@@ -173,7 +173,8 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-int64_t agent_pairs_window_start(const struct agent_pairs *t, int64_t ts)
+/* The start of the window holding ts. */
+static int64_t window_start(const struct agent_pairs *t, int64_t ts)
 {
 	return floor_div(ts, t->window_ms) * t->window_ms;
 }
@@ -192,7 +193,7 @@ static const struct agent_baseline *choose_baseline(struct agent_pairs *t, struc
 enum agent_slot agent_pair_window(struct agent_pairs *t, struct agent_pair *p, int64_t ts,
 				  struct agent_window **out)
 {
-	int64_t start = agent_pairs_window_start(t, ts);
+	int64_t start = window_start(t, ts);
 	struct agent_window *w;
 	size_t at;
 

@@ -82,8 +82,6 @@ enum agent_slot agent_pair_window(struct agent_pairs *t, struct agent_pair *p, i
  * Windows ending at or before it are never opened. INT64_MIN (the start, or a stream just
  * assigned holds time back): none. */
 void agent_pairs_set_horizon(struct agent_pairs *t, int64_t horizon);
-/* The start of the window holding ts. */
-int64_t agent_pairs_window_start(const struct agent_pairs *t, int64_t ts);
 
 /* Marks window w of p decided or skipped: p's windows are closed up to its end. */
 void agent_pair_mark_closed(struct agent_pair *p, const struct agent_window *w);

@@ -60,10 +60,4 @@ static inline int conn_buf_putc(struct conn_buf *b, char c)
 	return 0;
 }
 
-static inline void conn_buf_free(struct conn_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof *b);
-}
-
 #endif

@@ -269,35 +269,48 @@ static void *close_consumer(void *arg)
 	return NULL;
 }
 
+static void closer_free(struct closer *c)
+{
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
 /* Closes the consumer within CLOSE_TIMEOUT_S: 0, or -1 when it did not finish (the consumer is
  * then left to the process's exit: the group takes its partitions back after the session
  * timeout; the checkpoint was written before). */
 static int close_bounded(rd_kafka_t *rk)
 {
-	static struct closer c;
+	struct closer *c = calloc(1, sizeof *c);
 	struct timespec until;
 	pthread_t t;
 	int done;
 
-	c = (struct closer){ .rk = rk };
-	pthread_mutex_init(&c.mu, NULL);
-	pthread_cond_init(&c.cv, NULL);
-	if (pthread_create(&t, NULL, close_consumer, &c) != 0) {
+	if (!c) {
+		rd_kafka_consumer_close(rk);
+		return 0;
+	}
+	c->rk = rk;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&t, NULL, close_consumer, c) != 0) {
+		closer_free(c);
 		rd_kafka_consumer_close(rk);
 		return 0;
 	}
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += CLOSE_TIMEOUT_S;
-	pthread_mutex_lock(&c.mu);
-	while (!c.done && pthread_cond_timedwait(&c.cv, &c.mu, &until) != ETIMEDOUT)
+	pthread_mutex_lock(&c->mu);
+	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
 		;
-	done = c.done;
-	pthread_mutex_unlock(&c.mu);
-	if (!done) {
+	done = c->done;
+	pthread_mutex_unlock(&c->mu);
+	if (!done) { /* the thread keeps c (and rk) until the process ends */
 		pthread_detach(t);
 		return -1;
 	}
 	pthread_join(t, NULL);
+	closer_free(c);
 	return 0;
 }
 
