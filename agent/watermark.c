@@ -97,7 +97,9 @@ void agent_watermark_at_end(struct agent_watermark *wm, uint32_t id)
 {
 	struct mark *m = find(wm, id);
 
-	if (m)
+	/* a stream with a mark keeps holding it (its producer may be behind the others) until
+	 * it stays silent; one that never delivered a record has no time to hold */
+	if (m && m->max_ts == INT64_MIN)
 		m->last_wall = INT64_MIN;
 }
 

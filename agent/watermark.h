@@ -4,10 +4,13 @@
  *
  * Each input stream (a Kafka partition; a file is one stream) has its own high-water mark, the
  * largest record time seen on it. The low water is the smallest of them over the active streams
- * -- heard from within AGENT_STREAM_IDLE_MS of wall time and not at their end (a Kafka
- * partition-EOF) -- and with no active stream the largest record time seen, so that an idle or
- * caught-up partition never holds time back. A stream just assigned (hello) holds the low water
- * at "no time yet" until it delivers a record, reaches its end or stays silent. Streams of the
+ * -- heard from within AGENT_STREAM_IDLE_MS of wall time -- and with no active stream the
+ * largest record time seen, so that an idle partition holds time back for AGENT_STREAM_IDLE_MS
+ * at most. A stream at its end (a Kafka partition-EOF: the consumer caught up with a producer
+ * that may be behind the others) keeps holding its mark until it stays silent that long; only
+ * a stream that never delivered a record stops holding at its end. A stream just assigned
+ * (hello) holds the low water at "no time yet" until it delivers a record, reaches its end or
+ * stays silent. Streams of the
  * labels topic hold no event time (labels come late by nature). Streams are told apart by the
  * id the source gives them (conn_msg.stream); at most AGENT_STREAMS_MAX are tracked, records of
  * further ones still count but hold no time.
@@ -30,7 +33,8 @@ void agent_watermark_free(struct agent_watermark *wm);
 void agent_watermark_hello(struct agent_watermark *wm, uint32_t id, int64_t now);
 /* A record of event time ts on stream id, received at wall time now. */
 void agent_watermark_mark(struct agent_watermark *wm, uint32_t id, int64_t ts, int64_t now);
-/* Stream id reached its end for now: it holds no time until its next record. */
+/* Stream id reached its end for now: it keeps holding its mark (until silent), or, with no
+ * record yet, holds nothing until its first. */
 void agent_watermark_at_end(struct agent_watermark *wm, uint32_t id);
 /* Stream id belongs to the labels topic: it never holds event time. */
 void agent_watermark_labels(struct agent_watermark *wm, uint32_t id, int64_t now);

@@ -1,7 +1,8 @@
 /*
  * test_watermark.c -- event time (agent/watermark.h): per-stream high-water marks and the low
  * water they hold together, written from engine.h / watermark.h: an assigned stream holds it
- * at "no time yet", a silent or finished stream holds nothing, labels streams never do, and
+ * at "no time yet", a silent stream holds nothing, a finished one its mark until silent (or
+ * nothing when it never had a record), labels streams never do, and
  * with no active stream the largest record time rules.
  */
 #include "agent/watermark.h"
@@ -72,6 +73,18 @@ static void test_hello_end_gone(void **state)
 	assert_int_equal(agent_watermark_streams(wm), 1);
 	assert_int_equal(agent_watermark_low(wm, 300, &t), 0);
 	assert_int_equal(t, 5000);
+	/* a stream with a mark keeps holding it at its end (its producer may be behind), until
+	 * silent for the idle time: its records still to come are not late */
+	agent_watermark_mark(wm, 3, 4500, 300);
+	agent_watermark_at_end(wm, 3);
+	assert_int_equal(agent_watermark_low(wm, 300, &t), 0);
+	assert_int_equal(t, 4500);
+	assert_int_equal(agent_watermark_low(wm, 300 + AGENT_STREAM_IDLE_MS, &t), 0);
+	assert_int_equal(t, 4500);
+	agent_watermark_mark(wm, 1, 5000, 301 + AGENT_STREAM_IDLE_MS); /* stream 1 still talks */
+	assert_int_equal(agent_watermark_low(wm, 301 + AGENT_STREAM_IDLE_MS, &t), 0);
+	assert_int_equal(t, 5000);
+	agent_watermark_gone(wm, 3);
 	agent_watermark_at_end(wm, 77); /* unknown streams: no effect */
 	agent_watermark_gone(wm, 77);
 	assert_int_equal(agent_watermark_streams(wm), 1);
