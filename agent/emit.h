@@ -1,12 +1,20 @@
 /*
- * emit.h -- emission: a decided event claimed in the store (so that a decision is emitted once
- * across agents and restarts), handed to the sink, appended to the model's history and, for a
- * rollback or needs_target, the version latched. An event the sink refuses is kept in the
- * queue of refused events (in memory, and in the store's pending list with checkpoints on) and
- * retried on every tick until delivered (every attempt counted in event_retries, every failed
- * one logged at warning). Per model, the end of the window of its last rollback
- * (the cooldown, decide.h). Counts into the engine's counters (events, duplicates,
- * event_errors).
+ * emit.h -- emission through the outbox (doc/delivery.md "The outbox"). A decided event is
+ * claimed in the store together with the event itself, in one atomic write
+ * (conn_store_outbox_claim), before any send; it is then sent from the outbox, under a lock in
+ * the store (so that two agents never send one event at once), and marked delivered only when
+ * the sink reports it delivered (Kafka: the broker's acknowledgement). The sink is never given
+ * an event again while it still holds it; a refused or failed one is sent again on a later
+ * tick (every retry counted in event_retries, every failure logged at warning). Events pending
+ * in the store -- decided by an agent that died, or by us before a restart -- are adopted from
+ * the store's pending list every AGENT_OUTBOX_ADOPT_MS and sent the same way.
+ *
+ * The latch (a version's rollback decided) is kept in memory as well as in the store, from the
+ * moment of the claim: while the store cannot be written or read, the memory rules, and it is
+ * written back when the store returns. The hold of a model is read from the store and the
+ * last value read is used while the store fails. Per model, the end of the window of its last
+ * rollback (the cooldown, decide.h). Counts into the engine's counters (events, duplicates,
+ * event_errors, event_retries, store_errors).
  */
 #ifndef DRIFTD_AGENT_EMIT_H
 #define DRIFTD_AGENT_EMIT_H
@@ -18,35 +26,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGENT_PENDING_MAX 1024 /* refused events kept for retry */
+#define AGENT_PENDING_MAX     1024   /* events kept in the outbox in memory */
+#define AGENT_OUTBOX_ADOPT_MS 10000  /* how often the store's pending list is read */
+#define AGENT_OUTBOX_LEASE_MS 10000  /* the send lock's lease, renewed while held */
+#define AGENT_OUTBOX_WAIT_MS  600000 /* an outcome not reported by then counts as failed */
 
 struct agent_counters;
 struct agent_emitter;
 
-/* store, sink and k are borrowed. NULL on no memory. */
+/* store, sink and k are borrowed; owner names this agent in the send locks (1..255 bytes).
+ * NULL on no memory. */
 struct agent_emitter *agent_emitter_new(struct conn_store *store, struct conn_sink *sink,
-					struct agent_counters *k);
+					struct agent_counters *k, const char *owner);
 void agent_emitter_free(struct agent_emitter *em);
-/* With durable = 1 (checkpoints on), refused events are also kept in the store's pending list. */
-void agent_emitter_durable(struct agent_emitter *em, int durable);
+/* Renames this agent in the locks taken from now on (the checkpoint instance). -1 no memory. */
+int agent_emitter_owner(struct agent_emitter *em, const char *owner);
 
 enum agent_emit {
-	AGENT_EMIT_SENT = 0,  /* handed to the sink (history and latch written) */
-	AGENT_EMIT_DUPLICATE, /* its id was claimed before: not emitted */
-	AGENT_EMIT_KEPT	      /* the sink refused it: kept for retry */
+	AGENT_EMIT_SENT = 0,  /* claimed and handed to the sink (a file has it; Kafka: in flight) */
+	AGENT_EMIT_DUPLICATE, /* its id was claimed before: not emitted (a pending one is
+			       * delivered from the outbox) */
+	AGENT_EMIT_KEPT	      /* in the outbox, to send on a later tick (the store or the sink
+			       * failed now) */
 };
-/* Claims ev's id, hands ev to the sink keyed by model, records it. version: latched after a
- * rollback or needs_target (not after a dry run). */
+/* Claims ev's id with the event, latches version (after a rollback or needs_target, not a dry
+ * run) and sends it. */
 enum agent_emit agent_emit(struct agent_emitter *em, const char *model, const char *version,
 			   const struct agent_event *ev);
-/* Retries the refused events; those delivered leave the queue (and the store's list). */
-void agent_emit_retry(struct agent_emitter *em);
-/* Events waiting for retry. */
+/* Outcomes, claims and sends still to do, lock renewals, latches to write back, and every
+ * AGENT_OUTBOX_ADOPT_MS the store's pending list. Never blocks on the sink. */
+void agent_emit_tick(struct agent_emitter *em, int64_t now_ms);
+/* Ticks until the outbox in memory is empty or timeout_ms passed (waiting on the sink between
+ * ticks); the events left (still pending in the store when they were claimed). */
+size_t agent_emit_drain(struct agent_emitter *em, int timeout_ms);
+/* Events in the outbox in memory (not delivered yet). */
 size_t agent_emit_pending(const struct agent_emitter *em);
-/* Adds a refused event to the queue (the restore of the store's pending list: not stored
- * again). 0 added or already there, 1 the queue is full or memory short. */
+/* Adopts an event pending in the store (its restore or listing): 0 added or already there, 1
+ * the outbox is full or memory short. */
 int agent_emit_restore(struct agent_emitter *em, const char *id, const char *model,
 		       const char *json, size_t len);
+
+/* The hold of model and the latch of (model, version) for a decision: the store's, the memory's
+ * while the store fails (a failed read counted in store_errors) or a latch is not written
+ * back yet. */
+void agent_emit_flags(struct agent_emitter *em, const char *model, const char *version, int *hold,
+		      int *latched);
 
 /* The end of the window of the model's last rollback: 0 with *end_ms, 1 when none. */
 int agent_cooldown_get(struct agent_emitter *em, const char *model, int64_t *end_ms);

@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct agent_engine {
 	const struct agent_config *c; /* borrowed */
@@ -102,7 +103,13 @@ struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_
 					   c->sliding_k, c->baseline, e->bl)
 			 : NULL;
 	e->wm = agent_watermark_new();
-	e->em = agent_emitter_new(store, sink, &e->k);
+	{
+		char owner[200];
+
+		snprintf(owner, sizeof owner, "%s-%ld-%lld", c->agent_id ? c->agent_id : "driftd",
+			 (long)getpid(), (long long)agent_time_now_ms());
+		e->em = agent_emitter_new(store, sink, &e->k, owner);
+	}
 	if (!e->pairs || !e->wm || !e->em) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -239,9 +246,7 @@ static void close_window(struct agent_engine *e, struct agent_pair *p, struct ag
 			  p->version);
 		return;
 	}
-	if (conn_store_hold_get(e->store, p->model, &ctx.hold) < 0 ||
-	    conn_store_latch_get(e->store, p->model, p->version, &ctx.latched) < 0)
-		e->k.store_errors++;
+	agent_emit_flags(e->em, p->model, p->version, &ctx.hold, &ctx.latched);
 	good = agent_baselines_good(e->bl, p->model);
 	ctx.good_version = good;
 	ctx.version = p->version;
@@ -344,9 +349,7 @@ enum agent_alert_result agent_engine_alert(struct agent_engine *e, const struct 
 			   : "no version of the model seen (label it with version)";
 		return AGENT_ALERT_IGNORED;
 	}
-	if (conn_store_hold_get(e->store, p->model, &ctx.hold) < 0 ||
-	    conn_store_latch_get(e->store, p->model, p->version, &ctx.latched) < 0)
-		e->k.store_errors++;
+	agent_emit_flags(e->em, p->model, p->version, &ctx.hold, &ctx.latched);
 	if (!ctx.hold && !ctx.latched)
 		good = agent_baselines_good(e->bl, p->model);
 	ctx.good_version = good;
@@ -383,8 +386,7 @@ void agent_engine_tick(struct agent_engine *e)
 	uint64_t closed = e->k.windows + e->k.windows_skipped;
 	int64_t now = agent_time_now_ms(), wm;
 
-	if (agent_emit_pending(e->em))
-		agent_emit_retry(e->em);
+	agent_emit_tick(e->em, now);
 	if (e->ll)
 		agent_late_labels_tick(e->ll, now);
 	if (agent_watermark_low(e->wm, now, &wm) < 0 || wm == INT64_MIN) {
@@ -414,8 +416,12 @@ void agent_engine_finish(struct agent_engine *e)
 {
 	for (size_t i = 0; i < agent_pairs_count(e->pairs); i++)
 		close_pair_windows(e, agent_pairs_at(e->pairs, i), 0, 1);
-	if (agent_emit_pending(e->em))
-		agent_emit_retry(e->em);
+	agent_emit_drain(e->em, AGENT_ENGINE_DRAIN_MS);
+}
+
+size_t agent_engine_drain(struct agent_engine *e, int timeout_ms)
+{
+	return agent_emit_drain(e->em, timeout_ms);
 }
 
 /* ---- records ---- */
@@ -535,7 +541,10 @@ int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const ch
 		return -1;
 	}
 	e->ck = ck;
-	agent_emitter_durable(e->em, 1);
+	if (agent_emitter_owner(e->em, instance) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 

@@ -93,10 +93,17 @@ void agent_engine_on_reject(struct agent_engine *e, agent_reject_fn fn, void *ar
 void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t now_ms);
 /* Counts an already decoded record (ts_ms: its time, resolved by the caller). */
 void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64_t ts_ms);
-/* Closes and decides every window the watermark has passed. */
+/* Closes and decides every window the watermark has passed; moves the outbox on (emit.h). */
 void agent_engine_tick(struct agent_engine *e);
-/* Closes and decides every open window (end of a replay, shutdown). */
+#define AGENT_ENGINE_DRAIN_MS                                                                      \
+	15000 /* the end of a replay waits for deliveries: a dead agent's                          \
+	       * send lock (emit.h, 10 s), then 5 s */
+/* Closes and decides every open window (end of a replay), then waits up to
+ * AGENT_ENGINE_DRAIN_MS for the outbox to be delivered. */
 void agent_engine_finish(struct agent_engine *e);
+/* Waits up to timeout_ms for the outbox to be delivered; the events left (pending in the
+ * store: the next agent delivers them). */
+size_t agent_engine_drain(struct agent_engine *e, int timeout_ms);
 const struct agent_counters *agent_engine_counters(const struct agent_engine *e);
 /* Input streams this engine holds (Kafka: partitions assigned and not revoked, the labels
  * topic's excepted; a file: 1 once it delivered). */

@@ -254,3 +254,57 @@ void agent_event_free(struct agent_event *ev)
 	free(ev->source);
 	ev->id = ev->json = ev->source = NULL;
 }
+
+/* ---- a stored event's attributes ---- */
+
+static char *str_of(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? strdup(v) : NULL;
+}
+
+int agent_event_attrs_parse(struct agent_event_attrs *a, const char *json, size_t len)
+{
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+
+	memset(a, 0, sizeof *a);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return -1;
+	}
+	a->id = str_of(root, "id");
+	a->source = str_of(root, "source");
+	a->type = str_of(root, "type");
+	a->time = str_of(root, "time");
+	a->subject = str_of(root, "subject");
+	a->from_version = str_of(json_object_get(root, "data"), "from_version");
+	json_decref(root);
+	if (!a->id || !a->source || !a->type || !a->time || !a->subject) {
+		agent_event_attrs_free(a);
+		return -1;
+	}
+	return 0;
+}
+
+void agent_event_attrs_free(struct agent_event_attrs *a)
+{
+	free(a->id);
+	free(a->source);
+	free(a->type);
+	free(a->time);
+	free(a->subject);
+	free(a->from_version);
+	memset(a, 0, sizeof *a);
+}
+
+void agent_event_attrs_headers(const struct agent_event_attrs *a, struct conn_header *h)
+{
+	h[0] = (struct conn_header){ "ce_specversion", "1.0" };
+	h[1] = (struct conn_header){ "ce_id", a->id };
+	h[2] = (struct conn_header){ "ce_source", a->source };
+	h[3] = (struct conn_header){ "ce_type", a->type };
+	h[4] = (struct conn_header){ "ce_time", a->time };
+	h[5] = (struct conn_header){ "ce_subject", a->subject };
+	h[6] = (struct conn_header){ "content-type", AGENT_EVENT_CONTENT_TYPE };
+}

@@ -41,4 +41,17 @@ int agent_event_build_alert(struct agent_event *ev, const char *agent_id, const 
 			    int dry_run, const struct conn_am_alert *a, int64_t received_ms);
 void agent_event_free(struct agent_event *ev);
 
+/* What it takes to send a stored event again (the outbox, emit.h): its CloudEvents attributes,
+ * which every copy carries as headers, and the version it latches. */
+struct agent_event_attrs {
+	char *id, *source, *type, *time, *subject;
+	char *from_version; /* data.from_version; NULL when it has none */
+};
+/* Reads them from an event's JSON. 0, or -1 when json is not a CloudEvent with a string id,
+ * source, type, time and subject (nothing to free then). */
+int agent_event_attrs_parse(struct agent_event_attrs *a, const char *json, size_t len);
+void agent_event_attrs_free(struct agent_event_attrs *a);
+/* The headers of a copy (pointers into a): h has AGENT_EVENT_HEADERS entries. */
+void agent_event_attrs_headers(const struct agent_event_attrs *a, struct conn_header *h);
+
 #endif

@@ -19,8 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH	   256	/* messages per source call */
-#define MAX_TOPICS 4096 /* bytes of the topic list the consumer subscribes to */
+#define BATCH	      256  /* messages per source call */
+#define MAX_TOPICS    4096 /* bytes of the topic list the consumer subscribes to */
+#define STOP_DRAIN_MS 2000 /* at SIGTERM: how long deliveries in flight are waited for */
 
 /* The endpoints of a run, each spec parsed once for its role; kind CONN_ENDPOINT_NONE for an
  * option not given. */
@@ -290,7 +291,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	struct sigaction sa;
 	int64_t ts0 = 0;
 	double wall0 = 0; /* replay pacing: the wall time (ms) event time ts0 is due at */
-	int rc = 1, n = 0, paced = 0;
+	int rc = 1, n = 0, paced = 0, undelivered = 0;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -425,7 +426,17 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	 * open windows to the next agent: checkpointed with their offsets when checkpoints are
 	 * on, else undecided (at least once: their records are read again) */
 	if (conn_source_finite(src)) {
+		size_t left;
+
 		agent_engine_finish(e);
+		left = agent_engine_drain(e, 0);
+		if (left) {
+			agent_log(AGENT_LOG_ERR, "events",
+				  "%zu event%s decided but not delivered within %d s: kept in the "
+				  "store's outbox, the next run delivers them",
+				  left, left == 1 ? "" : "s", AGENT_ENGINE_DRAIN_MS / 1000);
+			undelivered = 1;
+		}
 	} else if (checkpointing(c, &ep)) {
 		if (agent_engine_checkpoint(e, 1) == 0) {
 			agent_engine_committed_offsets(e, commit_offset, src);
@@ -438,9 +449,18 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	} else {
 		agent_log(AGENT_LOG_NOTICE, "run", "stopping: open windows are not decided");
 	}
+	if (!conn_source_finite(src)) {
+		size_t left = agent_engine_drain(e, STOP_DRAIN_MS);
+
+		if (left)
+			agent_log(AGENT_LOG_WARNING, "events",
+				  "%zu event%s not delivered yet: kept in the store's outbox, the "
+				  "next agent delivers them",
+				  left, left == 1 ? "" : "s");
+	}
 	log_summary(agent_engine_counters(e));
 	agent_serve_publish(http, e, store, src, 1);
-	rc = 0;
+	rc = undelivered ? 3 : 0;
 out:
 	agent_serve_stop(http);		/* before the engine and the source it wakes */
 	conn_kafka_producer_free(dl.p); /* waits for the copies in flight (5 s at most) */

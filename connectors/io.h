@@ -67,9 +67,27 @@ struct conn_sink;
 
 /* spec: "file:PATH" (appended) or "file:-" (stdout). */
 struct conn_sink *conn_sink_open(const char *spec, char *errbuf, size_t errlen);
+/* Closes s (Kafka: waits 1 s at most for the messages in flight; their outcome is not
+ * reported: the caller's outbox still has them). */
 void conn_sink_close(struct conn_sink *s);
-/* Writes one event; the file sink writes the value as one line (the key and headers are for
- * transports that carry them). 0 once durably handed over (the file is flushed), -1 on error. */
+/* Hands one event over without waiting for its delivery: 0 taken (its outcome is reported by a
+ * later conn_sink_poll under token), -1 refused now (the message on the handle). The file sink
+ * writes the value as one line, flushed and fsync'd before it returns (the key and headers
+ * are for transports that carry them); Kafka queues it in the idempotent producer, which
+ * retries on its own until it is acknowledged or its message.timeout.ms passes: an event
+ * taken is never to be sent again before its outcome is known. */
+int conn_sink_send(struct conn_sink *s, uint64_t token, const char *key, const char *value,
+		   size_t len, const struct conn_header *headers, size_t nheaders);
+/* The outcome of a send: err NULL when delivered (the broker acknowledged it, the file has
+ * it), else why not (it may be sent again). */
+typedef void (*conn_sink_done_fn)(void *arg, uint64_t token, const char *err);
+/* Reports the outcomes known now, waiting up to timeout_ms (0: not at all) for the first one
+ * when none is known. */
+void conn_sink_poll(struct conn_sink *s, int timeout_ms, conn_sink_done_fn fn, void *arg);
+/* Events taken and not reported yet. */
+size_t conn_sink_in_flight(const struct conn_sink *s);
+/* send and wait (10 s at most) for its outcome: 0 delivered, -1 not. For a caller with no
+ * other send in flight (the outcomes of others are dropped). */
 int conn_sink_emit(struct conn_sink *s, const char *key, const char *value, size_t len,
 		   const struct conn_header *headers, size_t nheaders);
 const char *conn_sink_error(const struct conn_sink *s);

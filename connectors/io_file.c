@@ -200,11 +200,12 @@ static int file_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 
 /* ---- sink ---- */
 
-static int file_emit(struct conn_sink *base, const char *key, const char *value, size_t len,
-		     const struct conn_header *headers, size_t nheaders);
+static int file_send(struct conn_sink *base, uint64_t token, const char *key, const char *value,
+		     size_t len, const struct conn_header *headers, size_t nheaders);
+static void file_poll(struct conn_sink *base, int timeout_ms);
 static void file_sink_close(struct conn_sink *base);
 
-static const struct conn_sink_ops file_sink_ops = { file_emit, file_sink_close };
+static const struct conn_sink_ops file_sink_ops = { file_send, file_poll, file_sink_close };
 
 struct conn_sink *conn_sink_open(const char *spec, char *errbuf, size_t errlen)
 {
@@ -241,11 +242,19 @@ static void file_sink_close(struct conn_sink *base)
 		fclose(k->f);
 	else if (k->f)
 		fflush(k->f);
+	conn_sink_done_free(&k->base);
 	free(k);
 }
 
-static int file_emit(struct conn_sink *base, const char *key, const char *value, size_t len,
-		     const struct conn_header *headers, size_t nheaders)
+/* The outcome is known when the write returns: kept for the next poll. */
+static void file_poll(struct conn_sink *base, int timeout_ms)
+{
+	(void)base;
+	(void)timeout_ms;
+}
+
+static int file_send(struct conn_sink *base, uint64_t token, const char *key, const char *value,
+		     size_t len, const struct conn_header *headers, size_t nheaders)
 {
 	struct file_sink *k = (struct file_sink *)base;
 
@@ -258,5 +267,6 @@ static int file_emit(struct conn_sink *base, const char *key, const char *value,
 	}
 	if (!k->is_stdout)
 		fsync(fileno(k->f));
+	conn_sink_done_add(&k->base, token, NULL);
 	return 0;
 }

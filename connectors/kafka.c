@@ -626,18 +626,26 @@ error:
 
 struct conn_kafka_producer {
 	rd_kafka_t *rk;
-	uint64_t failed; /* delivery failures since the last flush */
-	char err[256];	 /* the last error */
+	uint64_t failed;	/* delivery failures since the last flush */
+	char err[256];		/* the last error */
+	struct conn_sink *sink; /* the sink over it: outcomes of its messages go there */
 };
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct conn_kafka_producer *p = opaque;
+	char why[300];
 
 	(void)rk;
 	if (m->err) {
 		p->failed++;
 		snprintf(p->err, sizeof p->err, "delivery: %s", rd_kafka_err2str(m->err));
+	}
+	/* a sink's message carries its token + 1 (NULL: not the sink's) */
+	if (p->sink && m->_private) {
+		snprintf(why, sizeof why, "delivery: %s", rd_kafka_err2str(m->err));
+		conn_sink_done_add(p->sink, (uint64_t)(uintptr_t)m->_private - 1,
+				   m->err ? why : NULL);
 	}
 }
 
@@ -679,13 +687,19 @@ struct conn_kafka_producer *conn_kafka_producer_new(const char *brokers,
 	return p;
 }
 
-void conn_kafka_producer_free(struct conn_kafka_producer *p)
+/* Waits up to flush_ms for the messages in flight, then frees p. */
+static void producer_free(struct conn_kafka_producer *p, int flush_ms)
 {
 	if (!p)
 		return;
-	rd_kafka_flush(p->rk, 5000);
+	rd_kafka_flush(p->rk, flush_ms);
 	rd_kafka_destroy(p->rk);
 	free(p);
+}
+
+void conn_kafka_producer_free(struct conn_kafka_producer *p)
+{
+	producer_free(p, 5000);
 }
 
 const char *conn_kafka_producer_error(const struct conn_kafka_producer *p)
@@ -693,9 +707,11 @@ const char *conn_kafka_producer_error(const struct conn_kafka_producer *p)
 	return p->err;
 }
 
-int conn_kafka_produce(struct conn_kafka_producer *p, const char *topic, const char *key,
-		       const char *value, size_t len, int64_t ts_ms,
-		       const struct conn_header *headers, size_t nheaders)
+/* conn_kafka_produce with the message's opaque (delivery reports of opaque != NULL go to the
+ * producer's sink). */
+static int produce(struct conn_kafka_producer *p, const char *topic, const char *key,
+		   const char *value, size_t len, int64_t ts_ms, const struct conn_header *headers,
+		   size_t nheaders, void *opaque)
 {
 	rd_kafka_headers_t *hs = nheaders ? rd_kafka_headers_new(nheaders) : NULL;
 	rd_kafka_resp_err_t e;
@@ -707,7 +723,7 @@ int conn_kafka_produce(struct conn_kafka_producer *p, const char *topic, const c
 		    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
 		    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 		    RD_KAFKA_V_TIMESTAMP(ts_ms < 0 ? 0 : ts_ms), RD_KAFKA_V_HEADERS(hs),
-		    RD_KAFKA_V_END);
+		    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries == 100)
 			break;
 		rd_kafka_poll(p->rk, 50); /* let deliveries drain the queue */
@@ -720,6 +736,13 @@ int conn_kafka_produce(struct conn_kafka_producer *p, const char *topic, const c
 	}
 	rd_kafka_poll(p->rk, 0);
 	return 0;
+}
+
+int conn_kafka_produce(struct conn_kafka_producer *p, const char *topic, const char *key,
+		       const char *value, size_t len, int64_t ts_ms,
+		       const struct conn_header *headers, size_t nheaders)
+{
+	return produce(p, topic, key, value, len, ts_ms, headers, nheaders, NULL);
 }
 
 int conn_kafka_producer_flush(struct conn_kafka_producer *p, int timeout_ms)
@@ -746,29 +769,43 @@ struct kafka_sink {
 	char *topic;
 };
 
-static int kafka_emit(struct conn_sink *base, const char *key, const char *value, size_t len,
-		      const struct conn_header *headers, size_t nheaders)
+/* Queued in the idempotent producer: librdkafka retries it itself until acknowledged or its
+ * message.timeout.ms passes, then reports it (on_delivery); never produced twice by us. */
+static int kafka_send(struct conn_sink *base, uint64_t token, const char *key, const char *value,
+		      size_t len, const struct conn_header *headers, size_t nheaders)
 {
 	struct kafka_sink *k = (struct kafka_sink *)base;
 
-	if (conn_kafka_produce(k->p, k->topic, key, value, len, -1, headers, nheaders) < 0 ||
-	    conn_kafka_producer_flush(k->p, 10000) < 0) {
-		snprintf(k->base.err, sizeof k->base.err, "%s", conn_kafka_producer_error(k->p));
+	if (token == UINT64_MAX || produce(k->p, k->topic, key, value, len, -1, headers, nheaders,
+					   (void *)(uintptr_t)(token + 1)) < 0) {
+		snprintf(k->base.err, sizeof k->base.err, "%s",
+			 token == UINT64_MAX ? "token out of range"
+					     : conn_kafka_producer_error(k->p));
 		return -1;
 	}
 	return 0;
+}
+
+static void kafka_poll(struct conn_sink *base, int timeout_ms)
+{
+	struct kafka_sink *k = (struct kafka_sink *)base;
+
+	rd_kafka_poll(k->p->rk, timeout_ms);
 }
 
 static void kafka_sink_close(struct conn_sink *base)
 {
 	struct kafka_sink *k = (struct kafka_sink *)base;
 
-	conn_kafka_producer_free(k->p);
+	/* 1 s for acknowledgements on their way; what is still in flight stays in the caller's
+	 * outbox (io.h), so no longer wait is needed */
+	producer_free(k->p, 1000);
+	conn_sink_done_free(&k->base);
 	free(k->topic);
 	free(k);
 }
 
-static const struct conn_sink_ops kafka_sink_ops = { kafka_emit, kafka_sink_close };
+static const struct conn_sink_ops kafka_sink_ops = { kafka_send, kafka_poll, kafka_sink_close };
 
 struct conn_sink *conn_sink_open_kafka(const char *topic, const char *brokers,
 				       const struct conn_kafka_props *props, char *errbuf,
@@ -788,6 +825,7 @@ struct conn_sink *conn_sink_open_kafka(const char *topic, const char *brokers,
 		free(k);
 		return NULL;
 	}
+	k->p->sink = &k->base;
 	return &k->base;
 }
 

@@ -25,6 +25,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The length of the scheme before the ':' of spec when it looks like one ([a-z][a-z0-9+.-]*,
@@ -285,11 +286,189 @@ int conn_store_pending_del(struct conn_store *s, const char *id)
 	return s->ops->pending_del(s, id);
 }
 
+/* ---- the outbox ----
+ * Built on the backend's claim value (store_impl.h): the claim of an event's id holds
+ * "<modellen>:<model><doc>" (modellen in decimal) while the event is pending, "d" once it is
+ * delivered; "1" or nothing is a claim made by conn_store_claim (or by a driftd before the
+ * outbox), which kept no event. The pending list (the backend's) is the index the listing
+ * reads: written right after the claim, removed right after the "d". A crash between the claim
+ * and the index leaves a pending claim that is not listed; the window is then decided again
+ * after the restart (its decision was not checkpointed yet), the claim says duplicate, and
+ * conn_store_outbox_get finds the event pending (the engine then delivers it). A crash between
+ * the "d" and the removal leaves an index entry that the listing removes. */
+
+#define DELIVERED "d"
+
+/* "<modellen>:<model><doc>" into out (malloc'd). -1 on no memory. */
+static int outbox_value(struct conn_store *s, const char *model, const char *doc, size_t len,
+			struct conn_blob *out)
+{
+	size_t ml = strlen(model);
+	int hl;
+
+	out->data = malloc(16 + ml + len);
+	if (!out->data) {
+		conn_store_errf(s, "out of memory");
+		return -1;
+	}
+	hl = snprintf(out->data, 16, "%zu:", ml);
+	memcpy(out->data + hl, model, ml);
+	if (len)
+		memcpy(out->data + hl + ml, doc, len);
+	out->len = (size_t)hl + ml + len;
+	return 0;
+}
+
+/* Splits an outbox value: 0 with the model [*m, *m + *ml) and the doc, -1 when it is not
+ * one (a "1", an empty claim, a "d"). */
+static int outbox_split(const char *v, size_t n, const char **m, size_t *ml, const char **doc,
+			size_t *dlen)
+{
+	size_t i = 0, l = 0;
+
+	while (i < n && i < 4 && v[i] >= '0' && v[i] <= '9')
+		l = l * 10 + (size_t)(v[i++] - '0');
+	if (i == 0 || i >= n || v[i] != ':' || l == 0 || l > CONN_STORE_MAX_NAME || n - i - 1 < l ||
+	    memchr(v + i + 1, '\0', l))
+		return -1;
+	*m = v + i + 1;
+	*ml = l;
+	*doc = v + i + 1 + l;
+	*dlen = n - i - 1 - l;
+	return 0;
+}
+
+int conn_store_outbox_claim(struct conn_store *s, const char *id, const char *model,
+			    const char *doc, size_t len)
+{
+	struct conn_blob v;
+	int rc;
+
+	if (check_str(s, "event id", id, CONN_STORE_MAX_ID) < 0 ||
+	    check_str(s, "model name", model, CONN_STORE_MAX_NAME) < 0 ||
+	    check_blob(s, "an event", doc, len) < 0 || outbox_value(s, model, doc, len, &v) < 0)
+		return -1;
+	rc = s->ops->claim_put(s, id, v.data, v.len);
+	free(v.data);
+	if (rc != 0)
+		return rc;
+	/* the index: on failure the claim holds the event still (see the top) */
+	return s->ops->pending_put(s, id, model, doc, len) < 0 ? -1 : 0;
+}
+
+enum conn_outbox_state conn_store_outbox_get(struct conn_store *s, const char *id,
+					     struct conn_blob *model, struct conn_blob *doc)
+{
+	struct conn_blob v = { 0 };
+	const char *m, *d;
+	size_t ml, dl;
+	int rc;
+
+	*model = (struct conn_blob){ 0 };
+	*doc = (struct conn_blob){ 0 };
+	if (check_str(s, "event id", id, CONN_STORE_MAX_ID) < 0)
+		return CONN_OUTBOX_ERROR;
+	rc = s->ops->claim_get(s, id, &v);
+	if (rc != 0)
+		return rc < 0 ? CONN_OUTBOX_ERROR : CONN_OUTBOX_NONE;
+	if (outbox_split(v.data, v.len, &m, &ml, &d, &dl) < 0) {
+		free(v.data);
+		return CONN_OUTBOX_DELIVERED;
+	}
+	model->data = malloc(ml + 1);
+	doc->data = malloc(dl + 1);
+	if (!model->data || !doc->data) {
+		free(model->data);
+		free(doc->data);
+		free(v.data);
+		*model = (struct conn_blob){ 0 };
+		*doc = (struct conn_blob){ 0 };
+		conn_store_errf(s, "out of memory");
+		return CONN_OUTBOX_ERROR;
+	}
+	memcpy(model->data, m, ml);
+	model->data[ml] = '\0';
+	model->len = ml;
+	memcpy(doc->data, d, dl);
+	doc->data[dl] = '\0';
+	doc->len = dl;
+	free(v.data);
+	/* the index again, in case a crash came between the claim and it (see the top) */
+	if (s->ops->pending_put(s, id, model->data, doc->data, doc->len) < 0) {
+		free(model->data);
+		free(doc->data);
+		*model = (struct conn_blob){ 0 };
+		*doc = (struct conn_blob){ 0 };
+		return CONN_OUTBOX_ERROR;
+	}
+	return CONN_OUTBOX_PENDING;
+}
+
+int conn_store_outbox_done(struct conn_store *s, const char *id)
+{
+	if (check_str(s, "event id", id, CONN_STORE_MAX_ID) < 0)
+		return -1;
+	if (s->ops->claim_mark(s, id, DELIVERED, 1) < 0) /* 1 (no claim): nothing to mark */
+		return -1;
+	return s->ops->pending_del(s, id);
+}
+
+/* The listing over the backend's: each index entry checked against its claim. */
+struct pending_walk {
+	struct conn_store *s;
+	conn_store_pending_fn fn;
+	void *arg;
+	int err;
+	char msg[256]; /* the error, kept over the backend's listing (its end clears it) */
+};
+
+static int walk_fail(struct pending_walk *w)
+{
+	w->err = 1;
+	snprintf(w->msg, sizeof w->msg, "%s", conn_store_error(w->s));
+	return 1;
+}
+
+static int pending_one(void *arg, const char *id, const char *model, const char *doc, size_t len)
+{
+	struct pending_walk *w = arg;
+	struct conn_blob v = { 0 };
+	const char *m, *d;
+	size_t ml, dl;
+	int rc = w->s->ops->claim_get(w->s, id, &v);
+
+	if (rc < 0)
+		return walk_fail(w);
+	if (rc == 0 && v.len == 1 && v.data[0] == DELIVERED[0]) { /* delivered: a stale entry */
+		free(v.data);
+		return w->s->ops->pending_del(w->s, id) < 0 ? walk_fail(w) : 0;
+	}
+	if (rc == 0 && outbox_split(v.data, v.len, &m, &ml, &d, &dl) == 0) {
+		char mm[CONN_STORE_MAX_NAME + 1];
+
+		memcpy(mm, m, ml);
+		mm[ml] = '\0';
+		rc = w->fn(w->arg, id, mm, d, dl);
+	} else { /* a claim without its event (or none): the entry is the event */
+		rc = w->fn(w->arg, id, model, doc, len);
+	}
+	free(v.data);
+	return rc;
+}
+
 int conn_store_pending_list(struct conn_store *s, conn_store_pending_fn fn, void *arg)
 {
+	struct pending_walk w = { .s = s, .fn = fn, .arg = arg };
+	int rc;
+
 	if (!fn)
 		return no_fn(s);
-	return s->ops->pending_list(s, fn, arg);
+	rc = s->ops->pending_list(s, pending_one, &w);
+	if (w.err) {
+		conn_store_errf(s, "%s", w.msg);
+		return -1;
+	}
+	return rc;
 }
 
 /* ---- window checkpoints and locks ---- */

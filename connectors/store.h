@@ -98,11 +98,13 @@ int conn_store_set_prefix(struct conn_store *s, const char *prefix);
 int conn_store_ping(struct conn_store *s);
 
 /* ---- events waiting for delivery ----
- * An event the sink refused is kept here until it is delivered (a decision is never silently
- * dropped; doc/delivery.md). id: the event id (1..1024 bytes); model: the model (the Kafka key,
- * 1..128 bytes); doc: the event JSON (bytes, at most 64 MiB). put replaces an entry of the same
- * id, atomically (the old or the new entry, never a mix). Pending events are not per model:
- * one list for the whole store (under the prefix). */
+ * The pending list: the outbox's events not delivered yet (conn_store_outbox_claim puts them
+ * there), and events put directly (an earlier driftd's refused events). id: the event id
+ * (1..1024 bytes); model: the model (the Kafka key, 1..128 bytes); doc: the event JSON (bytes,
+ * at most 64 MiB). put replaces an entry of the same id, atomically (the old or the new entry,
+ * never a mix). Pending events are not per model: one list for the whole store (under the
+ * prefix). The listing gives only what is still to deliver: an entry whose claim says
+ * delivered is removed instead of given; for an outbox entry the doc given is the claim's. */
 int conn_store_pending_put(struct conn_store *s, const char *id, const char *model, const char *doc,
 			   size_t len);
 /* 0 deleted or absent. */
@@ -113,6 +115,29 @@ int conn_store_pending_del(struct conn_store *s, const char *id);
 typedef int (*conn_store_pending_fn)(void *arg, const char *id, const char *model, const char *doc,
 				     size_t len);
 int conn_store_pending_list(struct conn_store *s, conn_store_pending_fn fn, void *arg);
+
+/* ---- the outbox (doc/delivery.md "The outbox") ----
+ * A decided event is stored with its claim in one atomic write, before any send: the claim of
+ * its id holds the event (model and JSON) until conn_store_outbox_done marks it delivered, and
+ * the event is listed by conn_store_pending_list meanwhile. A crash at any moment leaves the
+ * event claimed and pending, or not claimed at all: never claimed and lost. */
+/* 0: id claimed now, its event pending; 1: id was claimed before (nothing written; see
+ * conn_store_outbox_get); -1 on error (nothing claimed, or -- a lost reply -- claimed and
+ * pending: a retry then says 1 and the event is delivered from the outbox). */
+int conn_store_outbox_claim(struct conn_store *s, const char *id, const char *model,
+			    const char *doc, size_t len);
+enum conn_outbox_state {
+	CONN_OUTBOX_ERROR = -1,	 /* the message in conn_store_error() */
+	CONN_OUTBOX_PENDING = 0, /* claimed, not delivered yet: *model and *doc hold the event */
+	CONN_OUTBOX_DELIVERED = 1 /* delivered (or claimed by conn_store_claim: no event kept) */,
+	CONN_OUTBOX_NONE = 2 /* never claimed (or the claim expired) */
+};
+/* The state of id's claim; on PENDING, model and doc are malloc'd (the caller frees both). */
+enum conn_outbox_state conn_store_outbox_get(struct conn_store *s, const char *id,
+					     struct conn_blob *model, struct conn_blob *doc);
+/* Marks id delivered (the claim stays: a later decision of id is a duplicate) and takes it off
+ * the pending list. 0, or -1 (then it is still pending: call again). */
+int conn_store_outbox_done(struct conn_store *s, const char *id);
 
 /* ---- window checkpoints (exactly-once accounting; doc/delivery.md) ----
  * Everything here lives in a scope (the Kafka consumer group id, 1..255 bytes): one Redis hash

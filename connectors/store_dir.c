@@ -10,7 +10,9 @@
  *   PATH/models/<m>/hold                   "1\n" or "0\n"
  *   PATH/models/<m>/latch/<v>              "1\n" or "0\n"
  *   PATH/models/<m>/history.jsonl          one entry per line, appended
- *   PATH/claims/<id>                       empty files, created with O_CREAT|O_EXCL
+ *   PATH/claims/<id>                       a claim: empty (claimed), the outbox entry of its
+ *                                          event (pending) or "d" (delivered); never replaced
+ *                                          but by conn_store_outbox_done
  *   PATH/pending/<id>                      an event waiting for delivery: its id, model, JSON
  *   PATH/ckpt/<scope>/checkpoint           the scope's whole checkpoint, rewritten per commit
  *   PATH/ckpt/<scope>/flock                empty; its flock serializes the scope's writers
@@ -694,6 +696,49 @@ static int dir_claim(struct conn_store *cs, const char *id)
 	return conn_store_done(&s->base, 0);
 }
 
+/* claims/<id> holding value: written whole and linked, so an existing claim is never replaced. */
+static int dir_claim_put(struct conn_store *cs, const char *id, const char *value, size_t len)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	char name[CONN_AFILE_NAME_MAX];
+	int rc;
+
+	if (check_name(s, "claim id", id, MAX_ID) < 0)
+		return -1;
+	conn_afile_enc_name(id, strlen(id), name);
+	rc = conn_afile_put(&s->fs, "claims", name, value, len, 1);
+	return conn_store_done(&s->base, rc < 0 ? -1 : rc == 2);
+}
+
+static int dir_claim_get(struct conn_store *cs, const char *id, struct conn_blob *out)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	char name[CONN_AFILE_NAME_MAX], rel[CONN_AFILE_REL_MAX];
+
+	if (check_name(s, "claim id", id, MAX_ID) < 0)
+		return -1;
+	conn_afile_enc_name(id, strlen(id), name);
+	snprintf(rel, sizeof rel, "claims/%s", name);
+	return conn_store_done(&s->base, get_file(s, rel, out));
+}
+
+/* Replaces the content of an existing claim (renamed over it): 0, or 1 when there is none. */
+static int dir_claim_mark(struct conn_store *cs, const char *id, const char *value, size_t len)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	char name[CONN_AFILE_NAME_MAX], rel[CONN_AFILE_REL_MAX];
+	int rc;
+
+	if (check_name(s, "claim id", id, MAX_ID) < 0)
+		return -1;
+	conn_afile_enc_name(id, strlen(id), name);
+	snprintf(rel, sizeof rel, "claims/%s", name);
+	rc = conn_afile_exists(&s->fs, rel);
+	if (rc <= 0)
+		return rc < 0 ? -1 : conn_store_done(&s->base, 1);
+	return conn_store_done(&s->base, conn_afile_put(&s->fs, "claims", name, value, len, 0));
+}
+
 /* ---- prefix and reachability ---- */
 
 static int dir_set_prefix(struct conn_store *cs, const char *prefix)
@@ -858,6 +903,9 @@ static const struct conn_store_ops dir_ops = {
 	.history_append = dir_history_append,
 	.history = dir_history,
 	.claim = dir_claim,
+	.claim_put = dir_claim_put,
+	.claim_get = dir_claim_get,
+	.claim_mark = dir_claim_mark,
 	.set_prefix = dir_set_prefix,
 	.ping = dir_ping,
 	.pending_put = dir_pending_put,

@@ -52,6 +52,12 @@ struct conn_store_ops {
 	int (*history_append)(struct conn_store *s, const char *model, const char *doc, size_t len);
 	int (*history)(struct conn_store *s, const char *model, conn_store_entry_fn fn, void *arg);
 	int (*claim)(struct conn_store *s, const char *id);
+	/* The claim of id as a value (the outbox of store.c is built on these three): claim_put
+	 * creates it holding value (0, 1 when it exists: unchanged), claim_get reads it (0, 1
+	 * none), claim_mark replaces the value of an existing one, its expiry kept (0, 1 none). */
+	int (*claim_put)(struct conn_store *s, const char *id, const char *value, size_t len);
+	int (*claim_get)(struct conn_store *s, const char *id, struct conn_blob *out);
+	int (*claim_mark)(struct conn_store *s, const char *id, const char *value, size_t len);
 	/* ---- the second group: arguments checked by store.c ---- */
 	int (*set_prefix)(struct conn_store *s, const char *prefix);
 	int (*ping)(struct conn_store *s);

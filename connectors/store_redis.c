@@ -677,9 +677,17 @@ static int redis_history(struct conn_store *cs, const char *model, conn_store_en
 	return conn_store_done(&s->base, 0);
 }
 
-static int redis_claim(struct conn_store *cs, const char *id)
+/* The claim key of id: P claim:{ID}. */
+static void key_claim(const struct redis_store *s, struct redis_key *k, const char *id)
 {
-	struct redis_store *s = (struct redis_store *)cs;
+	conn_redis_key_start(s, k, "claim:{");
+	conn_redis_key_add(k, id, strlen(id));
+	conn_redis_key_add(k, "}", 1);
+}
+
+/* SET claim:{ID} value NX EX 30 days: 0 set now, 1 it existed. */
+static int claim_set(struct redis_store *s, const char *id, const char *value, size_t vlen)
+{
 	struct redis_key k = { 0 };
 	char ttl[16];
 	const char *argv[6];
@@ -689,12 +697,10 @@ static int redis_claim(struct conn_store *cs, const char *id)
 
 	if (check_name(s, "claim id", id, MAX_ID) < 0)
 		return -1;
-	conn_redis_key_start(s, &k, "claim:{");
-	conn_redis_key_add(&k, id, strlen(id));
-	conn_redis_key_add(&k, "}", 1);
+	key_claim(s, &k, id);
 	argv[0] = "SET", len[0] = 3;
 	argv[1] = k.b, len[1] = k.n;
-	argv[2] = "1", len[2] = 1;
+	argv[2] = value, len[2] = vlen;
 	argv[3] = "NX", len[3] = 2;
 	argv[4] = "EX", len[4] = 2;
 	argv[5] = ttl, len[5] = (size_t)snprintf(ttl, sizeof ttl, "%d", CLAIM_TTL_S);
@@ -705,6 +711,54 @@ static int redis_claim(struct conn_store *cs, const char *id)
 		rc = 0; /* OK: set now */
 	else if (r->type == REDIS_REPLY_NIL)
 		rc = 1; /* it existed */
+	else
+		return conn_redis_unexpected(s, "SET", &k, r);
+	freeReplyObject(r);
+	return conn_store_done(&s->base, rc);
+}
+
+static int redis_claim(struct conn_store *cs, const char *id)
+{
+	return claim_set((struct redis_store *)cs, id, "1", 1);
+}
+
+static int redis_claim_put(struct conn_store *cs, const char *id, const char *value, size_t len)
+{
+	return claim_set((struct redis_store *)cs, id, value, len);
+}
+
+static int redis_claim_get(struct conn_store *cs, const char *id, struct conn_blob *out)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct redis_key k = { 0 };
+
+	key_claim(s, &k, id);
+	return conn_store_done(&s->base, conn_redis_get_value(s, &k, out));
+}
+
+/* SET claim:{ID} value XX KEEPTTL: the claim's expiry stays. 0, or 1 when there is none. */
+static int redis_claim_mark(struct conn_store *cs, const char *id, const char *value, size_t vlen)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct redis_key k = { 0 };
+	const char *argv[5];
+	size_t len[5];
+	redisReply *r;
+	int rc;
+
+	key_claim(s, &k, id);
+	argv[0] = "SET", len[0] = 3;
+	argv[1] = k.b, len[1] = k.n;
+	argv[2] = value, len[2] = vlen;
+	argv[3] = "XX", len[3] = 2;
+	argv[4] = "KEEPTTL", len[4] = 7;
+	r = conn_redis_run1(s, &k, 5, argv, len);
+	if (!r)
+		return -1;
+	if (r->type == REDIS_REPLY_STATUS)
+		rc = 0;
+	else if (r->type == REDIS_REPLY_NIL)
+		rc = 1;
 	else
 		return conn_redis_unexpected(s, "SET", &k, r);
 	freeReplyObject(r);
@@ -894,6 +948,9 @@ static const struct conn_store_ops redis_ops = {
 	.history_append = redis_history_append,
 	.history = redis_history,
 	.claim = redis_claim,
+	.claim_put = redis_claim_put,
+	.claim_get = redis_claim_get,
+	.claim_mark = redis_claim_mark,
 	.set_prefix = redis_set_prefix,
 	.ping = redis_ping,
 	.pending_put = redis_pending_put,

@@ -274,6 +274,60 @@ static void test_store_down_keeps_baseline(void **state)
 	agent_engine_free(a);
 }
 
+static int count_file_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, ch;
+
+	if (!f)
+		return 0;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+/* The store is gone while a rollback is decided and while the windows after it are (one
+ * breaching window fires, no cooldown): the version is latched in memory from the decision,
+ * so the later windows are blocked and there is one rollback, not one per window; its event
+ * waits in memory for its claim and goes out when a store is back (here an empty one: the
+ * killed redis-server kept nothing), and the latch is written back to it. */
+static void test_store_down_latch_in_memory(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a;
+	char sink[192], spec[192];
+	int on = 0;
+
+	x->c.latency.threshold = 0.01; /* every window breaches */
+	x->c.breach_windows = 1;
+	x->c.cooldown_s = 0;
+	a = engine(x, "A");
+	snprintf(sink, sizeof sink, "%s/events.jsonl", x->dir);
+	feed(a, 0); /* window 0 opens on the baseline, read while the store is there */
+	redisproc_stop(x->redis);
+	x->redis = 0;
+	for (int i = 1; i < NREC; i++)
+		feed(a, i);
+	agent_engine_tick(a);
+	agent_engine_finish(a);
+	for (int w = 0; w < NWINDOWS; w++)
+		assert_int_equal(x->decided[w], 1);
+	assert_int_equal(count_file_lines(sink), 0); /* not claimed: not sent */
+	assert_int_equal(agent_engine_counters(a)->events, 0);
+	x->redis = redisproc_start(x->dir, spec, sizeof spec);
+	assert_string_equal(spec, x->spec); /* the same socket: the store reconnects */
+	for (int i = 0; i < 100 && count_file_lines(sink) == 0; i++) {
+		usleep(100000); /* the reconnection backoff */
+		agent_engine_tick(a);
+	}
+	assert_int_equal(count_file_lines(sink), 1);
+	assert_int_equal(agent_engine_counters(a)->events, 1);
+	assert_int_equal(conn_store_latch_get(x->store, "m", "v2", &on), 0);
+	assert_int_equal(on, 1);
+	agent_engine_free(a);
+}
+
 /* A clean stop (a checkpoint at the end) and a restart: the same. */
 static void test_stop_and_restart(void **state)
 {
@@ -593,6 +647,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decided_lock_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decided_lock_released, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_store_down_keeps_baseline, setup_redis,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_down_latch_in_memory, setup_redis,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup_redis, teardown),

@@ -7,6 +7,7 @@
  */
 #include "agent/baseline.h"
 #include "agent/engine.h"
+#include "agent/watermark.h"
 #include "agent/log.h"
 #include "agent/timefmt.h"
 #include "testutil.h"
@@ -436,6 +437,74 @@ static void test_duplicate_suppressed(void **state)
 	assert_int_equal(count_lines(x->sink_path), 1);
 }
 
+static int count_pending(void *arg, const char *id, const char *model, const char *doc, size_t len)
+{
+	(void)id;
+	(void)model;
+	(void)doc;
+	(void)len;
+	++*(int *)arg;
+	return 0;
+}
+
+static int count_history(void *arg, const char *doc, size_t len)
+{
+	(void)doc;
+	(void)len;
+	++*(int *)arg;
+	return 0;
+}
+
+/* An agent decides a rollback and dies before the sink took it (here the sink refuses it, and
+ * the agent is freed without a drain): the event was stored with its claim, so the next agent
+ * on the store delivers it, once, and deciding the same windows again sends nothing more. */
+static void test_outbox_survives_crash(void **state)
+{
+	struct fx *x = *state;
+	struct gen g1 = healthy(7), g2;
+	struct conn_sink *full, *good = x->sink;
+	char err[256];
+	int pending = 0, history = 0;
+
+	g1.mu = 1.0;
+	g2 = g1;
+	full = conn_sink_open("file:/dev/full", err, sizeof err);
+	assert_non_null(full);
+	x->sink = full;
+	fx_engine(x);
+	for (int w = 0; w < 3; w++)
+		feed(x, &g1, 3000, w * 60000, 60000);
+	assert_int_equal(agent_engine_counters(x->e)->events, 0);
+	assert_int_equal(conn_store_pending_list(x->store, count_pending, &pending), 0);
+	assert_int_equal(pending, 1);
+	agent_engine_free(x->e); /* the crash */
+	x->e = NULL;
+	conn_sink_close(full);
+	x->sink = good;
+	fx_engine(x);
+	agent_engine_tick(x->e); /* the outbox is read at the first tick */
+	assert_int_equal(count_lines(x->sink_path), 1);
+	assert_int_equal(agent_engine_counters(x->e)->events, 1);
+	pending = 0;
+	assert_int_equal(conn_store_pending_list(x->store, count_pending, &pending), 0);
+	assert_int_equal(pending, 0);
+	assert_int_equal(conn_store_history(x->store, "m", count_history, &history), 0);
+	assert_int_equal(history, 1);
+	/* the delivering agent latched the version: the same windows decided again are blocked */
+	x->windows = 0;
+	for (int w = 0; w < 3; w++)
+		feed(x, &g2, 3000, w * 60000, 60000);
+	assert_true(x->windows >= 2);
+	assert_string_equal(x->last_blocked, "latched");
+	/* re-armed: the same decision again is a duplicate, nothing more is sent */
+	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0);
+	fx_engine(x);
+	for (int w = 0; w < 3; w++)
+		feed(x, &g2, 3000, w * 60000, 60000);
+	assert_int_equal(x->duplicates, 1);
+	assert_int_equal(count_lines(x->sink_path), 1);
+}
+
 static void test_no_baseline(void **state)
 {
 	struct fx *x = *state;
@@ -498,7 +567,8 @@ static void test_sample_size_aware(void **state)
 }
 
 /* Feeds one JSON record of stream `stream` at time ts through the decoder path. */
-static void feed_json(struct fx *x, uint32_t stream, int64_t ts)
+/* A record of time ts on stream, received at wall time wall. */
+static void feed_json_at(struct fx *x, uint32_t stream, int64_t ts, int64_t wall)
 {
 	char line[256];
 	int n = snprintf(line, sizeof line,
@@ -507,7 +577,12 @@ static void feed_json(struct fx *x, uint32_t stream, int64_t ts)
 			 (long long)ts);
 	struct conn_msg m = { .data = line, .len = (size_t)n, .ts_ms = -1, .stream = stream };
 
-	agent_engine_feed(x->e, &m, agent_time_now_ms());
+	agent_engine_feed(x->e, &m, wall);
+}
+
+static void feed_json(struct fx *x, uint32_t stream, int64_t ts)
+{
+	feed_json_at(x, stream, ts, agent_time_now_ms());
 }
 
 static void control(struct fx *x, uint32_t stream, int hello, int eof)
@@ -531,13 +606,19 @@ static void test_partition_watermarks(void **state)
 		feed_json(x, 1, t);
 	agent_engine_tick(x->e);
 	assert_int_equal(x->windows, 0); /* partition 2 holds time back */
-	/* partition 2 delivers an old record: it is on time, not late */
-	feed_json(x, 2, 30000);
+	/* partition 2 delivers an old record: it is on time, not late (received, as far as the
+	 * engine knows, 0.6 s before it would count as silent) */
+	feed_json_at(x, 2, 30000, agent_time_now_ms() - AGENT_STREAM_IDLE_MS + 600);
 	agent_engine_tick(x->e);
 	assert_int_equal(k->late, 0);
 	assert_int_equal(x->windows, 0); /* its high-water mark is 30 s: nothing ended by 25 s */
-	/* partition 2 reaches its end: it stops holding time; windows up to 295 s close */
+	/* partition 2 reaches its end: it keeps holding its mark (its producer may be behind
+	 * the other one's: its next records belong to the windows open now) */
 	control(x, 2, 0, 1);
+	agent_engine_tick(x->e);
+	assert_int_equal(x->windows, 0);
+	/* until it has been silent for AGENT_STREAM_IDLE_MS: windows up to 295 s close */
+	usleep(900 * 1000);
 	agent_engine_tick(x->e);
 	assert_int_equal(x->windows, 4);
 	assert_int_equal(k->records, 301); /* control messages are not records */
@@ -559,6 +640,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_event_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accuracy_and_needs_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_suppressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_survives_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_baseline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sliding_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_size_aware, setup, teardown),

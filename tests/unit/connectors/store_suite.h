@@ -941,6 +941,106 @@ static void suite_pending(void **state)
 	assert_int_equal(l.n, 0);
 }
 
+/* The outbox: the claim and the event in one write; a duplicate writes nothing; the pending
+ * list gives the claim's event until it is delivered; a stale index entry is removed; a claim
+ * made without an event (conn_store_claim, or a driftd before the outbox) with an entry on the
+ * pending list is still delivered (the refused events of an earlier version). */
+static void suite_outbox(void **state)
+{
+	struct suite_fx *f = *state;
+	struct suite_kv l = { 0 };
+	struct conn_blob m, d;
+	int k;
+
+	assert_int_equal(conn_store_outbox_get(f->s, "m/v/1", &m, &d), CONN_OUTBOX_NONE);
+	assert_null(m.data);
+	assert_int_equal(conn_store_outbox_claim(f->s, "m/v/1", "m", "{\"a\":1}", 7), 0);
+	/* a second decider (another agent: another source) writes nothing */
+	assert_int_equal(conn_store_outbox_claim(f->s, "m/v/1", "m", "{\"b\":22}", 8), 1);
+	assert_int_equal(conn_store_claim(f->s, "m/v/1"), 1); /* the same claim space */
+	assert_int_equal(conn_store_outbox_get(f->s, "m/v/1", &m, &d), CONN_OUTBOX_PENDING);
+	assert_string_equal(m.data, "m");
+	assert_int_equal(d.len, 7);
+	assert_memory_equal(d.data, "{\"a\":1}", 8); /* followed by its NUL */
+	free(m.data);
+	free(d.data);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.key[0], "m/v/1");
+	assert_string_equal(l.name[0], "m");
+	assert_string_equal(l.blob[0], "{\"a\":1}");
+	suite_kv_free(&l);
+
+	/* the index written again by another decider's hint cannot change the event */
+	assert_int_equal(conn_store_pending_put(f->s, "m/v/1", "m", "{\"b\":22}", 8), 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.blob[0], "{\"a\":1}");
+	suite_kv_free(&l);
+
+	/* delivered: off the list, still claimed */
+	assert_int_equal(conn_store_outbox_done(f->s, "m/v/1"), 0);
+	assert_int_equal(conn_store_outbox_get(f->s, "m/v/1", &m, &d), CONN_OUTBOX_DELIVERED);
+	assert_null(d.data);
+	assert_int_equal(conn_store_outbox_claim(f->s, "m/v/1", "m", "{}", 2), 1);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 0);
+	/* a crash between the "delivered" and the index removal: the listing removes it */
+	assert_int_equal(conn_store_pending_put(f->s, "m/v/1", "m", "{}", 2), 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 0);
+	/* done is idempotent */
+	assert_int_equal(conn_store_outbox_done(f->s, "m/v/1"), 0);
+
+	/* an earlier version's refused event: claimed without its event, kept on the list */
+	assert_int_equal(conn_store_claim(f->s, "old/v/2"), 0);
+	assert_int_equal(conn_store_pending_put(f->s, "old/v/2", "old", "{\"o\":1}", 7), 0);
+	assert_int_equal(conn_store_outbox_get(f->s, "old/v/2", &m, &d), CONN_OUTBOX_DELIVERED);
+	assert_int_equal(conn_store_outbox_claim(f->s, "m/v/3", "m", "x\0y", 3), 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 2);
+	k = suite_kv_find(&l, "old/v/2", 7);
+	assert_true(k >= 0);
+	assert_string_equal(l.blob[k], "{\"o\":1}");
+	k = suite_kv_find(&l, "m/v/3", 5);
+	assert_true(k >= 0);
+	assert_int_equal(l.blen[k], 3);
+	assert_memory_equal(l.blob[k], "x\0y", 3); /* bytes, NUL included */
+	suite_kv_free(&l);
+	assert_int_equal(conn_store_outbox_done(f->s, "old/v/2"), 0);
+	assert_int_equal(conn_store_outbox_done(f->s, "m/v/3"), 0);
+	assert_int_equal(conn_store_pending_list(f->s, suite_kv_pending, &l), 0);
+	assert_int_equal(l.n, 0);
+
+	/* a second handle (another agent) sees the same outbox */
+	{
+		char err[256];
+		struct conn_store *s2 = conn_store_open(f->spec, err, sizeof err);
+
+		if (!s2)
+			fail_msg("open: %s", err);
+		assert_int_equal(conn_store_outbox_claim(f->s, "m/v/4", "m", "{}", 2), 0);
+		assert_int_equal(conn_store_outbox_claim(s2, "m/v/4", "m", "{}", 2), 1);
+		assert_int_equal(conn_store_outbox_get(s2, "m/v/4", &m, &d), CONN_OUTBOX_PENDING);
+		free(m.data);
+		free(d.data);
+		assert_int_equal(conn_store_outbox_done(s2, "m/v/4"), 0);
+		assert_int_equal(conn_store_outbox_get(f->s, "m/v/4", &m, &d),
+				 CONN_OUTBOX_DELIVERED);
+		conn_store_close(s2);
+	}
+
+	/* invalid arguments */
+	assert_int_equal(conn_store_outbox_claim(f->s, "", "m", "{}", 2), -1);
+	assert_int_equal(conn_store_outbox_claim(f->s, "i", "", "{}", 2), -1);
+	assert_int_equal(conn_store_outbox_claim(f->s, "i", "m", NULL, 2), -1);
+	assert_int_equal(conn_store_outbox_get(f->s, NULL, &m, &d), CONN_OUTBOX_ERROR);
+	assert_int_equal(conn_store_outbox_done(f->s, ""), -1);
+	assert_int_equal(conn_store_outbox_get(f->s, "i", &m, &d), CONN_OUTBOX_NONE);
+}
+
 /* ---- window checkpoints ---- */
 
 static void suite_commit(struct conn_store *s, const char *scope, const struct conn_ckpt *c)
@@ -1864,6 +1964,7 @@ static void suite_ckpt_atomic(void **state)
 	    SUITE_TEST(prefix, suite_ping, setup, teardown),                                       \
 	    SUITE_TEST(prefix, suite_prefix, setup, teardown),                                     \
 	    SUITE_TEST(prefix, suite_pending, setup, teardown),                                    \
+	    SUITE_TEST(prefix, suite_outbox, setup, teardown),                                     \
 	    SUITE_TEST(prefix, suite_ckpt_roundtrip, setup, teardown),                             \
 	    SUITE_TEST(prefix, suite_ckpt_bytes, setup, teardown),                                 \
 	    SUITE_TEST(prefix, suite_ckpt_instances, setup, teardown),                             \
