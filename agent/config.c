@@ -235,6 +235,18 @@ const struct opt config_opts[] = {
 	  .sec = SEC_WINDOWS,
 	  .desc = "how long a window stays open for late records after its end; shorter than "
 		  "`window`" },
+	{ .name = "max_skew",
+	  .flag = "max-skew",
+	  .type = OPT_SECONDS,
+	  .off = OFF(max_skew_s),
+	  .def = "300",
+	  .min = 0,
+	  .max = 31536000,
+	  .sec = SEC_WINDOWS,
+	  .desc = "a record whose time is further ahead is rejected (`future_ts`) and never moves "
+		  "event time: ahead of the wall clock for a Kafka source, of the file's own time "
+		  "for a replay (a jump confirmed by the next record is a gap, not an outlier); 0 "
+		  "turns the bound off" },
 	{ .name = "sliding_windows",
 	  .flag = "sliding-windows",
 	  .type = OPT_UINT,

@@ -54,6 +54,7 @@ struct agent_config {
 	/* ---- windows ---- */
 	double window_s;      /* tumbling window length, default 60 */
 	double grace_s;	      /* lateness grace, default 5 */
+	double max_skew_s;    /* a record this far ahead is future_ts; 0: off; default 300 */
 	unsigned sliding_k;   /* sliding view: last k windows merged (1 = off) */
 	uint64_t min_samples; /* fewer records in a window -> inconclusive; default 200 */
 

@@ -44,9 +44,14 @@ struct agent_engine {
 	void *fn_arg;
 	agent_reject_fn reject_fn; /* dead letters */
 	void *reject_arg;
+	int replay;	      /* event time is the file's own (agent_engine_replay) */
+	int64_t skew_ms;      /* max_skew; 0: off */
+	struct conn_msg held; /* replay: the record held back beyond the bound (data owned) */
+	int64_t held_ts;
+	int has_held;
 };
 
-static const char *const engine_reject_names[] = { "too_many_models" };
+static const char *const engine_reject_names[] = { "too_many_models", "future_ts" };
 
 const char *agent_reject_name(int reason)
 {
@@ -91,6 +96,7 @@ struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_
 	window_ms = (int64_t)llround(c->window_s * 1000.0);
 	e->grace_ms = (int64_t)llround(c->grace_s * 1000.0);
 	e->cooldown_ms = (int64_t)llround(c->cooldown_s * 1000.0);
+	e->skew_ms = (int64_t)llround(c->max_skew_s * 1000.0);
 	conn_limits_default(&e->lim);
 	e->lim.max_message = c->max_message;
 	e->lim.max_features = c->max_features;
@@ -134,6 +140,7 @@ void agent_engine_free(struct agent_engine *e)
 	agent_emitter_free(e->em);
 	agent_watermark_free(e->wm);
 	conn_decoder_free(e->dec);
+	free((char *)e->held.data);
 	free(e);
 }
 
@@ -412,8 +419,11 @@ checkpoint:
 		agent_ckpt_commit(e->ck, e->k.windows + e->k.windows_skipped != closed);
 }
 
+static void reject_held(struct agent_engine *e);
+
 void agent_engine_finish(struct agent_engine *e)
 {
+	reject_held(e); /* the last record, beyond the bound with nothing to confirm it */
 	for (size_t i = 0; i < agent_pairs_count(e->pairs); i++)
 		close_pair_windows(e, agent_pairs_at(e->pairs, i), 0, 1);
 	agent_emit_drain(e->em, AGENT_ENGINE_DRAIN_MS);
@@ -428,8 +438,25 @@ size_t agent_engine_drain(struct agent_engine *e, int timeout_ms)
 
 /* Counts record r at event time ts, from stream received at wall time now; m is its message
  * (NULL when added directly), for the dead letter of a rejection. */
+static void add_record_at(struct agent_engine *e, const struct conn_record *r, int64_t ts,
+			  uint32_t stream, int64_t now, const struct conn_msg *m, int mark);
+
 static void add_record(struct agent_engine *e, const struct conn_record *r, int64_t ts,
 		       uint32_t stream, int64_t now, const struct conn_msg *m)
+{
+	add_record_at(e, r, ts, stream, now, m, 1);
+}
+
+/* A record counted at ts without moving event time. */
+static void add_record_unmarked(struct agent_engine *e, const struct conn_record *r, int64_t ts,
+				int64_t now, const struct conn_msg *m)
+{
+	add_record_at(e, r, ts, m->stream, now, m, 0);
+}
+
+/* Counts record r at event time ts; mark: the time moves its stream's watermark. */
+static void add_record_at(struct agent_engine *e, const struct conn_record *r, int64_t ts,
+			  uint32_t stream, int64_t now, const struct conn_msg *m, int mark)
 {
 	struct agent_pair *p =
 	    agent_pairs_get(e->pairs, r->model, r->model_len, r->version, r->version_len);
@@ -454,12 +481,97 @@ static void add_record(struct agent_engine *e, const struct conn_record *r, int6
 	}
 	agent_window_add(w, r, e->c->accuracy_threshold);
 	e->k.accepted++;
-	agent_watermark_mark(e->wm, stream, ts, now);
+	if (mark)
+		agent_watermark_mark(e->wm, stream, ts, now);
 }
 
 void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64_t ts)
 {
 	add_record(e, r, ts, 0, e->last_wall, NULL);
+}
+
+/* ---- event-time admission ---- */
+
+void agent_engine_replay(struct agent_engine *e, int replay)
+{
+	e->replay = replay;
+}
+
+enum admit { ADMIT_OK, ADMIT_FUTURE, ADMIT_HOLD, ADMIT_WITH_HELD };
+
+/* Rejects the record of m (time ts) as future_ts. */
+static void reject_future(struct agent_engine *e, const struct conn_msg *m, int64_t ts)
+{
+	char t[AGENT_TIME_LEN];
+
+	e->k.rejected[AGENT_REJECT_FUTURE_TS]++;
+	if (e->reject_fn)
+		e->reject_fn(e->reject_arg, m, agent_reject_name(AGENT_REJECT_FUTURE_TS));
+	agent_time_format(ts, t);
+	agent_log(AGENT_LOG_DEBUG, "records", "offset %" PRId64 " rejected: future_ts (%s)",
+		  m->offset, t);
+}
+
+static void drop_held(struct agent_engine *e)
+{
+	free((char *)e->held.data);
+	e->held.data = NULL;
+	e->has_held = 0;
+}
+
+/* The held record was a lone outlier: rejected now. */
+static void reject_held(struct agent_engine *e)
+{
+	if (!e->has_held)
+		return;
+	reject_future(e, &e->held, e->held_ts);
+	drop_held(e);
+}
+
+static void hold(struct agent_engine *e, const struct conn_msg *m, int64_t ts)
+{
+	char *copy;
+
+	reject_held(e);
+	copy = malloc(m->len ? m->len : 1);
+	if (!copy) {
+		reject_future(e, m, ts);
+		return;
+	}
+	memcpy(copy, m->data, m->len);
+	e->held = *m;
+	e->held.data = copy;
+	e->held.topic = NULL; /* a file: no topic to keep */
+	e->held_ts = ts;
+	e->has_held = 1;
+}
+
+/* The held record, confirmed by the next one: decoded again and counted. */
+static void add_held(struct agent_engine *e, int64_t now)
+{
+	struct conn_record r;
+
+	if (conn_decode(e->dec, e->held.data, e->held.len, &r) == CONN_REJECT_NONE)
+		add_record(e, &r, e->held_ts, e->held.stream, now, &e->held);
+	drop_held(e);
+}
+
+/* Whether a record of time ts received at now is admitted (see engine.h). */
+static enum admit admit(struct agent_engine *e, int64_t ts, int64_t now)
+{
+	int64_t max;
+
+	if (!e->skew_ms)
+		return ADMIT_OK;
+	if (!e->replay)
+		return ts > now + e->skew_ms ? ADMIT_FUTURE : ADMIT_OK;
+	if (agent_watermark_max(e->wm, &max) < 0 || ts <= max + e->skew_ms) {
+		reject_held(e); /* a record in line: the held one stood alone */
+		return ADMIT_OK;
+	}
+	if (e->has_held && ts >= e->held_ts - e->skew_ms && ts <= e->held_ts + e->skew_ms)
+		return ADMIT_WITH_HELD;
+	return ADMIT_HOLD;
 }
 
 void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t now_ms)
@@ -511,8 +623,31 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 		return;
 	}
 	accepted = e->k.accepted;
-	ts = r.has_ts ? r.ts_ms : m->ts_ms >= 0 ? m->ts_ms : now_ms;
-	add_record(e, &r, ts, m->stream, now_ms, m);
+	if (r.has_ts || m->ts_ms >= 0) {
+		ts = r.has_ts ? r.ts_ms : m->ts_ms;
+		switch (admit(e, ts, now_ms)) {
+		case ADMIT_FUTURE:
+			reject_future(e, m, ts);
+			return;
+		case ADMIT_HOLD:
+			hold(e, m, ts);
+			return;
+		case ADMIT_WITH_HELD:
+			add_record(e, &r, ts, m->stream, now_ms, m);
+			add_held(e, now_ms); /* after: it re-decodes into the decoder's buffers */
+			return;
+		case ADMIT_OK:
+			break;
+		}
+		add_record(e, &r, ts, m->stream, now_ms, m);
+	} else if (e->replay) { /* no time: at the file's time so far, never moving it */
+		if (agent_watermark_max(e->wm, &ts) < 0)
+			ts = now_ms;
+		add_record_unmarked(e, &r, ts, now_ms, m);
+	} else {
+		ts = now_ms;
+		add_record(e, &r, ts, m->stream, now_ms, m);
+	}
 	if (e->ll && e->k.accepted != accepted)
 		agent_late_labels_remember(e->ll, &r, ts, now_ms);
 }

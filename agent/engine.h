@@ -30,7 +30,11 @@
 #include "connectors/store.h"
 
 /* Rejections beyond the decoder's (connectors/record.h). */
-enum agent_reject { AGENT_REJECT_TOO_MANY_MODELS = CONN_REJECT_COUNT, AGENT_REJECT_COUNT };
+enum agent_reject {
+	AGENT_REJECT_TOO_MANY_MODELS = CONN_REJECT_COUNT,
+	AGENT_REJECT_FUTURE_TS, /* ts beyond max_skew ahead (agent_engine_replay) */
+	AGENT_REJECT_COUNT
+};
 const char *agent_reject_name(int reason); /* decoder or engine reason */
 
 struct agent_counters {
@@ -88,6 +92,15 @@ struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_
 void agent_engine_free(struct agent_engine *e);
 void agent_engine_on_window(struct agent_engine *e, agent_window_fn fn, void *arg);
 void agent_engine_on_reject(struct agent_engine *e, agent_reject_fn fn, void *arg);
+
+/* Event-time admission (doc/rules.md "Event time"): a record whose time is more than
+ * max_skew ahead is rejected (future_ts) and never moves event time. Ahead of the wall clock
+ * by default (a live stream); with replay = 1 (a file of history) ahead of the largest record
+ * time accepted, where a jump is confirmed by the next record: a record beyond the bound is
+ * held back until the next one, accepted with it when that one is within max_skew of it (the
+ * file's time moved on: a gap), rejected otherwise (a lone outlier); and a record without any
+ * time counts at the largest record time seen, never moving it. */
+void agent_engine_replay(struct agent_engine *e, int replay);
 
 /* Decodes and counts one message; now_ms is the receive time. */
 void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t now_ms);

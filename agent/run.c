@@ -363,6 +363,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		conn_source_kafka_hooks(src, &h);
 	}
 	agent_engine_on_window(e, fn, arg);
+	agent_engine_replay(e, conn_source_finite(src));
 	if (ep.dead_letters.kind == CONN_ENDPOINT_KAFKA) {
 		struct conn_kafka_props props = { c->kafka_keys, c->kafka_values, c->kafka_n };
 

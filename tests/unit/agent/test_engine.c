@@ -627,6 +627,72 @@ static void test_partition_watermarks(void **state)
 	assert_int_equal(k->late, 1);
 }
 
+/* A record without a time, on stream 0, received at wall. */
+static void feed_no_ts(struct fx *x, int64_t wall)
+{
+	static const char line[] = "{\"model\":\"m\",\"version\":\"v2\","
+				   "\"features\":{\"x\":0.5,\"c\":\"a\"},\"prediction\":0.3}";
+	struct conn_msg m = { .data = line, .len = sizeof line - 1, .ts_ms = -1 };
+
+	agent_engine_feed(x->e, &m, wall);
+}
+
+/* Event-time admission, live: a record more than max_skew (300 s) ahead of the wall clock is
+ * future_ts and moves nothing; one within it is counted. */
+static void test_future_ts_live(void **state)
+{
+	struct fx *x = *state;
+	const struct agent_counters *k = agent_engine_counters(x->e);
+	int64_t now = agent_time_now_ms(), t;
+
+	feed_json_at(x, 1, now - 1000, now);
+	feed_json_at(x, 1, now + 301000, now); /* 5 min 1 s ahead */
+	assert_int_equal(k->rejected[AGENT_REJECT_FUTURE_TS], 1);
+	assert_string_equal(agent_reject_name(AGENT_REJECT_FUTURE_TS), "future_ts");
+	assert_int_equal(agent_engine_watermark(x->e, &t), 0);
+	assert_true(t == now - 1000);	       /* event time did not move */
+	feed_json_at(x, 1, now + 299000, now); /* within the bound */
+	assert_int_equal(k->accepted, 2);
+	assert_int_equal(k->rejected[AGENT_REJECT_FUTURE_TS], 1);
+}
+
+/* Event-time admission, a replay (the issue's reproduction): one year-2100 record after the
+ * 100th of a file makes nothing late and is the one record rejected; a real gap in the file
+ * (an hour without records) is not an outlier: every record after it counts; records without
+ * a time count at the file's time and do not move it. */
+static void test_future_ts_replay(void **state)
+{
+	struct fx *x = *state;
+	const struct agent_counters *k = agent_engine_counters(x->e);
+	int64_t now = agent_time_now_ms(), t;
+
+	agent_engine_replay(x->e, 1);
+	for (int i = 0; i < 3000; i++) {
+		feed_json_at(x, 0, 1000 + (int64_t)i * 60, now);
+		if (i == 100)
+			feed_json_at(x, 0, 4102444800000LL, now);
+		if (i % 500 == 7)
+			feed_no_ts(x, now);
+	}
+	assert_int_equal(k->rejected[AGENT_REJECT_FUTURE_TS], 1);
+	assert_int_equal(k->late, 0);
+	assert_int_equal(k->accepted, 3000 + 6);
+	assert_int_equal(agent_engine_watermark(x->e, &t), 0);
+	assert_true(t == 1000 + 2999 * 60);
+	/* an hour without records, then the file goes on */
+	for (int i = 0; i < 1000; i++)
+		feed_json_at(x, 0, 4000000 + (int64_t)i * 60, now);
+	assert_int_equal(k->rejected[AGENT_REJECT_FUTURE_TS], 1);
+	assert_int_equal(k->accepted, 4000 + 6);
+	assert_int_equal(k->late, 0);
+	/* the last record of a file, alone beyond the bound: rejected at the end */
+	feed_json_at(x, 0, 4102444800000LL, now);
+	agent_engine_finish(x->e);
+	assert_int_equal(k->rejected[AGENT_REJECT_FUTURE_TS], 2);
+	assert_int_equal(k->accepted, 4000 + 6);
+	assert_int_equal(k->late, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +711,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sliding_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_size_aware, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partition_watermarks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_future_ts_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_future_ts_replay, setup, teardown),
 	};
 
 	stats_init();
