@@ -135,6 +135,17 @@ const struct opt config_opts[] = {
 	  .desc = "`/readyz` answers ready with no Kafka partition assigned (the store must still "
 		  "answer): for a sidecar in more pods than the topic has partitions, whose spare "
 		  "agents must not take their model servers out of service" },
+	{ .name = "models",
+	  .type = OPT_STRING,
+	  .flags = OPT_NULLABLE,
+	  .off = OFF(models),
+	  .check = config_check_models,
+	  .sec = SEC_IO,
+	  .desc =
+	      "the models this agent monitors, for a deployment that knows them: names or "
+	      "shell patterns (`*`, `?`, `[...]`), comma-separated (`fraud,credit-*`); a record "
+	      "of any other model is rejected (`model_not_allowed`) and takes no slot; unset: "
+	      "every model" },
 	{ .name = "alert_selector",
 	  .flag = "alert-selector",
 	  .type = OPT_STRING,
@@ -512,7 +523,18 @@ const struct opt config_opts[] = {
 	  .min = 1,
 	  .max = 65536,
 	  .sec = SEC_LIMITS,
-	  .desc = "(model, version) pairs tracked at once; records of further ones are rejected" },
+	  .desc = "(model, version) pairs tracked at once; at the limit the least recently active "
+		  "pair that is idle or has fewer than `min_samples` records open gives its slot, "
+		  "else the record is rejected (`too_many_models`)" },
+	{ .name = "limits.max_open_windows",
+	  .type = OPT_SIZE,
+	  .off = OFF(max_open_windows),
+	  .def = "256",
+	  .min = 2,
+	  .max = 1000000,
+	  .sec = SEC_LIMITS,
+	  .desc = "open windows per (model, version); a record that would open one more is "
+		  "rejected (`too_many_windows`)" },
 	{ .name = "limits.max_categories",
 	  .type = OPT_SIZE,
 	  .off = OFF(max_categories),

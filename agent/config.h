@@ -41,6 +41,7 @@ struct agent_config {
 	char *dead_letters;   /* "kafka:TOPIC" or NULL */
 	char *store;	      /* "dir:PATH" or "redis://..."; default "dir:./driftd-store" */
 	char *metrics_listen; /* HOST:PORT; default "127.0.0.1:9640" */
+	char *models;	      /* models monitored: names or patterns, comma-separated; NULL all */
 	char *alert_selector; /* Alertmanager alerts acted on; default severity="P0" */
 	char *alert_token;    /* bearer token of POST /alertmanager (secret) or NULL */
 	int ready_without_partitions; /* /readyz ignores the Kafka assignment; default 0 */
@@ -85,6 +86,7 @@ struct agent_config {
 	size_t max_features;	 /* per record, default 1024 */
 	size_t max_feature_name; /* bytes, default 128 */
 	size_t max_models;	 /* (model, version) pairs tracked at once, default 64 */
+	size_t max_open_windows; /* open windows per pair, default 256 */
 	size_t max_categories;	 /* per categorical feature, default 256 */
 
 	/* ---- logs ---- */

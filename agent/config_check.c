@@ -99,6 +99,24 @@ int config_check_alert_selector(const char *s, char *msg, size_t n)
 	return 0;
 }
 
+int config_check_models(const char *s, char *msg, size_t n)
+{
+	const char *p = s;
+
+	do {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len > 128) {
+			snprintf(msg, n,
+				 "expected model names or patterns of 1 to 128 bytes, "
+				 "comma-separated");
+			return -1;
+		}
+		p += len;
+	} while (*p++ == ',');
+	return 0;
+}
+
 int config_check_store_prefix(const char *s, char *msg, size_t n)
 {
 	size_t len = strlen(s);

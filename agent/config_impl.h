@@ -155,6 +155,7 @@ int config_check_store(const char *s, char *msg, size_t n);
 int config_check_listen(const char *s, char *msg, size_t n);
 int config_check_agent_id(const char *s, char *msg, size_t n);
 int config_check_store_prefix(const char *s, char *msg, size_t n);
+int config_check_models(const char *s, char *msg, size_t n);
 int config_check_alert_selector(const char *s, char *msg, size_t n);
 int config_check_log_facilities(const char *s, char *msg, size_t n);
 

@@ -20,6 +20,7 @@
 #include "agent/timefmt.h"
 #include "agent/watermark.h"
 
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -51,7 +52,8 @@ struct agent_engine {
 	int has_held;
 };
 
-static const char *const engine_reject_names[] = { "too_many_models", "future_ts" };
+static const char *const engine_reject_names[] = { "too_many_models", "future_ts",
+						   "too_many_windows", "model_not_allowed" };
 
 const char *agent_reject_name(int reason)
 {
@@ -77,6 +79,11 @@ static void forget(void *arg, const struct agent_pair *p)
 {
 	struct agent_engine *e = arg;
 
+	e->k.pairs_evicted += p->nwin != 0;
+	e->k.records_evicted += agent_pair_open_records(p);
+	if (e->ck) /* its stored partials go with the next commit */
+		for (size_t i = 0; i < p->nwin; i++)
+			agent_ckpt_after_close(e->ck, p, p->win[i]);
 	if (e->ck)
 		agent_ckpt_pair_forget(e->ck, p);
 }
@@ -121,6 +128,8 @@ struct agent_engine *agent_engine_new(const struct agent_config *c, struct conn_
 		goto fail;
 	}
 	agent_pairs_set_hooks(e->pairs, &(struct agent_pairs_hooks){ can_forget, forget, e });
+	agent_pairs_set_min_samples(e->pairs, c->min_samples);
+	agent_pairs_set_max_windows(e->pairs, c->max_open_windows);
 	if (c->labels && !(e->ll = agent_late_labels_new(c, &e->lim, e->pairs, &e->k, err, errlen)))
 		goto fail;
 	return e;
@@ -455,23 +464,62 @@ static void add_record_unmarked(struct agent_engine *e, const struct conn_record
 }
 
 /* Counts record r at event time ts; mark: the time moves its stream's watermark. */
+/* Whether model[0..len) is in the `models` list (always, without one). */
+static int model_allowed(const struct agent_engine *e, const char *model, size_t len)
+{
+	char name[129];
+	const char *p = e->c->models;
+
+	if (!p)
+		return 1;
+	if (len >= sizeof name)
+		return 0; /* no pattern is that long (config_check_models) */
+	memcpy(name, model, len);
+	name[len] = '\0';
+	if (memchr(model, '\0', len))
+		return 0;
+	do {
+		char pat[129];
+		size_t n = strcspn(p, ",");
+
+		if (n < sizeof pat) {
+			memcpy(pat, p, n);
+			pat[n] = '\0';
+			if (fnmatch(pat, name, 0) == 0)
+				return 1;
+		}
+		p += n;
+	} while (*p++ == ',');
+	return 0;
+}
+
 static void add_record_at(struct agent_engine *e, const struct conn_record *r, int64_t ts,
 			  uint32_t stream, int64_t now, const struct conn_msg *m, int mark)
 {
-	struct agent_pair *p =
-	    agent_pairs_get(e->pairs, r->model, r->model_len, r->version, r->version_len);
+	struct agent_pair *p;
 	struct agent_window *w;
+	int why = 0;
 
-	if (!p) {
-		e->k.rejected[AGENT_REJECT_TOO_MANY_MODELS]++;
+	if (!model_allowed(e, r->model, r->model_len))
+		why = AGENT_REJECT_MODEL_NOT_ALLOWED;
+	else if (!(p = agent_pairs_get(e->pairs, r->model, r->model_len, r->version,
+				       r->version_len)))
+		why = AGENT_REJECT_TOO_MANY_MODELS;
+	if (why) {
+		e->k.rejected[why]++;
 		if (e->reject_fn && m)
-			e->reject_fn(e->reject_arg, m,
-				     agent_reject_name(AGENT_REJECT_TOO_MANY_MODELS));
+			e->reject_fn(e->reject_arg, m, agent_reject_name(why));
 		return;
 	}
 	switch (agent_pair_window(e->pairs, p, ts, &w)) {
 	case AGENT_SLOT_LATE:
 		e->k.late++;
+		return;
+	case AGENT_SLOT_FULL:
+		e->k.rejected[AGENT_REJECT_TOO_MANY_WINDOWS]++;
+		if (e->reject_fn && m)
+			e->reject_fn(e->reject_arg, m,
+				     agent_reject_name(AGENT_REJECT_TOO_MANY_WINDOWS));
 		return;
 	case AGENT_SLOT_NOMEM:
 		e->k.dropped_nomem++;
@@ -480,6 +528,7 @@ static void add_record_at(struct agent_engine *e, const struct conn_record *r, i
 		break;
 	}
 	agent_window_add(w, r, e->c->accuracy_threshold);
+	p->last_wall = now;
 	e->k.accepted++;
 	if (mark)
 		agent_watermark_mark(e->wm, stream, ts, now);

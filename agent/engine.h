@@ -32,7 +32,9 @@
 /* Rejections beyond the decoder's (connectors/record.h). */
 enum agent_reject {
 	AGENT_REJECT_TOO_MANY_MODELS = CONN_REJECT_COUNT,
-	AGENT_REJECT_FUTURE_TS, /* ts beyond max_skew ahead (agent_engine_replay) */
+	AGENT_REJECT_FUTURE_TS,		/* ts beyond max_skew ahead (agent_engine_replay) */
+	AGENT_REJECT_TOO_MANY_WINDOWS,	/* its pair has limits.max_open_windows open */
+	AGENT_REJECT_MODEL_NOT_ALLOWED, /* its model is not in the `models` list */
 	AGENT_REJECT_COUNT
 };
 const char *agent_reject_name(int reason); /* decoder or engine reason */
@@ -49,6 +51,8 @@ struct agent_counters {
 	uint64_t event_retries;		       /* deliveries of refused events tried again */
 	uint64_t store_errors;		       /* store reads that failed */
 	uint64_t dropped_nomem;		       /* records not counted: out of memory */
+	uint64_t pairs_evicted;		       /* pairs forgotten with open windows (starved) */
+	uint64_t records_evicted;	       /* the records of those windows */
 	uint64_t checkpoints;		       /* checkpoints committed */
 	uint64_t checkpoint_errors;	       /* checkpoints that failed (retried) */
 	uint64_t checkpoint_ns;		       /* time spent checkpointing */

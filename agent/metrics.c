@@ -393,6 +393,9 @@ static const struct fam F_LATE = { "driftd_records_late", COUNTER, NULL,
 				   "Records for a window already closed: counted, not used" };
 static const struct fam F_DROPPED = { "driftd_records_dropped", COUNTER, NULL,
 				      "Records not counted for lack of memory" };
+static const struct fam F_EVICTED = { "driftd_records_evicted", COUNTER, NULL,
+				      "Records of open windows forgotten with their (model, "
+				      "version) to make room for a new pair" };
 static const struct fam F_TRACKED = { "driftd_model_versions_tracked", GAUGE, NULL,
 				      "(model, version) pairs tracked now" };
 static const struct fam F_TRACKED_MAX = { "driftd_model_versions_max", GAUGE, NULL,
@@ -656,6 +659,7 @@ static void counters(struct render *r, const struct agent_counters *k)
 	by_reason(r, &F_REJECTED, k->rejected, AGENT_REJECT_COUNT, agent_reject_name, NULL);
 	single_u64(r, &F_LATE, k->late);
 	single_u64(r, &F_DROPPED, k->dropped_nomem);
+	single_u64(r, &F_EVICTED, k->records_evicted);
 }
 
 /* The reasons the labels decoder gives (connectors/label_decoder.h): always shown for labels. */

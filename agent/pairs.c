@@ -5,6 +5,7 @@
 #include "agent/log.h"
 #include "agent/util.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,9 @@ struct agent_pairs {
 	enum agent_baseline_ref ref;
 	struct agent_baselines *bl; /* borrowed */
 	struct agent_pairs_hooks hooks;
-	int64_t horizon; /* windows ending at or before it are not opened */
+	int64_t horizon;      /* windows ending at or before it are not opened */
+	uint64_t min_samples; /* a pair with fewer records open cannot keep its slot */
+	size_t max_windows;   /* open windows per pair (0: no bound) */
 };
 
 struct agent_pairs *agent_pairs_new(size_t max_pairs, int64_t window_ms, size_t max_categories,
@@ -38,6 +41,16 @@ struct agent_pairs *agent_pairs_new(size_t max_pairs, int64_t window_ms, size_t 
 	t->bl = bl;
 	t->horizon = INT64_MIN;
 	return t;
+}
+
+void agent_pairs_set_min_samples(struct agent_pairs *t, uint64_t n)
+{
+	t->min_samples = n;
+}
+
+void agent_pairs_set_max_windows(struct agent_pairs *t, size_t n)
+{
+	t->max_windows = n;
 }
 
 void agent_pairs_set_horizon(struct agent_pairs *t, int64_t horizon)
@@ -99,22 +112,51 @@ static int same(const struct agent_pair *p, const char *model, size_t mlen, cons
 	       !memcmp(p->version, version, vlen);
 }
 
-/* Forgets one idle pair the owner lets go of; 0 when one was forgotten, -1 when none. */
-static int forget_idle(struct agent_pairs *t)
+uint64_t agent_pair_open_records(const struct agent_pair *p)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		struct agent_pair *p = t->v[i];
+	uint64_t n = 0;
 
-		if (p->nwin != 0 || !t->hooks.can_forget || !t->hooks.can_forget(t->hooks.arg, p))
+	for (size_t i = 0; i < p->nwin; i++)
+		n += p->win[i]->n;
+	return n;
+}
+
+/* Makes room for a new pair: forgets the least recently active (wall clock) of the pairs its
+ * owner lets go of that are idle (no open window) or starved (fewer than min_samples records in
+ * their open windows: their windows could only be inconclusive, they cannot hold a slot
+ * against a pair with traffic). 0 when one was forgotten, -1 when none may be. */
+static int evict_one(struct agent_pairs *t)
+{
+	size_t best = t->n;
+	struct agent_pair *p;
+	uint64_t open;
+
+	for (size_t i = 0; i < t->n; i++) {
+		p = t->v[i];
+		if (p->nwin && agent_pair_open_records(p) >= t->min_samples)
 			continue;
-		agent_log(AGENT_LOG_INFO, "engine", "forgetting idle %s %s", p->model, p->version);
-		if (t->hooks.forget)
-			t->hooks.forget(t->hooks.arg, p);
-		free_pair(p);
-		t->v[i] = t->v[--t->n];
-		return 0;
+		if (!t->hooks.can_forget || !t->hooks.can_forget(t->hooks.arg, p))
+			continue;
+		if (best == t->n || p->last_wall < t->v[best]->last_wall)
+			best = i;
 	}
-	return -1;
+	if (best == t->n)
+		return -1;
+	p = t->v[best];
+	open = agent_pair_open_records(p);
+	if (p->nwin)
+		agent_log(AGENT_LOG_NOTICE, "engine",
+			  "forgetting %s %s to make room: %" PRIu64
+			  " records in %zu open windows (fewer than min_samples)",
+			  p->model, p->version, open, p->nwin);
+	else
+		agent_log(AGENT_LOG_INFO, "engine", "forgetting idle %s %s", p->model, p->version);
+	if (t->hooks.forget)
+		t->hooks.forget(t->hooks.arg, p);
+	free_pair(p);
+	t->v[best] = t->v[--t->n];
+	t->last = 0;
+	return 0;
 }
 
 struct agent_pair *agent_pairs_get(struct agent_pairs *t, const char *model, size_t mlen,
@@ -129,7 +171,7 @@ struct agent_pair *agent_pairs_get(struct agent_pairs *t, const char *model, siz
 			t->last = i;
 			return t->v[i];
 		}
-	if (t->n == t->max && forget_idle(t) < 0)
+	if (t->n == t->max && evict_one(t) < 0)
 		return NULL; /* its streaks are forgotten */
 	p = calloc(1, sizeof *p);
 	if (!p)
@@ -212,6 +254,8 @@ enum agent_slot agent_pair_window(struct agent_pairs *t, struct agent_pair *p, i
 	}
 	if (start + t->window_ms <= t->horizon)
 		return AGENT_SLOT_LATE; /* never open a window the watermark passed */
+	if (t->max_windows && p->nwin >= t->max_windows)
+		return AGENT_SLOT_FULL;
 	if (p->nwin == p->capwin) {
 		size_t cap = p->capwin ? 2 * p->capwin : 4;
 		struct agent_window **g = realloc(p->win, cap * sizeof *g);

@@ -3,12 +3,15 @@
  * (sorted by start), its sliding past (the last sliding_k - 1 closed windows), its rule streaks,
  * how far its windows are closed, and its last decided window as the metrics show it.
  *
- * Bounds: at most max_pairs pairs. When the table is full, an idle pair (no open window) that
- * its owner says may be forgotten (agent_pairs_hooks.can_forget: its state is saved, or it never
- * decided anything) makes room: its streaks are forgotten. Pairs live at stable addresses until
- * forgotten or the table is freed. The pair used last is tried first: streams are usually
- * dominated by one pair. Windows are opened with the baseline the baselines cache chooses
- * (baselines.h), when the window's start is not already closed (a record for it is late).
+ * Bounds: at most max_pairs pairs. When the table is full, the least recently active pair (by
+ * the wall clock of its last record) that is idle (no open window) or starved (fewer than
+ * min_samples records in its open windows) and that its owner says may be forgotten
+ * (agent_pairs_hooks.can_forget: its state is saved, or it never decided anything) makes room:
+ * its streaks and its open windows are forgotten (a junk name cannot keep a real pair out). Pairs
+ * live at stable addresses until forgotten or the table is freed. The pair used last is tried
+ * first: streams are usually dominated by one pair. Windows are opened with the baseline the
+ * baselines cache chooses (baselines.h), when the window's start is not already closed (a record
+ * for it is late).
  */
 #ifndef DRIFTD_AGENT_PAIRS_H
 #define DRIFTD_AGENT_PAIRS_H
@@ -35,6 +38,7 @@ struct agent_pair {
 	size_t npast;
 	char *base_version;		   /* baseline version of the newest open window, or NULL */
 	uint64_t events[3];		   /* emitted, by enum agent_pair_event */
+	int64_t last_wall;		   /* wall time of its last record (the engine sets it) */
 	struct agent_window_summary *last; /* the last decided window (NULL: none yet) */
 };
 
@@ -42,7 +46,7 @@ struct agent_pair {
 struct agent_pairs_hooks {
 	/* 1 when idle pair p may be forgotten to make room (NULL: never) */
 	int (*can_forget)(void *arg, const struct agent_pair *p);
-	/* p is about to be forgotten (NULL: nothing to do) */
+	/* p is about to be forgotten, with its open windows (NULL: nothing to do) */
 	void (*forget)(void *arg, const struct agent_pair *p);
 	void *arg;
 };
@@ -55,6 +59,13 @@ struct agent_pairs *agent_pairs_new(size_t max_pairs, int64_t window_ms, size_t 
 				    struct agent_baselines *bl);
 void agent_pairs_free(struct agent_pairs *t);
 void agent_pairs_set_hooks(struct agent_pairs *t, const struct agent_pairs_hooks *h);
+/* A pair with fewer records than n in its open windows gives its slot to a new pair (0: only
+ * idle pairs do). */
+void agent_pairs_set_min_samples(struct agent_pairs *t, uint64_t n);
+/* At most n open windows per pair (0: no bound). */
+void agent_pairs_set_max_windows(struct agent_pairs *t, size_t n);
+/* The records in p's open windows. */
+uint64_t agent_pair_open_records(const struct agent_pair *p);
 
 /* The pair of (model, version), created when new; NULL when the table is full of pairs that
  * cannot be forgotten, or on no memory. */
@@ -70,7 +81,8 @@ int64_t agent_pairs_window_ms(const struct agent_pairs *t);
 enum agent_slot {
 	AGENT_SLOT_OPEN = 0, /* the window holding the time (found or opened) */
 	AGENT_SLOT_LATE,     /* its window is closed already, or behind the watermark */
-	AGENT_SLOT_NOMEM     /* no memory to open it */
+	AGENT_SLOT_NOMEM,    /* no memory to open it */
+	AGENT_SLOT_FULL	     /* it would be one open window more than the bound */
 };
 /* The open window of p holding event time ts, opened (with its baseline) when needed. A window
  * is never opened behind the horizon (agent_pairs_set_horizon): a record for it is late, even

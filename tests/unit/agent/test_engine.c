@@ -72,6 +72,8 @@ struct fx {
 	struct agent_config c;
 	struct agent_engine *e;
 	int windows, events, duplicates;
+	int m_windows;		/* of model "m" */
+	uint64_t m_n[8];	/* records of model m's decided windows, in order */
 	struct agent_eval last; /* copy of the last report's eval (features not kept) */
 	char last_type[64], last_blocked[32];
 };
@@ -81,6 +83,8 @@ static void on_window(void *arg, const struct agent_window_report *r)
 	struct fx *x = arg;
 
 	x->windows++;
+	if (!strcmp(r->model, "m") && x->m_windows < 8)
+		x->m_n[x->m_windows++] = r->eval->n;
 	x->last = *r->eval;
 	x->last.features = NULL;
 	x->last_type[0] = x->last_blocked[0] = '\0';
@@ -693,6 +697,102 @@ static void test_future_ts_replay(void **state)
 	assert_int_equal(k->late, 0);
 }
 
+/* 64 junk (model, version) names, one record each, then real traffic (the issue's lock-out
+ * reproduction): the table is full of pairs with open windows, but each holds fewer than
+ * min_samples records, so the real pair takes the slot of the least recently active one and is
+ * decided on exactly its records; nothing is rejected as too_many_models. */
+static void test_junk_cannot_lock_out(void **state)
+{
+	struct fx *x = *state;
+	const struct agent_counters *k = agent_engine_counters(x->e);
+	struct gen g = healthy(11);
+	int64_t now = agent_time_now_ms();
+
+	for (int i = 0; i < 64; i++) {
+		char line[160];
+		int n = snprintf(line, sizeof line,
+				 "{\"model\":\"junk-%d\",\"version\":\"v1\",\"ts\":%d,"
+				 "\"features\":{\"a\":1}}",
+				 i, 1000 + i);
+		struct conn_msg m = { .data = line, .len = (size_t)n, .ts_ms = -1, .stream = 0 };
+
+		agent_engine_feed(x->e, &m, now - 60000 + i); /* junk-0 the least recent */
+	}
+	assert_int_equal(agent_engine_counters(x->e)->accepted, 64);
+	for (int w = 0; w < 3; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(k->rejected[AGENT_REJECT_TOO_MANY_MODELS], 0);
+	assert_int_equal(k->accepted, 64 + 9000);
+	assert_int_equal(k->records_evicted, 1); /* junk-0's one record */
+	assert_int_equal(x->m_windows, 2);
+	assert_int_equal(x->m_n[0], 3000);
+	assert_int_equal(x->m_n[1], 3000);
+}
+
+/* One partition holds time back (assigned, silent) while another sends one record per future
+ * window (the issue's 1.39 GB reproduction): at most limits.max_open_windows (256) windows
+ * open per pair, the records that would open more rejected as too_many_windows. */
+static void test_open_windows_bounded(void **state)
+{
+	struct fx *x = *state;
+	const struct agent_counters *k = agent_engine_counters(x->e);
+
+	control(x, 2, 1, 0);
+	for (int64_t i = 0; i < 300; i++)
+		feed_json(x, 1, i * 60000 + 1);
+	agent_engine_tick(x->e);
+	assert_int_equal(x->windows, 0); /* partition 2 holds them all open */
+	assert_int_equal(k->accepted, 256);
+	assert_int_equal(k->rejected[AGENT_REJECT_TOO_MANY_WINDOWS], 44);
+	assert_string_equal(agent_reject_name(AGENT_REJECT_TOO_MANY_WINDOWS), "too_many_windows");
+	feed_json(x, 1, 255 * 60000 + 2); /* an open window still takes records */
+	assert_int_equal(k->accepted, 257);
+}
+
+/* The allow-list: only the models named (or matching a pattern) are monitored; any other is
+ * rejected as model_not_allowed and takes no slot, so 100 junk names leave room for every
+ * allowed one. */
+static void test_models_allow_list(void **state)
+{
+	struct fx *x = *state;
+	const struct agent_counters *k;
+	struct gen g = healthy(12);
+	int64_t now = agent_time_now_ms();
+	static const char *const names[] = { "credit-eu", "credit-", "m" };
+
+	x->c.models = strdup("m,credit-*");
+	assert_non_null(x->c.models);
+	fx_engine(x);
+	k = agent_engine_counters(x->e);
+	for (int i = 0; i < 100; i++) {
+		char line[160];
+		int n = snprintf(line, sizeof line,
+				 "{\"model\":\"junk-%d\",\"version\":\"v1\",\"ts\":%d,"
+				 "\"features\":{\"a\":1}}",
+				 i, 1000 + i);
+		struct conn_msg m = { .data = line, .len = (size_t)n, .ts_ms = -1 };
+
+		agent_engine_feed(x->e, &m, now);
+	}
+	assert_int_equal(k->rejected[AGENT_REJECT_MODEL_NOT_ALLOWED], 100);
+	assert_string_equal(agent_reject_name(AGENT_REJECT_MODEL_NOT_ALLOWED), "model_not_allowed");
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char line[160];
+		int n = snprintf(line, sizeof line,
+				 "{\"model\":\"%s\",\"version\":\"v1\",\"ts\":2000,"
+				 "\"features\":{\"a\":1}}",
+				 names[i]);
+		struct conn_msg m = { .data = line, .len = (size_t)n, .ts_ms = -1 };
+
+		agent_engine_feed(x->e, &m, now);
+	}
+	assert_int_equal(k->accepted, 3);
+	assert_int_equal(k->rejected[AGENT_REJECT_MODEL_NOT_ALLOWED], 100);
+	feed(x, &g, 3000, 0, 60000);
+	assert_int_equal(k->accepted, 3003);
+	assert_int_equal(k->rejected[AGENT_REJECT_TOO_MANY_MODELS], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +811,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sliding_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_size_aware, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partition_watermarks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_junk_cannot_lock_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_windows_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_models_allow_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_ts_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_ts_replay, setup, teardown),
 	};
