@@ -62,6 +62,8 @@ struct agent_ckpt {
 	int64_t interval_ms;
 	int64_t lock_ttl_ms;	      /* how long a window's lock is held (LOCK_TTL_MS) */
 	int64_t last_commit;	      /* wall ms of the last commit attempt */
+	int64_t failing_since;	      /* wall ms of the first failed commit since the last
+				       * success (INT64_MIN: none) */
 	struct conn_ckpt_item *drops; /* window keys decided since the last commit (keys owned) */
 	char **unlocks; /* with each drop: the window's lock, released once committed */
 	size_t ndrops, capdrops;
@@ -358,6 +360,7 @@ struct agent_ckpt *agent_ckpt_new(const struct agent_ckpt_env *env, const char *
 	ck->env = *env;
 	ck->interval_ms = interval_ms;
 	ck->lock_ttl_ms = LOCK_TTL_MS;
+	ck->failing_since = INT64_MIN;
 	return ck;
 }
 
@@ -718,8 +721,13 @@ int agent_ckpt_commit(struct agent_ckpt *ck, int force)
 	k->checkpoints++;
 	rc = 0;
 done:
-	if (rc < 0)
+	if (rc < 0) {
 		k->checkpoint_errors++;
+		if (ck->failing_since == INT64_MIN)
+			ck->failing_since = now;
+	} else {
+		ck->failing_since = INT64_MIN;
+	}
 	commit_buf_free(&b);
 	k->checkpoint_ns += now_ns() - t0;
 	return rc;
@@ -899,4 +907,9 @@ void agent_ckpt_after_close(struct agent_ckpt *ck, const struct agent_pair *p,
 	lock_name(p, w, lock);
 	ck->unlocks[ck->ndrops] = strdup(lock); /* NULL: left to expire */
 	ck->drops[ck->ndrops++] = (struct conn_ckpt_item){ .key = key, .klen = klen };
+}
+
+int64_t agent_ckpt_failing_ms(const struct agent_ckpt *ck, int64_t now)
+{
+	return ck->failing_since == INT64_MIN ? 0 : now - ck->failing_since;
 }

@@ -79,4 +79,7 @@ int agent_ckpt_resume_offset(struct agent_ckpt *ck, const char *topic, int32_t p
 			     int64_t *next);
 void agent_ckpt_committed_offsets(struct agent_ckpt *ck, agent_offset_fn fn, void *arg);
 
+/* How long (ms, at wall time now) commits have been failing: 0 after a success. */
+int64_t agent_ckpt_failing_ms(const struct agent_ckpt *ck, int64_t now);
+
 #endif

@@ -438,6 +438,11 @@ void agent_engine_finish(struct agent_engine *e)
 	agent_emit_drain(e->em, AGENT_ENGINE_DRAIN_MS);
 }
 
+int64_t agent_engine_checkpoint_failing_ms(const struct agent_engine *e)
+{
+	return e->ck ? agent_ckpt_failing_ms(e->ck, agent_time_now_ms()) : 0;
+}
+
 size_t agent_engine_drain(struct agent_engine *e, int timeout_ms)
 {
 	return agent_emit_drain(e->em, timeout_ms);

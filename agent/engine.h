@@ -118,6 +118,8 @@ void agent_engine_tick(struct agent_engine *e);
 /* Closes and decides every open window (end of a replay), then waits up to
  * AGENT_ENGINE_DRAIN_MS for the outbox to be delivered. */
 void agent_engine_finish(struct agent_engine *e);
+/* How long (ms) checkpoint commits have been failing (0: fine, or checkpoints off). */
+int64_t agent_engine_checkpoint_failing_ms(const struct agent_engine *e);
 /* Waits up to timeout_ms for the outbox to be delivered; the events left (pending in the
  * store: the next agent delivers them). */
 size_t agent_engine_drain(struct agent_engine *e, int timeout_ms);

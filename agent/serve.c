@@ -1,9 +1,12 @@
 /*
  * serve.c -- driftd's HTTP side (see serve.h): routes, published pages, the webhook queue.
  *
- * /readyz is ready when the store answers a ping (checked at most every 2 s) and, with a Kafka
- * source, at least one partition is assigned; its body says which part is missing:
+ * /readyz is ready when the store answers a ping (checked at most every 2 s), checkpoint commits
+ * have not been failing for CKPT_FAILING_MS and, with a Kafka source, at least one partition is
+ * assigned; its body says which part is missing:
  *   {"ready":false,"store":"unreachable","kafka":"no partition assigned"}
+ *   {"ready":false,"store":"reachable","kafka":"partitions assigned","checkpoint":"failing for 31
+ * s"}
  */
 #include "agent/serve.h"
 #include "agent/about.h"
@@ -22,8 +25,9 @@
 #include <string.h>
 #include <syslog.h>
 
-#define QUEUE_MAX     64   /* webhook payloads waiting for the loop */
-#define PING_EVERY_MS 2000 /* store reachability for /readyz and driftd_redis_up */
+#define QUEUE_MAX	64    /* webhook payloads waiting for the loop */
+#define PING_EVERY_MS	2000  /* store reachability for /readyz and driftd_redis_up */
+#define CKPT_FAILING_MS 30000 /* checkpoint commits failing this long: not ready */
 
 struct agent_serve {
 	struct conn_http *h;
@@ -39,7 +43,8 @@ struct agent_serve {
 	int store_redis;			 /* the store is Redis */
 	int64_t last_publish, last_ping;
 	int store_up, kafka;
-	int ready; /* last published readiness (-1: none yet) */
+	int ready;		 /* last published readiness (-1: none yet) */
+	int64_t ckpt_failing_ms; /* how long checkpoint commits have been failing */
 	int ready_without_partitions;
 	int brokers_up; /* conn_source_kafka_up: -1 not known yet */
 	double start_s;
@@ -211,16 +216,23 @@ void agent_serve_alerts(struct agent_serve *s, struct agent_engine *e)
 
 static void publish_ready(struct agent_serve *s, int kafka_source)
 {
-	char body[256];
-	int ready =
-	    s->store_up && (!kafka_source ||
-			    ((s->kafka > 0 || s->ready_without_partitions) && s->brokers_up != 0));
-	int n = snprintf(body, sizeof body, "{\"ready\":%s,\"store\":\"%s\",\"kafka\":\"%s\"}\n",
-			 ready ? "true" : "false", s->store_up ? "reachable" : "unreachable",
-			 !kafka_source	      ? "not used"
-			 : s->brokers_up == 0 ? "brokers unreachable"
-			 : s->kafka	      ? "partitions assigned"
-					      : "no partition assigned");
+	char body[256], ckpt[64] = "";
+	int failing = s->ckpt_failing_ms >= CKPT_FAILING_MS;
+	int ready = s->store_up && !failing &&
+		    (!kafka_source ||
+		     ((s->kafka > 0 || s->ready_without_partitions) && s->brokers_up != 0));
+	int n;
+
+	if (failing)
+		snprintf(ckpt, sizeof ckpt, ",\"checkpoint\":\"failing for %lld s\"",
+			 (long long)(s->ckpt_failing_ms / 1000));
+	n = snprintf(body, sizeof body, "{\"ready\":%s,\"store\":\"%s\",\"kafka\":\"%s\"%s}\n",
+		     ready ? "true" : "false", s->store_up ? "reachable" : "unreachable",
+		     !kafka_source	  ? "not used"
+		     : s->brokers_up == 0 ? "brokers unreachable"
+		     : s->kafka		  ? "partitions assigned"
+					  : "no partition assigned",
+		     ckpt);
 
 	conn_http_publish(s->h, "/readyz", CONN_HTTP_TEXT, ready ? 200 : 503, "application/json",
 			  body, (size_t)n);
@@ -246,6 +258,7 @@ void agent_serve_publish(struct agent_serve *s, struct agent_engine *e, struct c
 		s->store_up = conn_store_ping(store) == 0;
 	}
 	s->kafka = agent_engine_assigned(e);
+	s->ckpt_failing_ms = agent_engine_checkpoint_failing_ms(e);
 	s->brokers_up = src ? conn_source_kafka_up(src) : -1;
 	publish_ready(s, src && !conn_source_finite(src));
 	memset(&st, 0, sizeof st);

@@ -747,12 +747,14 @@ static int dir_set_prefix(struct conn_store *cs, const char *prefix)
 	return conn_store_done(cs, 0);
 }
 
-/* The directory is writable: a file can be created in it and removed (this also fails when the
- * directory was removed, or on a read-only file system, even for root). */
+/* The directory takes a write: a small file can be created in it, written, synced and removed
+ * (this fails when the directory was removed, on a read-only file system even for root, and on
+ * a full disk, where an empty file could still be created). */
 static int dir_ping(struct conn_store *cs)
 {
 	struct dir_store *s = (struct dir_store *)cs;
 	static unsigned long counter;
+	static const char probe[512] = "driftd store probe\n";
 	char tmp[64];
 	int fd;
 
@@ -761,6 +763,14 @@ static int dir_ping(struct conn_store *cs)
 	fd = openat(s->fs.root, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return conn_afile_sys_err(&s->fs, "create a file in", "the store directory");
+	if (conn_afile_write_all(fd, probe, sizeof probe) < 0 || fsync(fd) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlinkat(s->fs.root, tmp, 0);
+		errno = e;
+		return conn_afile_sys_err(&s->fs, "write a file in", "the store directory");
+	}
 	close(fd);
 	if (unlinkat(s->fs.root, tmp, 0) < 0)
 		return conn_afile_sys_err(&s->fs, "remove", tmp);

@@ -328,6 +328,33 @@ static void test_store_down_latch_in_memory(void **state)
 	agent_engine_free(a);
 }
 
+/* Checkpoint commits failing are measured from the first failure (for /readyz: not ready once
+ * they have failed for 30 s) and forgotten at the next success. */
+static void test_checkpoint_failing_measured(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A");
+	char spec[192];
+
+	for (int i = 0; i < 100; i++)
+		feed(a, i);
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	assert_true(agent_engine_checkpoint_failing_ms(a) == 0);
+	redisproc_stop(x->redis);
+	x->redis = 0;
+	for (int i = 100; i < 200; i++)
+		feed(a, i);
+	assert_int_equal(agent_engine_checkpoint(a, 1), -1);
+	usleep(300 * 1000);
+	assert_int_equal(agent_engine_checkpoint(a, 1), -1);
+	assert_true(agent_engine_checkpoint_failing_ms(a) >= 300);
+	x->redis = redisproc_start(x->dir, spec, sizeof spec);
+	for (int i = 0; i < 100 && agent_engine_checkpoint(a, 1) != 0; i++)
+		usleep(100000); /* the reconnection backoff */
+	assert_true(agent_engine_checkpoint_failing_ms(a) == 0);
+	agent_engine_free(a);
+}
+
 /* A clean stop (a checkpoint at the end) and a restart: the same. */
 static void test_stop_and_restart(void **state)
 {
@@ -649,6 +676,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_down_keeps_baseline, setup_redis,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_down_latch_in_memory, setup_redis,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_failing_measured, setup_redis,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup_redis, teardown),
