@@ -416,11 +416,38 @@ static json_t *baseline_summary(const struct agent_baseline *b, const struct sho
 	return o;
 }
 
+/* The registration document the baseline carries: what the version was trained on. */
+static void print_metadata(struct ctl *c, const char *metadata)
+{
+	json_t *m = metadata ? json_loads(metadata, 0, NULL) : NULL;
+	static const char *const objs[] = { "feature_params", "hyperparams", "tags" };
+	static const char *const labels[] = { "feature params", "hyperparams", "tags" };
+
+	if (!json_is_object(m)) {
+		fprintf(c->out, "  metadata    none\n");
+		json_decref(m);
+		return;
+	}
+	fprintf(c->out, "  metadata    registered %s, training data %s\n",
+		q(c, agent_json_str(m, "registered")),
+		q(c, agent_json_str(m, "training_data_hash")));
+	for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+		char *v = json_dumps(json_object_get(m, objs[i]), JSON_COMPACT | JSON_SORT_KEYS |
+								      JSON_ENCODE_ANY |
+								      JSON_REAL_PRECISION(15));
+
+		fprintf(c->out, "              %s %s\n", labels[i], v ? q(c, v) : "?");
+		free(v);
+	}
+	json_decref(m);
+}
+
 static void print_baseline(struct ctl *c, const struct agent_baseline *b, const struct show *s)
 {
 	fprintf(c->out, "baseline %s %s\n", q(c, b->model), q(c, b->version));
 	fprintf(c->out, "  created     %s\n", s->created);
 	fprintf(c->out, "  samples     %llu\n", (unsigned long long)b->samples);
+	print_metadata(c, b->metadata);
 	if (s->nlat)
 		fprintf(c->out,
 			"  latency     p50 %.4g ms  p95 %.4g ms  p99 %.4g ms  (%llu values)\n",
