@@ -126,9 +126,11 @@ static enum agent_admin_result nomem(struct agent_admin *a)
 	return fail(a, AGENT_ADMIN_FAILED, "out of memory");
 }
 
-static enum agent_admin_result store_fail(struct agent_admin *a)
+/* A store call failed: the message names the operation (what, "reading the hold") and the
+ * store's own error. */
+static enum agent_admin_result store_fail(struct agent_admin *a, const char *what)
 {
-	return fail(a, AGENT_ADMIN_FAILED, "store: %s", conn_store_error(a->store));
+	return fail(a, AGENT_ADMIN_FAILED, "store: %s: %s", what, conn_store_error(a->store));
 }
 
 static enum agent_admin_result open_store(struct agent_admin *a)
@@ -146,7 +148,7 @@ static enum agent_admin_result open_store(struct agent_admin *a)
 	if (!a->store)
 		return fail(a, AGENT_ADMIN_FAILED, "%s", q(a, errbuf));
 	if (a->store_prefix && conn_store_set_prefix(a->store, a->store_prefix) < 0)
-		return store_fail(a);
+		return store_fail(a, "setting the key prefix");
 	return AGENT_ADMIN_OK;
 }
 
@@ -186,7 +188,7 @@ static enum agent_admin_result get_registration(struct agent_admin *a, const cha
 
 	*doc = NULL;
 	if (rc < 0)
-		return store_fail(a);
+		return store_fail(a, "reading the registration");
 	if (rc == 1)
 		return fail(a, AGENT_ADMIN_FAILED,
 			    "%s %s is not registered (driftctl register MODEL VERSION ...)",
@@ -262,7 +264,7 @@ static enum agent_admin_result get_versions(struct agent_admin *a, const char *m
 {
 	memset(l, 0, sizeof *l);
 	if (conn_store_versions(a->store, model, names_add, l) < 0)
-		return store_fail(a);
+		return store_fail(a, "listing the versions");
 	if (l->nomem)
 		return nomem(a);
 	return AGENT_ADMIN_OK;
@@ -293,7 +295,7 @@ static enum agent_admin_result get_good(struct agent_admin *a, const char *model
 
 	*good = NULL;
 	if (rc < 0)
-		return store_fail(a);
+		return store_fail(a, "reading the good version");
 	if (rc == 0)
 		*good = b.data;
 	return AGENT_ADMIN_OK;
@@ -307,7 +309,7 @@ static enum agent_admin_result has_baseline(struct agent_admin *a, const char *m
 	int rc = conn_store_baseline_get(a->store, model, version, &b);
 
 	if (rc < 0)
-		return store_fail(a);
+		return store_fail(a, "reading the baseline");
 	free(b.data);
 	*has = rc == 0;
 	return AGENT_ADMIN_OK;
@@ -545,7 +547,7 @@ enum agent_admin_result agent_admin_register(struct agent_admin *a,
 			  q(a, v->version));
 		goto out;
 	default:
-		rc = store_fail(a);
+		rc = store_fail(a, "registering the version");
 		goto out;
 	}
 	rc = audit(a, v->model, "register",
@@ -580,7 +582,7 @@ static enum agent_admin_result version_entry(struct agent_admin *a, const char *
 	if (rc != AGENT_ADMIN_OK)
 		return rc;
 	if (conn_store_latch_get(a->store, model, l->name[i], &latched) < 0)
-		rc = store_fail(a);
+		rc = store_fail(a, "reading a latch");
 	else
 		rc = has_baseline(a, model, l->name[i], &base);
 	if (rc == AGENT_ADMIN_OK) {
@@ -746,7 +748,7 @@ enum agent_admin_result agent_admin_baseline_build(struct agent_admin *a, const 
 		goto out;
 	}
 	if (conn_store_baseline_put(a->store, model, version, text, strlen(text)) < 0) {
-		rc = store_fail(a);
+		rc = store_fail(a, "writing the baseline");
 		goto out;
 	}
 	st->samples = b->samples;
@@ -784,7 +786,7 @@ enum agent_admin_result agent_admin_baseline_get(struct agent_admin *a, const ch
 		return rc;
 	rc = conn_store_baseline_get(a->store, model, version, &blob);
 	if (rc < 0)
-		return store_fail(a);
+		return store_fail(a, "reading the baseline");
 	if (rc == 1)
 		return fail(a, AGENT_ADMIN_FAILED,
 			    "%s %s has no baseline (driftctl baseline build or import)",
@@ -852,7 +854,7 @@ enum agent_admin_result agent_admin_baseline_import(struct agent_admin *a, const
 		goto out;
 	}
 	if (conn_store_baseline_put(a->store, b->model, b->version, out, strlen(out)) < 0) {
-		rc = store_fail(a);
+		rc = store_fail(a, "writing the baseline");
 		goto out;
 	}
 	rc = audit(a, b->model, "baseline.import",
@@ -887,7 +889,7 @@ enum agent_admin_result agent_admin_good(struct agent_admin *a, const char *mode
 	    (rc = get_good(a, model, &prev)) || (rc = has_baseline(a, model, version, &base)))
 		goto out;
 	if (conn_store_good_set(a->store, model, version) < 0) {
-		rc = store_fail(a);
+		rc = store_fail(a, "writing the good version");
 		goto out;
 	}
 	rc = audit(
@@ -915,7 +917,7 @@ enum agent_admin_result agent_admin_hold(struct agent_admin *a, const char *mode
 		return rc;
 	if (conn_store_hold_get(a->store, model, &prev) < 0 ||
 	    conn_store_hold_set(a->store, model, on) < 0)
-		return store_fail(a);
+		return store_fail(a, "setting the hold");
 	rc = audit(a, model, on ? "hold" : "release", json_pack("{s:b}", "was_on_hold", prev));
 	if (rc != AGENT_ADMIN_OK)
 		return rc;
@@ -935,7 +937,7 @@ enum agent_admin_result agent_admin_rearm(struct agent_admin *a, const char *mod
 		goto out;
 	if (conn_store_latch_get(a->store, model, version, &was) < 0 ||
 	    conn_store_latch_set(a->store, model, version, 0) < 0) {
-		rc = store_fail(a);
+		rc = store_fail(a, "clearing the latch");
 		goto out;
 	}
 	rc = audit(a, model, "rearm",
@@ -980,7 +982,7 @@ enum agent_admin_result agent_admin_history(struct agent_admin *a, const char *m
 	if (rc != AGENT_ADMIN_OK)
 		return rc;
 	if (conn_store_history(a->store, model, history_entry, &h) < 0 && !h.stopped)
-		return store_fail(a);
+		return store_fail(a, "reading the history");
 	if (h.stopped)
 		return fail(a, AGENT_ADMIN_FAILED, "stopped by the caller");
 	return h.n == 0 ? need_model(a, model) : AGENT_ADMIN_OK;
@@ -1000,7 +1002,7 @@ static enum agent_admin_result version_flags(struct agent_admin *a, const char *
 		enum agent_admin_result rc;
 
 		if (conn_store_latch_get(a->store, model, l->name[i], &on) < 0)
-			return store_fail(a);
+			return store_fail(a, "reading a latch");
 		if ((rc = has_baseline(a, model, l->name[i], &base)) != AGENT_ADMIN_OK)
 			return rc;
 		if ((on && json_array_append_new(latched, json_string(l->name[i]))) ||
@@ -1034,7 +1036,7 @@ static enum agent_admin_result model_status(struct agent_admin *a, const char *m
 	if ((rc = get_good(a, model, &good)) != AGENT_ADMIN_OK)
 		goto out;
 	if (conn_store_hold_get(a->store, model, &hold) < 0) {
-		rc = store_fail(a);
+		rc = store_fail(a, "reading the hold");
 		goto out;
 	}
 	rc = version_flags(a, model, &l, good, latched, bases, &good_base);
@@ -1079,7 +1081,7 @@ enum agent_admin_result agent_admin_status_all(struct agent_admin *a, json_t **d
 	if (rc != AGENT_ADMIN_OK)
 		return rc;
 	if (conn_store_models(a->store, names_add_model, &m) < 0) {
-		rc = store_fail(a);
+		rc = store_fail(a, "listing the models");
 		goto out;
 	}
 	if (m.nomem || !(arr = json_array())) {

@@ -433,6 +433,25 @@ static void test_unreachable_store(void **state)
 	agent_admin_free(a);
 }
 
+/* A store error names the operation that failed, then the store's own message: here the hold
+ * of a registered model cannot be read (its file is a directory). */
+static void test_store_error_names_operation(void **state)
+{
+	struct fx *f = *state;
+	struct agent_admin_version v = version("v1");
+	char path[160];
+	json_t *doc = NULL;
+
+	must(f->a, agent_admin_register(f->a, &v, NULL));
+	snprintf(path, sizeof path, "%s/store/models/fraud/hold", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(agent_admin_hold(f->a, "fraud", 1, &doc), AGENT_ADMIN_FAILED);
+	assert_null(doc);
+	assert_non_null(strstr(agent_admin_error(f->a), "store: setting the hold: "));
+	assert_non_null(strstr(agent_admin_error(f->a), "models/fraud/hold"));
+	rmdir(path);
+}
+
 /* Runs driftctl in process; its stdout in out (and stderr in err when not NULL). */
 static int ctl(char **argv, char *out, size_t len, char *err)
 {
@@ -619,6 +638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_masks_password, setup, teardown),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_unreachable_store),
+		cmocka_unit_test_setup_teardown(test_store_error_names_operation, setup, teardown),
 	};
 
 	return TU_RUN(tests);
