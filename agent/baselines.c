@@ -13,11 +13,20 @@ struct cached {
 	struct agent_baseline *b; /* NULL: not in the store (looked up again next time) */
 };
 
+/* A model's good version as last read from the store. */
+struct known_good {
+	char *model, *version;
+	int lost; /* the store no longer has it: the store was emptied or replaced */
+};
+
 struct agent_baselines {
 	struct conn_store *store; /* borrowed */
 	uint64_t *store_errors;	  /* borrowed */
 	struct cached *v;
 	size_t n;
+	struct known_good *good;
+	size_t ngood;
+	uint64_t lost_events; /* good versions found gone */
 };
 
 struct agent_baselines *agent_baselines_new(struct conn_store *store, uint64_t *store_errors)
@@ -41,6 +50,11 @@ void agent_baselines_free(struct agent_baselines *bl)
 		agent_baseline_free(bl->v[i].b);
 	}
 	free(bl->v);
+	for (size_t i = 0; i < bl->ngood; i++) {
+		free(bl->good[i].model);
+		free(bl->good[i].version);
+	}
+	free(bl->good);
 	free(bl);
 }
 
@@ -110,16 +124,84 @@ const struct agent_baseline *agent_baselines_get(struct agent_baselines *bl, con
 	return cb->b;
 }
 
+static struct known_good *known(struct agent_baselines *bl, const char *model)
+{
+	for (size_t i = 0; i < bl->ngood; i++)
+		if (!strcmp(bl->good[i].model, model))
+			return &bl->good[i];
+	return NULL;
+}
+
+/* Notes version as model's good version (the store said so). */
+static void remember_good(struct agent_baselines *bl, const char *model, const char *version)
+{
+	struct known_good *k = known(bl, model), *g;
+	char *v;
+
+	if (k) {
+		if (k->lost)
+			agent_log(AGENT_LOG_NOTICE, "store", "%s: good version %s stored again",
+				  model, version);
+		k->lost = 0;
+		if (!strcmp(k->version, version) || !(v = strdup(version)))
+			return;
+		free(k->version);
+		k->version = v;
+		return;
+	}
+	g = realloc(bl->good, (bl->ngood + 1) * sizeof *g);
+	if (!g)
+		return;
+	bl->good = g;
+	g[bl->ngood] = (struct known_good){ strdup(model), strdup(version), 0 };
+	if (!g[bl->ngood].model || !g[bl->ngood].version) {
+		free(g[bl->ngood].model);
+		free(g[bl->ngood].version);
+		return;
+	}
+	bl->ngood++;
+}
+
 char *agent_baselines_good(struct agent_baselines *bl, const char *model)
 {
 	struct conn_blob blob;
+	struct known_good *k;
 	int rc = conn_store_good_get(bl->store, model, &blob);
 
 	if (rc < 0) {
 		(*bl->store_errors)++;
 		return NULL;
 	}
-	return rc == 0 ? blob.data : NULL;
+	if (rc == 0) {
+		remember_good(bl, model, blob.data);
+		return blob.data;
+	}
+	/* none: a good version is never unset, so one read before and gone now means the store
+	 * lost what it held (a Redis restarted without persistence, a flush, another directory) */
+	if (!(k = known(bl, model)))
+		return NULL;
+	if (!k->lost) {
+		k->lost = 1;
+		bl->lost_events++;
+		agent_log(
+		    AGENT_LOG_ERR, "store",
+		    "%s: the good version %s is gone from the store: the store was emptied or "
+		    "replaced (restarted without persistence?); deciding with the good version "
+		    "known, not ready until it is stored again (driftctl good)",
+		    model, k->version);
+	}
+	return strdup(k->version);
+}
+
+size_t agent_baselines_lost(const struct agent_baselines *bl, uint64_t *events)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < bl->ngood; i++)
+		n += bl->good[i].lost;
+	if (events)
+		*events = bl->lost_events;
+	return n;
 }
 
 const struct agent_baseline *agent_baselines_choose(struct agent_baselines *bl,

@@ -24,8 +24,13 @@ void agent_baselines_free(struct agent_baselines *bl);
  * it is invalid: logged). */
 const struct agent_baseline *agent_baselines_get(struct agent_baselines *bl, const char *model,
 						 const char *version);
-/* The model's last known good version (malloc'd), or NULL (none, or the store failed). */
+/* The model's last known good version (malloc'd), or NULL (none, or the store failed). A good
+ * version read once and missing later (a good version is never unset: the store was emptied
+ * or replaced) is logged at err, counted, and the one known is returned. */
 char *agent_baselines_good(struct agent_baselines *bl, const char *model);
+/* Models whose good version the store lost (and is still missing), and in *events (when not
+ * NULL) how many times one was found gone. */
+size_t agent_baselines_lost(const struct agent_baselines *bl, uint64_t *events);
 /* The comparison baseline of a new window of (model, version) under ref; NULL when none. When
  * the store cannot be read, the baseline of version `previous` (the one the version's last
  * window was compared with; NULL: none) is taken from the cache instead, logged at warning: a

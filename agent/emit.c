@@ -201,8 +201,8 @@ static void latch_write_back(struct agent_emitter *em)
 	}
 }
 
-void agent_emit_flags(struct agent_emitter *em, const char *model, const char *version, int *hold,
-		      int *latched)
+void agent_emit_flags(struct agent_emitter *em, const char *model, const char *version,
+		      int store_lost, int *hold, int *latched)
 {
 	struct latch *l = latch_of(em, model, version, 0);
 	struct held *h = NULL;
@@ -229,6 +229,8 @@ void agent_emit_flags(struct agent_emitter *em, const char *model, const char *v
 		*hold = h ? h->on : 0;
 	}
 	if (conn_store_latch_get(em->store, model, version, &on) == 0) {
+		if (l && l->on && !on && store_lost)
+			l->dirty = 1; /* an emptied store forgot it: ours is right, written back */
 		if (l && !l->dirty)
 			l->on = on; /* the store rules once written: `driftctl rearm` clears it */
 		*latched = on || (l && l->dirty && l->on);

@@ -67,10 +67,10 @@ int agent_emit_restore(struct agent_emitter *em, const char *id, const char *mod
 		       const char *json, size_t len);
 
 /* The hold of model and the latch of (model, version) for a decision: the store's, the memory's
- * while the store fails (a failed read counted in store_errors) or a latch is not written
- * back yet. */
-void agent_emit_flags(struct agent_emitter *em, const char *model, const char *version, int *hold,
-		      int *latched);
+ * while the store fails (a failed read counted in store_errors), a latch is not written back
+ * yet, or (store_lost) the store was emptied and forgot a latch (then written back). */
+void agent_emit_flags(struct agent_emitter *em, const char *model, const char *version,
+		      int store_lost, int *hold, int *latched);
 
 /* The end of the window of the model's last rollback: 0 with *end_ms, 1 when none. */
 int agent_cooldown_get(struct agent_emitter *em, const char *model, int64_t *end_ms);

@@ -262,8 +262,10 @@ static void close_window(struct agent_engine *e, struct agent_pair *p, struct ag
 			  p->version);
 		return;
 	}
-	agent_emit_flags(e->em, p->model, p->version, &ctx.hold, &ctx.latched);
-	good = agent_baselines_good(e->bl, p->model);
+	good = agent_baselines_good(e->bl, p->model); /* first: it notices an emptied store */
+	agent_emit_flags(e->em, p->model, p->version,
+			 agent_baselines_lost(e->bl, &e->k.store_lost) > 0, &ctx.hold,
+			 &ctx.latched);
 	ctx.good_version = good;
 	ctx.version = p->version;
 	ctx.in_cooldown =
@@ -365,7 +367,8 @@ enum agent_alert_result agent_engine_alert(struct agent_engine *e, const struct 
 			   : "no version of the model seen (label it with version)";
 		return AGENT_ALERT_IGNORED;
 	}
-	agent_emit_flags(e->em, p->model, p->version, &ctx.hold, &ctx.latched);
+	agent_emit_flags(e->em, p->model, p->version, agent_baselines_lost(e->bl, NULL) > 0,
+			 &ctx.hold, &ctx.latched);
 	if (!ctx.hold && !ctx.latched)
 		good = agent_baselines_good(e->bl, p->model);
 	ctx.good_version = good;
@@ -436,6 +439,11 @@ void agent_engine_finish(struct agent_engine *e)
 	for (size_t i = 0; i < agent_pairs_count(e->pairs); i++)
 		close_pair_windows(e, agent_pairs_at(e->pairs, i), 0, 1);
 	agent_emit_drain(e->em, AGENT_ENGINE_DRAIN_MS);
+}
+
+size_t agent_engine_store_lost(const struct agent_engine *e)
+{
+	return agent_baselines_lost(e->bl, NULL);
 }
 
 int64_t agent_engine_checkpoint_failing_ms(const struct agent_engine *e)

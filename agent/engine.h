@@ -53,6 +53,7 @@ struct agent_counters {
 	uint64_t dropped_nomem;		       /* records not counted: out of memory */
 	uint64_t pairs_evicted;		       /* pairs forgotten with open windows (starved) */
 	uint64_t records_evicted;	       /* the records of those windows */
+	uint64_t store_lost;		       /* good versions found gone from the store */
 	uint64_t checkpoints;		       /* checkpoints committed */
 	uint64_t checkpoint_errors;	       /* checkpoints that failed (retried) */
 	uint64_t checkpoint_ns;		       /* time spent checkpointing */
@@ -118,6 +119,9 @@ void agent_engine_tick(struct agent_engine *e);
 /* Closes and decides every open window (end of a replay), then waits up to
  * AGENT_ENGINE_DRAIN_MS for the outbox to be delivered. */
 void agent_engine_finish(struct agent_engine *e);
+/* Models whose good version the store lost (baselines.h): the store was emptied or replaced;
+ * the agent is not ready while there is one. */
+size_t agent_engine_store_lost(const struct agent_engine *e);
 /* How long (ms) checkpoint commits have been failing (0: fine, or checkpoints off). */
 int64_t agent_engine_checkpoint_failing_ms(const struct agent_engine *e);
 /* Waits up to timeout_ms for the outbox to be delivered; the events left (pending in the

@@ -396,6 +396,9 @@ static const struct fam F_DROPPED = { "driftd_records_dropped", COUNTER, NULL,
 static const struct fam F_EVICTED = { "driftd_records_evicted", COUNTER, NULL,
 				      "Records of open windows forgotten with their (model, "
 				      "version) to make room for a new pair" };
+static const struct fam F_STORE_LOST = { "driftd_store_lost", COUNTER, NULL,
+					 "Good versions found gone from the store (emptied or "
+					 "replaced): not ready until stored again" };
 static const struct fam F_TRACKED = { "driftd_model_versions_tracked", GAUGE, NULL,
 				      "(model, version) pairs tracked now" };
 static const struct fam F_TRACKED_MAX = { "driftd_model_versions_max", GAUGE, NULL,
@@ -660,6 +663,7 @@ static void counters(struct render *r, const struct agent_counters *k)
 	single_u64(r, &F_LATE, k->late);
 	single_u64(r, &F_DROPPED, k->dropped_nomem);
 	single_u64(r, &F_EVICTED, k->records_evicted);
+	single_u64(r, &F_STORE_LOST, k->store_lost);
 }
 
 /* The reasons the labels decoder gives (connectors/label_decoder.h): always shown for labels. */

@@ -45,6 +45,7 @@ struct agent_serve {
 	int store_up, kafka;
 	int ready;		 /* last published readiness (-1: none yet) */
 	int64_t ckpt_failing_ms; /* how long checkpoint commits have been failing */
+	size_t store_lost;	 /* models whose good version the store lost */
 	int ready_without_partitions;
 	int brokers_up; /* conn_source_kafka_up: -1 not known yet */
 	double start_s;
@@ -218,7 +219,7 @@ static void publish_ready(struct agent_serve *s, int kafka_source)
 {
 	char body[256], ckpt[64] = "";
 	int failing = s->ckpt_failing_ms >= CKPT_FAILING_MS;
-	int ready = s->store_up && !failing &&
+	int ready = s->store_up && !failing && !s->store_lost &&
 		    (!kafka_source ||
 		     ((s->kafka > 0 || s->ready_without_partitions) && s->brokers_up != 0));
 	int n;
@@ -227,7 +228,10 @@ static void publish_ready(struct agent_serve *s, int kafka_source)
 		snprintf(ckpt, sizeof ckpt, ",\"checkpoint\":\"failing for %lld s\"",
 			 (long long)(s->ckpt_failing_ms / 1000));
 	n = snprintf(body, sizeof body, "{\"ready\":%s,\"store\":\"%s\",\"kafka\":\"%s\"%s}\n",
-		     ready ? "true" : "false", s->store_up ? "reachable" : "unreachable",
+		     ready ? "true" : "false",
+		     !s->store_up    ? "unreachable"
+		     : s->store_lost ? "emptied (a good version is gone)"
+				     : "reachable",
 		     !kafka_source	  ? "not used"
 		     : s->brokers_up == 0 ? "brokers unreachable"
 		     : s->kafka		  ? "partitions assigned"
@@ -259,6 +263,7 @@ void agent_serve_publish(struct agent_serve *s, struct agent_engine *e, struct c
 	}
 	s->kafka = agent_engine_assigned(e);
 	s->ckpt_failing_ms = agent_engine_checkpoint_failing_ms(e);
+	s->store_lost = agent_engine_store_lost(e);
 	s->brokers_up = src ? conn_source_kafka_up(src) : -1;
 	publish_ready(s, src && !conn_source_finite(src));
 	memset(&st, 0, sizeof st);

@@ -355,6 +355,54 @@ static void test_checkpoint_failing_measured(void **state)
 	agent_engine_free(a);
 }
 
+/* The store restarts empty (a redis-server without persistence) after a rollback was decided:
+ * the good version the agent read is gone; that is noticed (agent_engine_store_lost, the
+ * store_lost counter), the known good version and the latch in memory still rule -- no second
+ * rollback, no needs_target for the version already rolled back -- and the latch is written
+ * back; storing the good version again ends it. */
+static void test_store_emptied(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a;
+	char sink[192], spec[192];
+	int on = 0;
+
+	x->c.latency.threshold = 0.01; /* every window breaches */
+	x->c.breach_windows = 1;
+	x->c.cooldown_s = 0;
+	a = engine(x, "A");
+	snprintf(sink, sizeof sink, "%s/events.jsonl", x->dir);
+	for (int i = 0; i < 1000; i++) /* window 0 decided: a rollback to v1 */
+		feed(a, i);
+	agent_engine_tick(a);
+	assert_int_equal(x->decided[0], 1);
+	assert_int_equal(count_file_lines(sink), 1);
+	assert_int_equal(agent_engine_store_lost(a), 0);
+	redisproc_stop(x->redis); /* restarted empty */
+	x->redis = redisproc_start(x->dir, spec, sizeof spec);
+	assert_string_equal(spec, x->spec);
+	for (int i = 1000; i < NREC; i++)
+		feed(a, i);
+	for (int i = 0; i < 100 && x->decided[2] == 0; i++) {
+		usleep(100000); /* the reconnection backoff */
+		agent_engine_tick(a);
+	}
+	agent_engine_finish(a);
+	for (int w = 1; w < NWINDOWS; w++)
+		assert_int_equal(x->decided[w], 1);
+	assert_int_equal(count_file_lines(sink), 1); /* no second event of any type */
+	assert_int_equal(agent_engine_store_lost(a), 1);
+	assert_int_equal(agent_engine_counters(a)->store_lost, 1);
+	assert_int_equal(conn_store_latch_get(x->store, "m", "v2", &on), 0);
+	assert_int_equal(on, 1); /* written back to the new store */
+	assert_int_equal(conn_store_good_set(x->store, "m", "v1"), 0);
+	for (int i = 0; i < 10; i++)
+		feed(a, NREC + i); /* a window after: the good version read again */
+	agent_engine_finish(a);
+	assert_int_equal(agent_engine_store_lost(a), 0);
+	agent_engine_free(a);
+}
+
 /* A clean stop (a checkpoint at the end) and a restart: the same. */
 static void test_stop_and_restart(void **state)
 {
@@ -679,6 +727,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_failing_measured, setup_redis,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_store_emptied, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup, teardown),
