@@ -293,6 +293,11 @@ void agent_ckpt_pair_forget(struct agent_ckpt *ck, const struct agent_pair *p)
 	ref_drop(&ck->pairs, p);
 }
 
+void agent_ckpt_window_forget(struct agent_ckpt *ck, const struct agent_window *w)
+{
+	ref_drop(&ck->windows, w);
+}
+
 /* ---- restore ---- */
 
 static int restore_state(void *arg, const char *key, size_t klen, const char *blob, size_t len)

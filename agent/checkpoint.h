@@ -62,6 +62,10 @@ void agent_ckpt_pair_changed(struct agent_ckpt *ck, const struct agent_pair *p);
 int agent_ckpt_pair_saved(struct agent_ckpt *ck, const struct agent_pair *p);
 /* p is forgotten. */
 void agent_ckpt_pair_forget(struct agent_ckpt *ck, const struct agent_pair *p);
+/* Open window w is forgotten undecided (its pair gave its slot): no longer tracked; what the
+ * store holds of it stays (the partials of this instance and the others: whoever decides the
+ * window later merges them). */
+void agent_ckpt_window_forget(struct agent_ckpt *ck, const struct agent_window *w);
 
 /* Notes the position of message m of a topic (its stream's next offset). */
 void agent_ckpt_note_offset(struct agent_ckpt *ck, const struct conn_msg *m);

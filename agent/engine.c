@@ -81,9 +81,9 @@ static void forget(void *arg, const struct agent_pair *p)
 
 	e->k.pairs_evicted += p->nwin != 0;
 	e->k.records_evicted += agent_pair_open_records(p);
-	if (e->ck) /* its stored partials go with the next commit */
+	if (e->ck) /* what the store holds of its windows stays: no agent's counts are lost */
 		for (size_t i = 0; i < p->nwin; i++)
-			agent_ckpt_after_close(e->ck, p, p->win[i]);
+			agent_ckpt_window_forget(e->ck, p->win[i]);
 	if (e->ck)
 		agent_ckpt_pair_forget(e->ck, p);
 }

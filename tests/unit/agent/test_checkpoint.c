@@ -46,6 +46,8 @@ static void on_window(void *arg, const struct agent_window_report *r)
 	struct fx *x = arg;
 	int64_t i = (r->eval->start_ms - T0) / WINDOW_MS;
 
+	if (strcmp(r->model, "m") != 0)
+		return; /* junk names (test_restored_junk_cannot_lock_out) */
 	if (i < 0 || i >= NWINDOWS) {
 		x->bad_window = 1;
 		return;
@@ -403,6 +405,38 @@ static void test_store_emptied(void **state)
 	agent_engine_free(a);
 }
 
+/* The lock-out across a restart: 64 junk names counted and checkpointed by agent A (one record
+ * each, on a stream of their own), then agent B restores them -- a table full of restored pairs
+ * with open windows -- and the real traffic still takes slots: every window decided once on
+ * exactly its records. */
+static void test_restored_junk_cannot_lock_out(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A"), *b;
+
+	for (int i = 0; i < 64; i++) {
+		char line[160];
+		int n = snprintf(line, sizeof line,
+				 "{\"model\":\"junk-%d\",\"version\":\"v1\",\"ts\":%lld,"
+				 "\"features\":{\"a\":1}}",
+				 i, (long long)T0 + i);
+		struct conn_msg m = {
+			.data = line, .len = (size_t)n, .ts_ms = -1, .offset = i, .stream = 10
+		}; /* no topic: no offset of its own */
+
+		agent_engine_feed(a, &m, agent_time_now_ms());
+	}
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	agent_engine_free(a);
+	b = engine(x, "B");
+	resume_all(x, b);
+	agent_engine_finish(b);
+	assert_int_equal(agent_engine_counters(b)->rejected[AGENT_REJECT_TOO_MANY_MODELS], 0);
+	assert_true(agent_engine_counters(b)->pairs_evicted >= 1); /* the table was full */
+	check_exactly_once(x);
+	agent_engine_free(b);
+}
+
 /* A clean stop (a checkpoint at the end) and a restart: the same. */
 static void test_stop_and_restart(void **state)
 {
@@ -728,6 +762,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoint_failing_measured, setup_redis,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_emptied, setup_redis, teardown),
+		cmocka_unit_test_setup_teardown(test_restored_junk_cannot_lock_out, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restored_junk_cannot_lock_out, setup_redis,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup, teardown),
