@@ -512,6 +512,11 @@ static const struct fam F_FEATURE_SAMPLES = {
 	"driftd_feature_samples", GAUGE, NULL,
 	"Live values of a feature compared in the last decided window"
 };
+static const struct fam F_FEATURE_NONFINITE = {
+	"driftd_feature_nonfinite", GAUGE, NULL,
+	"Non-finite values (not a number, infinite) of a feature in the last decided window: "
+	"not compared"
+};
 static const struct fam F_LATENCY = { "driftd_latency_seconds", SUMMARY, "seconds",
 				      "Latency quantiles of the last decided window" };
 static const struct fam F_P95_RATIO = { "driftd_latency_p95_ratio", GAUGE, "ratio",
@@ -774,7 +779,7 @@ static void per_pair(struct render *r, const struct fam *f, const struct spair *
 	}
 }
 
-enum fscore { FS_KL, FS_PSI, FS_JS, FS_N };
+enum fscore { FS_KL, FS_PSI, FS_JS, FS_N, FS_NONFINITE };
 
 static void per_feature(struct render *r, const struct fam *f, const struct spair *sp, size_t n,
 			enum fscore which)
@@ -785,12 +790,14 @@ static void per_feature(struct render *r, const struct fam *f, const struct spai
 			const struct agent_feature_summary *x = sp[i].f[j].f;
 			double v = which == FS_KL ? x->kl : which == FS_PSI ? x->psi : x->js;
 
-			if (which != FS_N && isnan(v))
+			if (which != FS_N && which != FS_NONFINITE && isnan(v))
 				continue;
 			pair_labels(r, &sp[i]);
 			labels_cached(r, sp[i].f[j].lab, sp[i].f[j].lablen);
 			if (which == FS_N)
 				value_u64(r, x->n);
+			else if (which == FS_NONFINITE)
+				value_u64(r, x->nonfinite);
 			else
 				value_double(r, v);
 		}
@@ -850,6 +857,7 @@ static void pairs(struct render *r, const struct agent_metrics *m, const struct 
 	per_feature(r, &F_JS, sp, n, FS_JS);
 	single_double(r, &F_JS_THRESHOLD, m->js_threshold);
 	per_feature(r, &F_FEATURE_SAMPLES, sp, n, FS_N);
+	per_feature(r, &F_FEATURE_NONFINITE, sp, n, FS_NONFINITE);
 
 	family(r, &F_LATENCY);
 	for (size_t i = 0; i < n; i++) {

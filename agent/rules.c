@@ -75,6 +75,7 @@ static int score_feature(const struct agent_config *cf, const struct agent_windo
 	fs->categorical = ref->categorical;
 	fs->kl = fs->psi = fs->js = fs->kl_p = fs->kl_q = NAN;
 	fs->missing = agent_window_missing(w, lf);
+	fs->nonfinite = lf->nonfinite;
 	for (int s = 0; s < 3; s++)
 		fs->state[s] = AGENT_INCONCLUSIVE;
 	if (ref->categorical) {
@@ -392,7 +393,8 @@ struct agent_window_summary *agent_window_summary_new(const struct agent_eval *e
 						       .kl = fs->kl,
 						       .psi = fs->psi,
 						       .js = fs->js,
-						       .n = fs->n };
+						       .n = fs->n,
+						       .nonfinite = fs->nonfinite };
 		s->nfeatures++;
 		if (!f[i].name) {
 			agent_window_summary_free(s);

@@ -49,6 +49,7 @@ struct agent_fscore {
 	double kl_q;		     /* its BH-adjusted value */
 	enum agent_outcome state[3]; /* outcome for kl, psi, js */
 	uint64_t missing;	     /* live records without the feature */
+	uint64_t nonfinite;	     /* live values NaN, Infinity or -Infinity (not compared) */
 };
 
 /* Outcome of one rule. For per-feature rules value/n/m are those of the worst feature. */
@@ -88,6 +89,7 @@ struct agent_feature_summary {
 	const char *name;   /* label value (NULL is ""); owned by a summary made below */
 	double kl, psi, js; /* NaN: not computed */
 	uint64_t n;	    /* live values compared */
+	uint64_t nonfinite; /* live values NaN, Infinity or -Infinity (not compared) */
 };
 
 /* A decided window as it is reported: the one "last decided window" of a (model, version) that

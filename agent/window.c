@@ -111,6 +111,7 @@ static int merge_feature(struct agent_lfeature *d, const struct agent_lfeature *
 	d->present += s->present;
 	d->nulls += s->nulls;
 	d->mismatched += s->mismatched;
+	d->nonfinite += s->nonfinite;
 	return 0;
 }
 
@@ -143,7 +144,7 @@ int agent_window_merge(struct agent_window *dst, const struct agent_window *src)
 
 uint64_t agent_window_missing(const struct agent_window *w, const struct agent_lfeature *f)
 {
-	return w->n - f->present - f->mismatched;
+	return w->n - f->present - f->mismatched - f->nonfinite;
 }
 
 /* Counts one value in a live feature by kind. */
@@ -154,6 +155,10 @@ static void count_value(struct agent_lfeature *lf, const struct conn_value *v)
 		lf->nulls++;
 		return;
 	case CONN_VALUE_NUMBER:
+		if (!isfinite(v->num)) { /* the literals NaN, Infinity, -Infinity */
+			lf->nonfinite++;
+			return;
+		}
 		if (lf->ref->categorical) {
 			lf->mismatched++;
 			return;
@@ -222,7 +227,9 @@ int agent_window_add(struct agent_window *w, const struct conn_record *r, double
 			w->hint[i] = (uint32_t)k;
 		count_value(&w->f[k], &cf->value);
 	}
-	if (w->pred.ref)
+	if (w->pred.ref && r->prediction_nonfinite)
+		w->pred.nonfinite++;
+	else if (w->pred.ref)
 		count_value(&w->pred, &r->prediction);
 	if (r->has_latency) {
 		double s = r->latency_ms / 1000.0;

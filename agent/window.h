@@ -28,6 +28,7 @@ struct agent_lfeature {
 	uint64_t present;		  /* values counted (binned or pending) */
 	uint64_t nulls;			  /* explicit nulls (missing) */
 	uint64_t mismatched;		  /* values of the other kind: not counted */
+	uint64_t nonfinite;		  /* NaN, Infinity, -Infinity: not counted */
 };
 
 struct agent_window {

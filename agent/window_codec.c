@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define MAGIC	"DWIN"
-#define VERSION 1
+#define VERSION 2 /* 2 added each feature's non-finite count; 1 is still read (as 0) */
 
 static uint64_t zigzag(int64_t v)
 {
@@ -47,6 +47,7 @@ static int put_feature(struct codec_w *cw, const struct agent_lfeature *lf, uint
 	codec_put_varint(cw, lf->present);
 	codec_put_varint(cw, lf->nulls);
 	codec_put_varint(cw, lf->mismatched);
+	codec_put_varint(cw, lf->nonfinite);
 	codec_put_varint(cw, len);
 	codec_put_bytes(cw, *scratch, len);
 	return 0;
@@ -128,7 +129,7 @@ done:
 
 /* Reads one feature of the blob into tmp's live feature lf (bound like dst's). */
 static int get_feature(struct codec_r *cr, struct agent_lfeature *lf, size_t max_categories,
-		       const char **why)
+		       uint8_t version, const char **why)
 {
 	size_t len;
 	const uint8_t *p;
@@ -137,6 +138,7 @@ static int get_feature(struct codec_r *cr, struct agent_lfeature *lf, size_t max
 	lf->present = codec_get_varint(cr);
 	lf->nulls = codec_get_varint(cr);
 	lf->mismatched = codec_get_varint(cr);
+	lf->nonfinite = version >= 2 ? codec_get_varint(cr) : 0;
 	len = (size_t)codec_get_varint(cr);
 	p = codec_get_span(cr, len);
 	if (cr->err) {
@@ -175,7 +177,8 @@ static int get_feature(struct codec_r *cr, struct agent_lfeature *lf, size_t max
 static int feature_ok(const struct agent_lfeature *f, uint64_t n)
 {
 	return f->present <= n && f->nulls <= n - f->present &&
-	       f->mismatched <= n - f->present - f->nulls;
+	       f->mismatched <= n - f->present - f->nulls &&
+	       f->nonfinite <= n - f->present - f->nulls - f->mismatched;
 }
 
 static int consistent(const struct agent_window *w)
@@ -202,10 +205,11 @@ int agent_window_decode_merge(struct agent_window *dst, const uint8_t *buf, size
 	const uint8_t *v, *sp;
 	uint64_t samples, nf;
 	int has_pred;
+	uint8_t version;
 	struct stats_sketch *sk;
 	enum stats_status st;
 
-	codec_get_header(&cr, MAGIC, VERSION);
+	version = codec_get_header_range(&cr, MAGIC, 1, VERSION);
 	start = unzigzag(codec_get_varint(&cr));
 	end = unzigzag(codec_get_varint(&cr));
 	vlen = (size_t)codec_get_varint(&cr);
@@ -255,9 +259,9 @@ int agent_window_decode_merge(struct agent_window *dst, const uint8_t *buf, size
 		goto fail;
 	}
 	for (size_t i = 0; i < tmp->nf; i++)
-		if (get_feature(&cr, &tmp->f[i], max_categories, &why) < 0)
+		if (get_feature(&cr, &tmp->f[i], max_categories, version, &why) < 0)
 			goto fail;
-	if (tmp->pred.ref && get_feature(&cr, &tmp->pred, max_categories, &why) < 0)
+	if (tmp->pred.ref && get_feature(&cr, &tmp->pred, max_categories, version, &why) < 0)
 		goto fail;
 	if (codec_r_finish(&cr) != STATS_OK) {
 		why = "trailing bytes";

@@ -12,6 +12,7 @@ connectors_libconnectors_a_SOURCES = \
 	connectors/endpoint.h connectors/endpoint.c \
 	connectors/buf.h connectors/hash.h \
 	connectors/record.h connectors/record_impl.h connectors/record.c \
+	connectors/record_nonfinite.c \
 	connectors/record_jansson.c \
 	connectors/label_decoder.h connectors/label_decoder.c \
 	connectors/io.h connectors/io_impl.h connectors/io.c connectors/io_file.c \

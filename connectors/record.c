@@ -50,8 +50,10 @@
 
 /* An opened decoder: the walker it uses and the scratch space of one decode. */
 struct conn_decoder {
-	enum conn_decoder_kind kind;  /* CONN_DECODER_JANSSON or CONN_DECODER_SIMDJSON */
-	struct conn_walk walk;	      /* limits, raw members and features of the last message */
+	enum conn_decoder_kind kind; /* CONN_DECODER_JANSSON or CONN_DECODER_SIMDJSON */
+	struct conn_walk walk;	     /* limits, raw members and features of the last message */
+	char *nf;		     /* the last text rewritten for its non-finite literals */
+	size_t nf_cap;
 	struct conn_jansson *jansson; /* the walker when kind is JANSSON, else NULL */
 #ifdef HAVE_SIMDJSON
 	struct conn_simdjson *simdjson; /* the walker when kind is SIMDJSON, else NULL */
@@ -217,6 +219,16 @@ void conn_walk_feature(struct conn_walk *w, const char *name, size_t name_len,
 		w->features_cap = cap;
 	}
 	f = &w->features[i];
+	if (w->marks && v->type == CONN_RAW_STRING &&
+	    conn_nonfinite_mark(v->str, v->len, &f->value.num)) {
+		f->value.kind = CONN_VALUE_NUMBER; /* a non-finite value: the window counts it */
+		f->value.str = NULL;
+		f->value.len = 0;
+		f->value.b = 0;
+		f->name = name;
+		f->name_len = name_len;
+		return;
+	}
 	/* converted in place: a copy of a freshly written struct stalls store forwarding */
 	if (value_of(v, w->lim.max_value, &f->value) < 0) {
 		w->feature_problem = CONN_REJECT_BAD_FEATURE_VALUE;
@@ -529,10 +541,35 @@ static int absent(const struct conn_raw *v)
 static enum conn_reject finish(const struct conn_walk *w, struct conn_record *r)
 {
 	const struct conn_limits *l = &w->lim;
+	struct conn_raw marked[CONN_FIELD_COUNT];
 	const struct conn_raw *f = w->field;
 	const struct conn_raw *v;
+	int nonfinite_pred = 0;
 
 	memset(r, 0, sizeof *r);
+	if (w->marks) { /* marked strings are the non-finite numbers they stood for */
+		memcpy(marked, w->field, sizeof marked);
+		for (int i = 0; i < CONN_FIELD_COUNT; i++)
+			if (marked[i].type == CONN_RAW_STRING &&
+			    conn_nonfinite_mark(marked[i].str, marked[i].len, &marked[i].num))
+				marked[i].type = CONN_RAW_NUMBER;
+		f = marked;
+		/* a non-finite time or latency is no time or latency; a non-finite label is no
+		 * label; a non-finite prediction is counted as such (conn_record) */
+		if (f[CONN_FIELD_TS].type == CONN_RAW_NUMBER && !isfinite(f[CONN_FIELD_TS].num))
+			marked[CONN_FIELD_TS].type = CONN_RAW_ABSENT;
+		if (f[CONN_FIELD_LATENCY].type == CONN_RAW_NUMBER &&
+		    !isfinite(f[CONN_FIELD_LATENCY].num))
+			marked[CONN_FIELD_LATENCY].type = CONN_RAW_ABSENT;
+		if (f[CONN_FIELD_LABEL].type == CONN_RAW_NUMBER &&
+		    !isfinite(f[CONN_FIELD_LABEL].num))
+			marked[CONN_FIELD_LABEL].type = CONN_RAW_NULL;
+		if (f[CONN_FIELD_PREDICTION].type == CONN_RAW_NUMBER &&
+		    !isfinite(f[CONN_FIELD_PREDICTION].num)) {
+			marked[CONN_FIELD_PREDICTION].type = CONN_RAW_NULL;
+			nonfinite_pred = 1;
+		}
+	}
 	if (f[CONN_FIELD_MODEL].type == CONN_RAW_ABSENT)
 		return CONN_REJECT_MISSING_MODEL;
 	if (!name_ok(&f[CONN_FIELD_MODEL], l->max_name))
@@ -589,6 +626,7 @@ static enum conn_reject finish(const struct conn_walk *w, struct conn_record *r)
 	v = &f[CONN_FIELD_PREDICTION];
 	if (v->type != CONN_RAW_ABSENT && value_of(v, l->max_value, &r->prediction) < 0)
 		return CONN_REJECT_BAD_PREDICTION;
+	r->prediction_nonfinite = nonfinite_pred;
 	v = &f[CONN_FIELD_LABEL];
 	if (v->type != CONN_RAW_ABSENT && value_of(v, l->max_value, &r->label) < 0)
 		return CONN_REJECT_BAD_LABEL;
@@ -679,6 +717,7 @@ void conn_decoder_free(struct conn_decoder *d)
 	conn_simdjson_free(d->simdjson);
 #endif
 	free(d->walk.features);
+	free(d->nf);
 	free(d);
 }
 
@@ -704,6 +743,16 @@ enum conn_reject conn_decode(struct conn_decoder *d, const char *buf, size_t len
 	w->nfeatures = 0;
 	w->feature_problem = CONN_REJECT_NONE;
 	w->oom = 0;
+	switch (conn_nonfinite_rewrite(buf, len, &d->nf, &d->nf_cap, &len)) {
+	case 0:
+		buf = d->nf;
+		w->marks = 1;
+		break;
+	case -2:
+		return CONN_REJECT_TOO_LARGE;
+	default:
+		w->marks = 0;
+	}
 #ifdef HAVE_SIMDJSON
 	if (d->kind == CONN_DECODER_SIMDJSON)
 		r = conn_simdjson_walk(d->simdjson, buf, len, w);

@@ -93,8 +93,10 @@ struct conn_record {
 	int has_error;
 	int error;
 	struct conn_value prediction;
+	int prediction_nonfinite; /* the prediction was NaN or +-Infinity: prediction is missing */
 	struct conn_value label;
-	struct conn_feature *features; /* in document order */
+	struct conn_feature *features; /* in document order; a NUMBER value may be non-finite:
+					* the literals NaN, Infinity, -Infinity (doc/record.md) */
 	size_t nfeatures;
 };
 

@@ -83,6 +83,8 @@ struct conn_walk {
 	size_t nfeatures;			 /* members of "features" seen, kept or not */
 	enum conn_reject feature_problem;	 /* first bad name or value, document order */
 	int oom;				 /* memory ran out while storing features */
+	int marks; /* the text was rewritten (conn_nonfinite_rewrite): marked strings are
+		    * non-finite numbers */
 };
 
 /* The conn_field of an unescaped top-level key, or -1 for an unknown key. O(len). */
@@ -107,9 +109,20 @@ enum conn_reject conn_json_check(const char *buf, size_t len, size_t max_depth);
  * the C locale). Returns 0, or -1 when s is not exactly a JSON number or overflows a double. */
 int conn_json_number(const char *s, size_t len, double *out);
 
+/* ---- non-finite literals (record_nonfinite.c) ---- */
+
+/* When buf[0..len) holds NaN, Infinity or -Infinity outside its strings (and no U+FDD0 of its
+ * own), writes into *out (grown to *cap, at most 4 * len + 16 bytes) the text with each literal
+ * replaced by a marked string, its length in *outlen, and returns 0; 1 when there is nothing to
+ * rewrite (the text is used as it is); -2 when memory is short. */
+int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap, size_t *outlen);
+/* 1 with *num (NaN, +inf, -inf) when the unescaped string s[0..len) is a mark, else 0. */
+int conn_nonfinite_mark(const char *s, size_t len, double *num);
+
 /* ---- the walkers ---- */
 
-/* Each walk*() decodes buf[0..len) (len >= 1, len <= lim.max_message) and returns
+/* Each walk*() decodes buf[0..len) (len >= 1, len <= lim.max_message, or <= 4 * max_message +
+ * 16 for a text conn_nonfinite_rewrite wrote) and returns
  * CONN_REJECT_NONE with w filled, or one of BAD_JSON, TOO_DEEP, NOT_OBJECT, DUPLICATE_KEY (the
  * first of steps 2-5 that fails), or TOO_LARGE when memory runs out. Strings it hands out stay
  * valid until its next walk or its free. */

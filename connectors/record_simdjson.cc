@@ -404,8 +404,8 @@ int reserve(conn_simdjson *s, size_t len)
 
 	while (cap < len)
 		cap *= 2;
-	if (cap > s->max_message) /* len <= max_message (record.c checks it first) */
-		cap = s->max_message;
+	if (cap > s->max_message && len <= s->max_message) /* record.c checks len first; a */
+		cap = s->max_message; /* rewritten text (non-finite literals) may be longer */
 	if (cap != s->cap) {
 		char *b = static_cast<char *>(realloc(s->buf, cap + simdjson::SIMDJSON_PADDING));
 

@@ -149,20 +149,27 @@ uint64_t codec_get_varint(struct codec_r *r)
 	return 0;
 }
 
-void codec_get_header(struct codec_r *r, const char magic[4], uint8_t version)
+uint8_t codec_get_header_range(struct codec_r *r, const char magic[4], uint8_t oldest,
+			       uint8_t newest)
 {
 	const uint8_t *m = codec_get_span(r, 4);
 	uint8_t v;
 
 	if (!m)
-		return;
+		return 0;
 	if (memcmp(m, magic, 4) != 0) {
 		codec_r_fail(r);
-		return;
+		return 0;
 	}
 	v = codec_get_u8(r);
-	if (!r->err && v != version)
+	if (!r->err && (v < oldest || v > newest))
 		r->err = STATS_EVERSION;
+	return r->err ? 0 : v;
+}
+
+void codec_get_header(struct codec_r *r, const char magic[4], uint8_t version)
+{
+	codec_get_header_range(r, magic, version, version);
 }
 
 enum stats_status codec_r_finish(const struct codec_r *r)

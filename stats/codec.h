@@ -45,6 +45,10 @@ double codec_get_f64(struct codec_r *r);
 uint64_t codec_get_varint(struct codec_r *r);
 /* Checks magic and version; sets EFORMAT / EVERSION. */
 void codec_get_header(struct codec_r *r, const char magic[4], uint8_t version);
+/* The same for a reader of several versions: the version read (oldest..newest), or 0 with
+ * STATS_EVERSION (or the format error) set. */
+uint8_t codec_get_header_range(struct codec_r *r, const char magic[4], uint8_t oldest,
+			       uint8_t newest);
 void codec_put_header(struct codec_w *w, const char magic[4], uint8_t version);
 /* STATS_OK when no error occurred and every byte was consumed, else EFORMAT / EVERSION. */
 enum stats_status codec_r_finish(const struct codec_r *r);

@@ -6,7 +6,8 @@
  * agree exactly: the same reason, or the same record field by field (strings by content,
  * doubles bit for bit). Every accepted record must also keep the contract's promises: names
  * and values within their limits and free of NUL bytes, ts in [0, 2^53), latency finite and not
- * negative, numbers finite, at most max_features features. Without simdjson the jansson decoder
+ * negative, numbers finite but a feature's (a non-finite literal), at most max_features
+ * features. Without simdjson the jansson decoder
  * is checked against a second jansson decoder (determinism, independent state) and the same
  * promises. The decoders are made once and reused, as in the agent.
  */
@@ -37,13 +38,15 @@ static void check_text(const char *s, size_t len, size_t min, size_t max)
 	FUZZ_CHECK(len == 0 || (s && !memchr(s, '\0', len)));
 }
 
-static void check_value(const struct conn_value *v, const struct conn_limits *l)
+/* nonfinite: the value may be a non-finite number (a feature's; the literals NaN, Infinity,
+ * -Infinity). */
+static void check_value(const struct conn_value *v, const struct conn_limits *l, int nonfinite)
 {
 	switch (v->kind) {
 	case CONN_VALUE_MISSING:
 		break;
 	case CONN_VALUE_NUMBER:
-		FUZZ_CHECK(isfinite(v->num));
+		FUZZ_CHECK(nonfinite || isfinite(v->num));
 		break;
 	case CONN_VALUE_STRING:
 		check_text(v->str, v->len, 0, l->max_value);
@@ -69,12 +72,13 @@ static void check_record(const struct conn_record *r, const struct conn_limits *
 			   !signbit(r->latency_ms));
 	if (r->has_error)
 		FUZZ_CHECK(r->error == 0 || r->error == 1);
-	check_value(&r->prediction, l);
-	check_value(&r->label, l);
+	check_value(&r->prediction, l, 0);
+	check_value(&r->label, l, 0);
+	FUZZ_CHECK(!r->prediction_nonfinite || r->prediction.kind == CONN_VALUE_MISSING);
 	FUZZ_CHECK(r->nfeatures <= l->max_features);
 	for (size_t i = 0; i < r->nfeatures; i++) {
 		check_text(r->features[i].name, r->features[i].name_len, 1, l->max_feature_name);
-		check_value(&r->features[i].value, l);
+		check_value(&r->features[i].value, l, 1);
 	}
 }
 
@@ -154,6 +158,11 @@ static const char *const seeds[] = {
 	"{\"model\":\"m\",\"version\":\"v\",\"ts\":-1,\"latency_ms\":-0,\"error\":1}",
 	"{\"model\":\"m\",\"version\":\"v\",\"x\":\"\\u0000\",\"y\":1e400}",
 	"{\"model\":\"m\",\"version\":\"v\",\"features\":{\"a\":[1],\"\":2,\"a\":3}}",
+	/* the non-finite literals (Python's json.dumps default): values where a value may be */
+	"{\"model\":\"m\",\"version\":\"v\",\"ts\":NaN,\"latency_ms\":Infinity,\"prediction\":NaN,"
+	"\"label\":-Infinity,\"x\":[NaN,{\"y\":-Infinity}],\"features\":{\"a\":NaN,\"b\":Infinity,"
+	"\"c\":-Infinity,\"NaN\":\"Infinity\"}}",
+	"{NaN:1,\"model\":\"m\",\"version\":\"v\",\"s\":\"\\ufdd0\",\"x\":-NaN}",
 };
 
 size_t fuzz_seed(uint8_t *buf, size_t cap, unsigned i)

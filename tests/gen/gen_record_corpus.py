@@ -17,8 +17,10 @@ One JSON object per line:
    or "expect": {"model", "version", "request_id"?, "ts_ms"?, "latency_ms"?, "error"?,
                  "prediction"?: [kind, value], "label"?: [kind, value],
                  "features": [[name, kind, value], ...]}}
-kind is "number", "string", "bool" or "missing"; an absent optional key means absent in the
-record (request_id NULL, has_ts/has_latency/has_error 0, prediction/label kind missing).
+kind is "number", "string", "bool", "missing" or "nonfinite" (a number NaN, +inf or -inf: value
+"nan", "inf" or "-inf"); an absent optional key means absent in the record (request_id NULL,
+has_ts/has_latency/has_error 0, prediction/label kind missing); "prediction_nonfinite": true
+when the prediction was a non-finite literal.
 
 Usage: /usr/bin/python3 tests/gen/gen_record_corpus.py [OUTPUT]   (default: the path above)
 """
@@ -254,8 +256,13 @@ for name, text in [
         ("trailing_comma_array", obj('"x":[1,]')), ("leading_comma_array", obj('"x":[,1]')),
         ("array_missing_comma", obj('"x":[1 2]')), ("colon_in_array", obj('"x":[1:2]')),
         ("mismatched_brackets", obj('"x":[1}')), ("key_not_string", '{1:2,' + MV + "}"),
-        ("single_quotes", "{'model':'m','version':'v'}"), ("nan", obj('"x":NaN')),
-        ("infinity", obj('"x":Infinity')), ("neg_infinity", obj('"latency_ms":-Infinity')),
+        ("single_quotes", "{'model':'m','version':'v'}"),
+        ("nan_lowercase", obj('"x":nan')), ("inf_short", obj('"x":inf')),
+        ("nan_glued", obj('"x":NaNx')), ("nan_negative", obj('"x":-NaN')),
+        ("infinity_plus", obj('"x":+Infinity')), ("infinity_glued", obj('"x":Infinityy')),
+        ("infinity_after_digit", obj('"x":1Infinity')), ("nan_as_key", '{NaN:1,' + MV + '}'),
+        ("nan_with_escaped_mark", obj('"s":"\\uFDD0","x":NaN')),
+        ("nan_with_escaped_mark_lower", obj('"features":{"a":"\\ufdd0NaN","b":NaN}')),
         ("comment", obj('"x":1/*c*/')), ("leading_zero", obj('"x":01')),
         ("negative_leading_zero", obj('"x":-01')), ("plus_sign", obj('"x":+1')),
         ("bare_fraction", obj('"x":.5')), ("trailing_dot", obj('"x":1.')),
@@ -300,6 +307,43 @@ for name, data in [
         ("invalid_utf8_after_duplicate", b'{"model":"m","model":"m","version":"v","x":"\xff"}'),
         ]:
     add("bad_json_" + name, data, reject="bad_json")
+
+# non-finite literals: NaN, Infinity, -Infinity (what Python's json.dumps writes by default) are
+# a non-finite value of that one field, the rest of the record kept (connectors/record.h); a
+# feature keeps it ("nonfinite": the window counts it), a prediction is missing and flagged, a
+# label is missing, ts and latency_ms absent; where a string is required it is a number
+add("nonfinite_unknown_key", obj('"x":NaN'), expect=rec())
+add("nonfinite_features", obj('"features":{"a":NaN,"b":Infinity,"c":-Infinity,"d":1.5}'),
+    expect=rec(features=[["a", "nonfinite", "nan"], ["b", "nonfinite", "inf"],
+                         ["c", "nonfinite", "-inf"], ["d", "number", 1.5]]))
+add("nonfinite_latency", obj('"latency_ms":-Infinity,"features":{"a":1}'),
+    expect=rec(features=[["a", "number", 1.0]]))
+add("nonfinite_ts", obj('"ts":NaN'), expect=rec())
+add("nonfinite_label", obj('"label":Infinity,"prediction":0.5'),
+    expect=rec(prediction=["number", 0.5]))
+add("nonfinite_prediction", obj('"prediction":NaN,"label":1'),
+    expect=rec(label=["number", 1.0], prediction_nonfinite=True))
+add("nonfinite_nested_unknown", obj('"x":[NaN,Infinity,-Infinity,{"y":NaN}],"z":{"w":[-Infinity]}'),
+    expect=rec())
+add("nonfinite_in_strings_stay_strings", obj('"features":{"a":"NaN","NaN":1,"b":"-Infinity"}'),
+    expect=rec(features=[["a", "string", "NaN"], ["NaN", "number", 1.0],
+                         ["b", "string", "-Infinity"]]))
+add("nonfinite_spaces", '{ "model" : "m" , "version" : "v" , "features" : { "a" : NaN , "b" : '
+    '-Infinity } }', expect=rec(features=[["a", "nonfinite", "nan"], ["b", "nonfinite", "-inf"]]))
+# the mark written for them is U+FDD0: a text of its own with one keeps its strings as they are
+add("nonfinite_mark_text_without_literal", obj('"features":{"a":"\uFDD0NaN"}'),
+    expect=rec(features=[["a", "string", "\uFDD0NaN"]]))
+add("nonfinite_mark_escaped_without_literal", obj('"features":{"a":"\\uFDD0NaN"}'),
+    expect=rec(features=[["a", "string", "\uFDD0NaN"]]))
+add("nonfinite_raw_mark_with_literal",
+    ('{"model":"m","version":"v","s":"\uFDD0","x":NaN}').encode("utf-8"), reject="bad_json")
+add("nonfinite_model", '{"model":NaN,"version":"v"}', reject="bad_model")
+add("nonfinite_version", '{"model":"m","version":Infinity}', reject="bad_version")
+add("nonfinite_error", obj('"error":NaN'), reject="bad_error")
+add("nonfinite_request_id", obj('"request_id":-Infinity'), reject="bad_request_id")
+add("nonfinite_features_not_object", obj('"features":NaN'), reject="bad_features")
+add("nonfinite_too_deep", obj('"x":' + "[" * 40 + "NaN" + "]" * 40), reject="too_deep")
+add("nonfinite_duplicate_key", obj('"features":{"a":NaN,"a":1}'), reject="duplicate_key")
 
 # too_deep
 add("too_deep_33_arrays", obj('"x":' + "[" * 32 + "]" * 32), reject="too_deep")

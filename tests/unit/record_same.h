@@ -62,6 +62,8 @@ static inline int same_record(const struct conn_record *a, const struct conn_rec
 		DIFF("error");
 	if (!same_value(&a->prediction, &b->prediction))
 		DIFF("prediction");
+	if (a->prediction_nonfinite != b->prediction_nonfinite)
+		DIFF("prediction_nonfinite");
 	if (!same_value(&a->label, &b->label))
 		DIFF("label");
 	if (a->nfeatures != b->nfeatures)

@@ -72,9 +72,10 @@ struct fx {
 	struct agent_config c;
 	struct agent_engine *e;
 	int windows, events, duplicates;
-	int m_windows;		/* of model "m" */
-	uint64_t m_n[8];	/* records of model m's decided windows, in order */
-	struct agent_eval last; /* copy of the last report's eval (features not kept) */
+	int m_windows;		   /* of model "m" */
+	uint64_t m_n[8];	   /* records of model m's decided windows, in order */
+	uint64_t x_nonfinite, x_n; /* feature x of the last window: non-finite values, compared */
+	struct agent_eval last;	   /* copy of the last report's eval (features not kept) */
 	char last_type[64], last_blocked[32];
 };
 
@@ -85,6 +86,11 @@ static void on_window(void *arg, const struct agent_window_report *r)
 	x->windows++;
 	if (!strcmp(r->model, "m") && x->m_windows < 8)
 		x->m_n[x->m_windows++] = r->eval->n;
+	for (size_t i = 0; i < r->eval->nfeatures; i++)
+		if (!strcmp(r->eval->features[i].name, "x")) {
+			x->x_nonfinite = r->eval->features[i].nonfinite;
+			x->x_n = r->eval->features[i].n;
+		}
 	x->last = *r->eval;
 	x->last.features = NULL;
 	x->last_type[0] = x->last_blocked[0] = '\0';
@@ -793,6 +799,42 @@ static void test_models_allow_list(void **state)
 	assert_int_equal(k->rejected[AGENT_REJECT_TOO_MANY_MODELS], 0);
 }
 
+/* Records with the literals NaN, Infinity, -Infinity (Python's json.dumps default) are kept:
+ * each such value is counted as non-finite for its feature, not compared; the rest of the
+ * record (its other features, prediction, latency) counts as usual. */
+static void test_nonfinite_literals(void **state)
+{
+	struct fx *x = *state;
+	const struct agent_counters *k = agent_engine_counters(x->e);
+	int64_t now = agent_time_now_ms();
+	static const char *const lit[] = { "NaN", "Infinity", "-Infinity" };
+
+	for (int i = 0; i < 600; i++) {
+		char line[256], xv[32];
+		int n;
+		struct conn_msg m = { .ts_ms = -1 };
+
+		if (i % 3 == 0)
+			snprintf(xv, sizeof xv, "%s", lit[(i / 3) % 3]);
+		else
+			snprintf(xv, sizeof xv, "%.3f", (i % 7) * 0.1);
+		n = snprintf(line, sizeof line,
+			     "{\"model\":\"m\",\"version\":\"v2\",\"ts\":%d,\"latency_ms\":%s,"
+			     "\"features\":{\"x\":%s,\"c\":\"a\"},\"prediction\":%s}",
+			     1000 + i * 50, i % 10 == 0 ? "NaN" : "12", xv,
+			     i % 5 == 0 ? "NaN" : "0.3");
+		m.data = line;
+		m.len = (size_t)n;
+		agent_engine_feed(x->e, &m, now);
+	}
+	agent_engine_finish(x->e);
+	assert_int_equal(k->accepted, 600);
+	assert_int_equal(k->rejected[CONN_REJECT_BAD_JSON], 0);
+	assert_true(x->windows >= 1);
+	assert_int_equal(x->x_nonfinite, 200);
+	assert_int_equal(x->x_n, 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -814,6 +856,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_junk_cannot_lock_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_windows_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_models_allow_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nonfinite_literals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_ts_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_ts_replay, setup, teardown),
 	};

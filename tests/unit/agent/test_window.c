@@ -183,8 +183,9 @@ static void test_new(void **state)
 	agent_baseline_free(b);
 }
 
-/* Edges 0 1 2 3: x < 0 underflow, e_k <= x < e_{k+1} bin k, x >= 3 overflow (+Inf too), NaN its
- * own slot. Values are pending in the column until flushed. */
+/* Edges 0 1 2 3: x < 0 underflow, e_k <= x < e_{k+1} bin k, x >= 3 overflow. Values are
+ * pending in the column until flushed. A non-finite value (the literals NaN, Infinity,
+ * -Infinity of a record) is not binned: counted apart, in nonfinite, and not missing. */
 static void test_binning(void **state)
 {
 	static const double v[] = { -1,
@@ -198,7 +199,7 @@ static void test_binning(void **state)
 				    INFINITY,
 				    1e300, /* overflow */
 				    NAN };
-	static const uint64_t want[6] = { 3, 2, 1, 1, 3, 1 };
+	static const uint64_t want[6] = { 2, 2, 1, 1, 2, 0 };
 	static const uint64_t zero[6] = { 0 };
 	struct agent_baseline *b = base_new(0);
 	struct agent_window *w = win(b, 0, 60000);
@@ -207,13 +208,15 @@ static void test_binning(void **state)
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
 		add_a(w, v[i]);
 	assert_int_equal(w->n, 11);
-	assert_int_equal(w->f[0].present, 11);
-	assert_int_equal(w->f[0].ncol, 11);
+	assert_int_equal(w->f[0].present, 8);
+	assert_int_equal(w->f[0].nonfinite, 3);
+	assert_int_equal(agent_window_missing(w, &w->f[0]), 0);
+	assert_int_equal(w->f[0].ncol, 8);
 	assert_slots(&w->f[0], zero); /* not binned yet */
 	agent_window_flush(w);
 	assert_int_equal(w->f[0].ncol, 0);
 	assert_slots(&w->f[0], want);
-	assert_int_equal(stats_hist_total(w->f[0].hist), 11);
+	assert_int_equal(stats_hist_total(w->f[0].hist), 8);
 	agent_window_flush(w); /* nothing pending: no change */
 	assert_slots(&w->f[0], want);
 	/* "c" was in no record: all 11 missing */

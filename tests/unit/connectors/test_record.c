@@ -18,6 +18,7 @@
 #include "testutil.h"
 #include "record_same.h"
 
+#include <math.h>
 #include <string.h>
 
 #define CORPUS	      "records/corpus.jsonl"
@@ -222,6 +223,17 @@ static void want_value(const char *cname, const char *what, const struct conn_va
 	const json_t *x = want ? json_array_get(want, 1) : NULL;
 	static const char *const kinds[] = { "missing", "number", "string", "bool" };
 
+	if (!strcmp(kind, "nonfinite")) { /* NaN, Infinity, -Infinity */
+		const char *t = json_string_value(x);
+
+		if (v->kind != CONN_VALUE_NUMBER || isfinite(v->num) ||
+		    strcmp(t, isnan(v->num) ? "nan"
+			      : v->num > 0  ? "inf"
+					    : "-inf") != 0)
+			fail_msg("%s: %s: kind %d value %g, want %s", cname, what, (int)v->kind,
+				 v->num, t);
+		return;
+	}
 	if ((unsigned)v->kind > 3 || strcmp(kinds[v->kind], kind) != 0)
 		fail_msg("%s: %s: kind %d, want %s", cname, what, (int)v->kind, kind);
 	if (v->kind == CONN_VALUE_NUMBER)
@@ -263,6 +275,8 @@ static void want_record(const char *cname, const struct conn_record *r, const js
 		fail_msg("%s: error present", cname);
 	}
 	want_value(cname, "prediction", &r->prediction, json_object_get(e, "prediction"));
+	if (r->prediction_nonfinite != json_is_true(json_object_get(e, "prediction_nonfinite")))
+		fail_msg("%s: prediction_nonfinite %d", cname, r->prediction_nonfinite);
 	want_value(cname, "label", &r->label, json_object_get(e, "label"));
 	if (r->nfeatures != json_array_size(fs))
 		fail_msg("%s: %zu features, want %zu", cname, r->nfeatures, json_array_size(fs));
