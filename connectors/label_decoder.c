@@ -31,7 +31,19 @@
 struct conn_label_decoder {
 	struct conn_limits lim; /* copied at creation */
 	json_t *root;		/* the tree of the last message, NULL before the first */
+	char *nf;		/* the last text rewritten for its non-finite literals */
+	size_t nf_cap;
+	int marks; /* the last text was rewritten: marked strings are non-finite numbers */
 };
+
+/* A marked string of a rewritten text (record_impl.h): a non-finite number. */
+static int is_mark(const struct conn_label_decoder *d, const json_t *v)
+{
+	double x;
+
+	return d->marks && json_is_string(v) &&
+	       conn_nonfinite_mark(json_string_value(v), json_string_length(v), &x);
+}
 
 /* ---- helpers ---- */
 
@@ -130,6 +142,7 @@ void conn_label_decoder_free(struct conn_label_decoder *d)
 	if (!d)
 		return;
 	json_decref(d->root);
+	free(d->nf);
 	free(d);
 }
 
@@ -148,17 +161,30 @@ enum conn_reject conn_label_decode(struct conn_label_decoder *d, const char *buf
 		return CONN_REJECT_TOO_LARGE;
 	if (len == 0)
 		return CONN_REJECT_BAD_JSON; /* an empty text; buf may be NULL */
+	/* NaN, Infinity, -Infinity as the record decoder reads them (record_nonfinite.c): a
+	 * number where a name is required, and a label that is no label */
+	switch (conn_nonfinite_rewrite(buf, len, &d->nf, &d->nf_cap, &len)) {
+	case 0:
+		buf = d->nf;
+		d->marks = 1;
+		break;
+	case -2:
+		return CONN_REJECT_TOO_LARGE;
+	default:
+		d->marks = 0;
+	}
 	if ((r = parse(d, buf, len)) != CONN_REJECT_NONE)
 		return r;
 
 	if (!(v = json_object_get(d->root, "model")))
 		r = CONN_REJECT_MISSING_MODEL;
-	else if (name_of(v, l->max_name, &out->model, &out->model_len) < 0)
+	else if (is_mark(d, v) || name_of(v, l->max_name, &out->model, &out->model_len) < 0)
 		r = CONN_REJECT_BAD_MODEL;
-	else if (name_of(json_object_get(d->root, "request_id"), l->max_name, &out->request_id,
+	else if (is_mark(d, json_object_get(d->root, "request_id")) ||
+		 name_of(json_object_get(d->root, "request_id"), l->max_name, &out->request_id,
 			 &out->request_id_len) < 0)
 		r = CONN_REJECT_BAD_REQUEST_ID;
-	else if (!(v = json_object_get(d->root, "label")) ||
+	else if (!(v = json_object_get(d->root, "label")) || is_mark(d, v) ||
 		 value_of(v, l->max_value, &out->label) < 0)
 		r = CONN_REJECT_BAD_LABEL;
 	if (r != CONN_REJECT_NONE)

@@ -12,7 +12,9 @@
 #include "agent/timefmt.h"
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- a tiny model: feature x ~ N(mu, 1), c in {a, b}, prediction, label, latency ---- */
@@ -835,6 +837,61 @@ static void test_nonfinite_literals(void **state)
 	assert_int_equal(x->x_n, 400);
 }
 
+/* The issue's reproduction: the dir store on a full disk (a 1 MiB tmpfs, filled) with no
+ * cooldown and one breaching window to fire -- the latch write fails, and so does the claim:
+ * the version is latched in memory, so one rollback, not one per window; its event waits for
+ * its claim and goes out when there is room again. Needs the right to mount (root, as in CI):
+ * skipped otherwise, saying so. */
+static void test_disk_full_one_rollback(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(13);
+	char mnt[96], cmd[192], spec[128], fill[128], err[256];
+	static char chunk[4096];
+	struct conn_store *full, *keep = x->store;
+	int fd;
+
+	snprintf(mnt, sizeof mnt, "%s/small", x->dir);
+	assert_int_equal(mkdir(mnt, 0755), 0);
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=1m tmpfs '%s' 2>/dev/null", mnt);
+	if (system(cmd) != 0) {
+		fprintf(stderr,
+			"# cannot mount a tmpfs here (not root?): disk-full case skipped\n");
+		skip();
+	}
+	snprintf(spec, sizeof spec, "dir:%s/store", mnt);
+	full = conn_store_open(spec, err, sizeof err);
+	assert_non_null(full);
+	x->store = full;
+	put_baseline(x, "v1", 1);
+	assert_int_equal(conn_store_good_set(full, "m", "v1"), 0);
+	x->c.breach_windows = 1;
+	x->c.cooldown_s = 0;
+	fx_engine(x);
+	feed(x, &g, 3000, 0, 60000); /* the baseline is read while there is room */
+	snprintf(fill, sizeof fill, "%s/filler", mnt);
+	fd = open(fill, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	memset(chunk, 'x', sizeof chunk);
+	while (write(fd, chunk, sizeof chunk) > 0)
+		;
+	close(fd);
+	g.mu = 1.0;
+	for (int w = 1; w < 7; w++) /* six breaching windows on a full disk */
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(count_lines(x->sink_path), 0); /* not claimed: not sent */
+	assert_string_equal(x->last_blocked, "latched");
+	assert_int_equal(unlink(fill), 0);
+	agent_engine_tick(x->e);
+	assert_int_equal(count_lines(x->sink_path), 1);
+	agent_engine_free(x->e);
+	x->e = NULL;
+	conn_store_close(full);
+	x->store = keep;
+	snprintf(cmd, sizeof cmd, "umount '%s'", mnt);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -857,6 +914,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_windows_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_models_allow_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonfinite_literals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_one_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_ts_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_ts_replay, setup, teardown),
 	};

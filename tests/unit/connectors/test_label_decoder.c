@@ -60,6 +60,13 @@ struct lcase {
 
 static const struct lcase cases[] = {
 	/* ---- accepted ---- */
+	ACC_NUM("non-finite literals in other keys",
+		"{\"model\":\"m\",\"request_id\":\"r\",\"label\":1,\"x\":[NaN,-Infinity],"
+		"\"y\":Infinity}",
+		DEF, "m", "r", 1),
+	ACC_STR("a literal in a string is text",
+		"{\"model\":\"m\",\"request_id\":\"r\",\"label\":\"NaN\",\"z\":NaN}", DEF, "m", "r",
+		"NaN"),
 	ACC_NUM("spec example", "{\"model\":\"fraud\",\"request_id\":\"7f3a9c\",\"label\":1}", DEF,
 		"fraud", "7f3a9c", 1),
 	ACC_NUM("keys in any order, whitespace",
@@ -125,7 +132,14 @@ static const struct lcase cases[] = {
 	REJ("overflowing number in an unknown key",
 	    "{\"model\":\"m\",\"request_id\":\"r\",\"label\":1,\"x\":1e400}", DEF, BAD_JSON),
 	REJ("single quotes", "{'model':'m'}", DEF, BAD_JSON),
-	REJ("nan literal", "{\"model\":\"m\",\"request_id\":\"r\",\"label\":NaN}", DEF, BAD_JSON),
+	/* the non-finite literals read as the record decoder reads them: a NaN label is no label,
+	 * a number where a name is required */
+	REJ("nan literal", "{\"model\":\"m\",\"request_id\":\"r\",\"label\":NaN}", DEF, BAD_LABEL),
+	REJ("infinity model", "{\"model\":Infinity,\"request_id\":\"r\",\"label\":1}", DEF,
+	    BAD_MODEL),
+	REJ("nan request_id", "{\"model\":\"m\",\"request_id\":-Infinity,\"label\":1}", DEF,
+	    BAD_REQUEST_ID),
+	REJ("nan glued", "{\"model\":\"m\",\"request_id\":\"r\",\"label\":NaNx}", DEF, BAD_JSON),
 	REJN("raw nul after a number", "{\"model\":\"m\",\"request_id\":\"r\",\"label\":0\0}", 42,
 	     DEF, BAD_JSON),
 	REJN("raw nul after the text", "{\"model\":\"m\",\"request_id\":\"r\",\"label\":1}\0", 42,
