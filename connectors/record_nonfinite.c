@@ -100,6 +100,21 @@ static void pos_step(struct pos *p, char c)
 	}
 }
 
+/* Whether "NaN" or "Infinity" occurs anywhere in buf: memchr for the capitals (vectorized, and
+ * rare in JSON), then a look at the bytes after each. Several times faster than memmem. */
+static int has_literal(const char *buf, size_t len)
+{
+	const char *end = buf + len, *p;
+
+	for (p = buf; (p = memchr(p, 'N', (size_t)(end - p))) != NULL; p++)
+		if (end - p >= 3 && p[1] == 'a' && p[2] == 'N')
+			return 1;
+	for (p = buf; (p = memchr(p, 'I', (size_t)(end - p))) != NULL; p++)
+		if (end - p >= 8 && !memcmp(p, "Infinity", 8))
+			return 1;
+	return 0;
+}
+
 int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap, size_t *outlen)
 {
 	size_t o = 0, need;
@@ -107,7 +122,7 @@ int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap,
 	struct pos p = { .value = 1 };
 
 	/* the common case: no literal anywhere (inside strings included), nothing to do */
-	if (!memmem(buf, len, "NaN", 3) && !memmem(buf, len, "Infinity", 8))
+	if (!has_literal(buf, len))
 		return 1;
 	if (memmem(buf, len, MARK, MARK_LEN))
 		return 1;
