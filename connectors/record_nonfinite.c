@@ -115,6 +115,17 @@ static int has_literal(const char *buf, size_t len)
 	return 0;
 }
 
+/* Whether the UTF-8 of U+FDD0 occurs raw in buf. */
+static int has_mark(const char *buf, size_t len)
+{
+	const char *end = buf + len, *p;
+
+	for (p = buf; (p = memchr(p, MARK[0], (size_t)(end - p))) != NULL; p++)
+		if (end - p >= MARK_LEN && !memcmp(p, MARK, MARK_LEN))
+			return 1;
+	return 0;
+}
+
 int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap, size_t *outlen)
 {
 	size_t o = 0, need;
@@ -124,7 +135,7 @@ int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap,
 	/* the common case: no literal anywhere (inside strings included), nothing to do */
 	if (!has_literal(buf, len))
 		return 1;
-	if (memmem(buf, len, MARK, MARK_LEN))
+	if (has_mark(buf, len))
 		return 1;
 	for (size_t i = 0; i < len; i++) { /* first pass: a mark escaped in a string? literals? */
 		char c = buf[i];

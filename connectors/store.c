@@ -419,7 +419,7 @@ struct pending_walk {
 	conn_store_pending_fn fn;
 	void *arg;
 	int err;
-	char msg[256]; /* the error, kept over the backend's listing (its end clears it) */
+	char msg[512]; /* the error, kept over the backend's listing (its end clears it) */
 };
 
 static int walk_fail(struct pending_walk *w)

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REDISPROC_SERVER "/usr/bin/redis-server"
@@ -20,7 +21,7 @@
  * "unix:DIR/redis.sock". The pid, or 0 when there is no redis-server here or fork failed. */
 static inline pid_t redisproc_start(const char *dir, char *spec, size_t cap)
 {
-	char sock[160]; /* sockaddr_un holds 108 bytes: dir must be short anyway */
+	char sock[128]; /* sockaddr_un holds 108 bytes: dir must be short anyway */
 	pid_t pid;
 
 	if (access(REDISPROC_SERVER, X_OK) != 0)
@@ -37,8 +38,11 @@ static inline pid_t redisproc_start(const char *dir, char *spec, size_t cap)
 		      "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 250 && access(sock, F_OK) != 0; i++)
-		usleep(20000);
+	for (int i = 0; i < 250 && access(sock, F_OK) != 0; i++) {
+		struct timespec ts = { 0, 20000000L }; /* 20 ms (usleep is gone from POSIX 2008) */
+
+		nanosleep(&ts, NULL);
+	}
 	snprintf(spec, cap, "unix:%s", sock);
 	return pid;
 }

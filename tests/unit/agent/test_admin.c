@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct fx {
@@ -546,9 +547,11 @@ static void require_password(const char *sock)
 		r = redisConnectUnix(sock);
 		if (r && !r->err)
 			break;
+		struct timespec ts = { 0, 50000000L }; /* 50 ms */
+
 		redisFree(r);
 		r = NULL;
-		usleep(50000);
+		nanosleep(&ts, NULL);
 	}
 	assert_non_null(r);
 	rep = redisCommand(r, "CONFIG SET requirepass %s", SECRET);

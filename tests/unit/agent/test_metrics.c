@@ -51,9 +51,9 @@ static void fill(void)
 	k.labels_rejected[CONN_REJECT_BAD_TS] = 1; /* not a label decoder's reason: shown */
 	k.labels_joined = 70;
 
-	fa[0] = (struct agent_feature_summary){ "amount", 0.34, 0.5, 0.125, 12840 };
-	fa[1] = (struct agent_feature_summary){ "country", 0.01, 0.02, 0.03, 12000 };
-	fa[2] = (struct agent_feature_summary){ "__prediction__", 1e-12, NAN, NAN, 12840 };
+	fa[0] = (struct agent_feature_summary){ "amount", 0.34, 0.5, 0.125, 12840, 3 };
+	fa[1] = (struct agent_feature_summary){ "country", 0.01, 0.02, 0.03, 12000, 0 };
+	fa[2] = (struct agent_feature_summary){ "__prediction__", 1e-12, NAN, NAN, 12840, 0 };
 	sums[0] = (struct agent_window_summary){ .window_end_ms = 1795730040500,
 						 .samples = 12840,
 						 .features = fa,
@@ -85,10 +85,10 @@ static void fill(void)
 	sums[0].rule_threshold[AGENT_RULE_ACCURACY] = 0.05;
 	pairs[0].rollbacks[AGENT_METRICS_DRYRUN] = 2;
 
-	fb[0] = (struct agent_feature_summary){ "a\\b\"c\nd", 0.1, 0.2, 0.3, 300 };
-	fb[1] = (struct agent_feature_summary){ "\xc3\xa9l\xc3\xa9ment", NAN, NAN, NAN, 10 };
-	fb[2] = (struct agent_feature_summary){ BAD_UTF8, 0.5, 0.6, 0.7, 300 };
-	fb[3] = (struct agent_feature_summary){ "__prediction__", 0.3, 0.3, 0.3, 300 };
+	fb[0] = (struct agent_feature_summary){ "a\\b\"c\nd", 0.1, 0.2, 0.3, 300, 0 };
+	fb[1] = (struct agent_feature_summary){ "\xc3\xa9l\xc3\xa9ment", NAN, NAN, NAN, 10, 0 };
+	fb[2] = (struct agent_feature_summary){ BAD_UTF8, 0.5, 0.6, 0.7, 300, 0 };
+	fb[3] = (struct agent_feature_summary){ "__prediction__", 0.3, 0.3, 0.3, 300, 0 };
 	sums[1] = (struct agent_window_summary){ .window_end_ms = 1795730040000,
 						 .samples = 300,
 						 .features = fb,
@@ -227,6 +227,10 @@ static void test_text_lines(void **state)
 	    "\ndriftd_feature_js{model=\"fraud\",version=\"v2.4.0\",feature=\"amount\"} 0.125\n");
 	has(p, "\ndriftd_feature_samples{model=\"fraud\",version=\"v2.4.0\",feature=\"country\"} "
 	       "12000\n");
+	has(p, "\ndriftd_feature_nonfinite{model=\"fraud\",version=\"v2.4.0\",feature=\"amount\"} "
+	       "3\n");
+	has(p, "\ndriftd_feature_nonfinite{model=\"fraud\",version=\"v2.4.0\",feature=\"country\"} "
+	       "0\n");
 	has(p,
 	    "# TYPE driftd_latency_seconds summary\n"
 	    "driftd_latency_seconds{model=\"fraud\",version=\"v2.4.0\",quantile=\"0.5\"} 0.0127\n"
@@ -406,7 +410,7 @@ static void test_numbers_round_trip(void **state)
 		}
 		if (i % 2)
 			v = -v;
-		f[i] = (struct agent_feature_summary){ names[i], v, NAN, NAN, 1 };
+		f[i] = (struct agent_feature_summary){ names[i], v, NAN, NAN, 1, 0 };
 	}
 	m.pairs = &p;
 	m.npairs = 1;
