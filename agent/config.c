@@ -567,9 +567,10 @@ const struct opt config_opts[] = {
 	  .off = OFF(log_facilities),
 	  .check = config_check_log_facilities,
 	  .sec = SEC_LOG,
-	  .desc = "only these facilities (comma-separated: `alert`, `baseline`, `checkpoint`, "
-		  "`dead-letters`, `engine`, `events`, `http`, `labels`, `records`, `run`, "
-		  "`source`, `store`, `window`) log below `warning`; unset: all of them" },
+	  .desc =
+	      "only these facilities (comma-separated: `alert`, `baseline`, `checkpoint`, "
+	      "`dead-letters`, `engine`, `events`, `http`, `kafka`, `labels`, `records`, `run`, "
+	      "`source`, `store`, `window`) log below `warning`; unset: all of them" },
 };
 
 const size_t config_nopts = sizeof config_opts / sizeof config_opts[0];

@@ -5,6 +5,7 @@
  */
 #include "agent/log.h"
 #include "agent/timefmt.h"
+#include "connectors/kafka.h"
 #include "connectors/text.h"
 
 #include <stdarg.h>
@@ -15,10 +16,10 @@ static int log_json;  /* 0 text, 1 JSON lines */
 static int log_level = AGENT_LOG_INFO;
 static char log_only[516]; /* ",a,b,": the facility filter; "" when off */
 
-const char *const agent_log_facility_names[] = {
-	"alert",  "baseline", "checkpoint", "dead-letters", "engine", "events", "http",
-	"labels", "records",  "run",	    "source",	    "store",  "window", NULL
-};
+const char *const agent_log_facility_names[] = { "alert",  "baseline", "checkpoint", "dead-letters",
+						 "engine", "events",   "http",	     "kafka",
+						 "labels", "records",  "run",	     "source",
+						 "store",  "window",   NULL };
 
 void agent_log_facilities(const char *list)
 {
@@ -45,11 +46,19 @@ static int facility_on(int level, const char *facility)
 static const char *const level_names[] = { "emerg",   "alert",	"crit", "err",
 					   "warning", "notice", "info", "debug" };
 
+/* librdkafka's lines (kafka.h), from its threads: facility kafka, its level, its own facility
+ * in front of the line ("COMMITFAIL: ..."). */
+static void kafka_line(int level, const char *fac, const char *line)
+{
+	agent_log(level < 0 ? 0 : level > 7 ? 7 : level, "kafka", "%s: %s", fac, line);
+}
+
 void agent_log_setup(FILE *out, int json, int level)
 {
 	log_out = out;
 	log_json = json;
 	log_level = level;
+	conn_kafka_set_log(kafka_line);
 }
 
 int agent_log_enabled(int level)
@@ -89,6 +98,8 @@ void agent_log(int level, const char *facility, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	agent_time_format(agent_time_now_ms(), ts);
+	flockfile(
+	    f); /* one line at a time, whichever thread logs (librdkafka's, the HTTP server's) */
 	if (log_json) {
 		fprintf(f, "{\"time\":\"%s\",\"level\":\"%s\",\"facility\":\"", ts,
 			agent_log_level_name(level));
@@ -102,4 +113,5 @@ void agent_log(int level, const char *facility, const char *fmt, ...)
 		fputc('\n', f);
 	}
 	fflush(f);
+	funlockfile(f);
 }

@@ -19,8 +19,80 @@
 /* Builds a configuration: our settings first, then the pass-through properties (so an operator
  * can override any of ours). NULL with errbuf on a bad property (named; its value is never shown,
  * it may be a secret). ours: key, value pairs, NULL-terminated. */
+/* ---- librdkafka's log, and which client a property is for ---- */
+
+static conn_kafka_log_fn log_fn; /* NULL: librdkafka prints its own lines on stderr */
+
+void conn_kafka_set_log(conn_kafka_log_fn fn)
+{
+	log_fn = fn;
+}
+
+/* From librdkafka's threads: one call per line. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (log_fn)
+		log_fn(level, fac, buf);
+}
+
+/* Properties of one kind of client only: "|name|" lists, from librdkafka's own table
+ * (rd_kafka_conf_properties_show: a "C/P" column of C, P or *), read once. */
+static char *consumer_only, *producer_only;
+static pthread_once_t scope_once = PTHREAD_ONCE_INIT;
+
+static void read_scopes(void)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t n = 0, cl = 1, pl = 1;
+	FILE *f = open_memstream(&text, &n);
+
+	if (!f)
+		return;
+	rd_kafka_conf_properties_show(f);
+	fclose(f);
+	consumer_only = calloc(1, n + 2);
+	producer_only = calloc(1, n + 2);
+	if (!text || !consumer_only || !producer_only) {
+		free(consumer_only);
+		free(producer_only);
+		consumer_only = producer_only = NULL;
+		free(text);
+		return;
+	}
+	consumer_only[0] = producer_only[0] = '|';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[256], cp[8];
+
+		/* "name | C/P | range | default | importance | description" */
+		if (sscanf(line, "%255s | %7s |", name, cp) != 2 || cp[1] != '\0')
+			continue;
+		if (cp[0] == 'C')
+			cl += (size_t)sprintf(consumer_only + cl, "%s|", name);
+		else if (cp[0] == 'P')
+			pl += (size_t)sprintf(producer_only + pl, "%s|", name);
+	}
+	free(text);
+}
+
+/* Whether property key is for the other kind of client only (consumer: this one is one). */
+static int other_client(const char *key, int consumer)
+{
+	char pat[260];
+	const char *list;
+
+	pthread_once(&scope_once, read_scopes);
+	list = consumer ? producer_only : consumer_only;
+	if (!list || strlen(key) > 250)
+		return 0;
+	snprintf(pat, sizeof pat, "|%s|", key);
+	return strstr(list, pat) != NULL;
+}
+
+/* A configuration: ours, then the operator's kafka.* properties (those of the other kind of
+ * client left out: librdkafka would only warn about them, CONFWARN), then the log hook. */
 static rd_kafka_conf_t *make_conf(const struct conn_kafka_props *props, const char *const *ours,
-				  char *errbuf, size_t errlen)
+				  int consumer, char *errbuf, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char err[512];
@@ -34,6 +106,8 @@ static rd_kafka_conf_t *make_conf(const struct conn_kafka_props *props, const ch
 		}
 	}
 	for (size_t i = 0; props && i < props->n; i++) {
+		if (other_client(props->keys[i], consumer))
+			continue;
 		if (rd_kafka_conf_set(conf, props->keys[i], props->values[i], err, sizeof err) !=
 		    RD_KAFKA_CONF_OK) {
 			snprintf(errbuf, errlen, "kafka property %s: invalid (%s)", props->keys[i],
@@ -42,6 +116,8 @@ static rd_kafka_conf_t *make_conf(const struct conn_kafka_props *props, const ch
 			return NULL;
 		}
 	}
+	if (log_fn)
+		rd_kafka_conf_set_log_cb(conf, on_log);
 	return conf;
 }
 
@@ -566,7 +642,7 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 	s->base.ops = &kafka_source_ops;
 	s->poll_ms = poll_ms;
 	s->max_message = max_message;
-	conf = make_conf(props, ours, errbuf, errlen);
+	conf = make_conf(props, ours, 1, errbuf, errlen);
 	if (!conf)
 		goto error;
 	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
@@ -670,7 +746,7 @@ struct conn_kafka_producer *conn_kafka_producer_new(const char *brokers,
 		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
-	conf = make_conf(props, ours, errbuf, errlen);
+	conf = make_conf(props, ours, 0, errbuf, errlen);
 	if (!conf) {
 		free(p);
 		return NULL;

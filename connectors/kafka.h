@@ -21,6 +21,14 @@ struct conn_kafka_props {
 	size_t n;
 };
 
+/* librdkafka's log lines go to fn (syslog level 0..7, librdkafka's facility, the line), from
+ * librdkafka's own threads, for every client made after the call; NULL (the default): it
+ * prints them itself on stderr. A kafka.* property of the other kind of client only (a
+ * consumer's for a producer, and the reverse; librdkafka's own table says which) is not
+ * applied to it. */
+typedef void (*conn_kafka_log_fn)(int level, const char *fac, const char *line);
+void conn_kafka_set_log(conn_kafka_log_fn fn);
+
 /* ---- consumer source ----
  * Subscribes to the comma-separated topics in consumer group `group` (auto.offset.reset
  * earliest unless props say otherwise) and hands out messages in batches; next() waits at most
