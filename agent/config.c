@@ -126,6 +126,24 @@ const struct opt config_opts[] = {
 	  .desc = "`HOST:PORT` of the HTTP endpoint (`/metrics`, `/healthz`, `/readyz`, "
 		  "`/alertmanager`; doc/http.md); `[ADDR]:PORT` for IPv6, port 0 for any free "
 		  "port; an empty value serves no HTTP at all" },
+	{ .name = "http.max_connections",
+	  .type = OPT_UINT,
+	  .off = OFF(http_max_connections),
+	  .def = "64",
+	  .min = 1,
+	  .max = 10000,
+	  .sec = SEC_IO,
+	  .desc = "HTTP connections served at once; further ones wait in the kernel's backlog" },
+	{ .name = "http.max_per_address",
+	  .type = OPT_UINT,
+	  .off = OFF(http_max_per_address),
+	  .def = "16",
+	  .min = 0,
+	  .max = 10000,
+	  .sec = SEC_IO,
+	  .desc = "HTTP connections at once from one client address, beyond which a connection is "
+		  "refused, so that slow clients from one address cannot keep the probes out; 0: "
+		  "no limit" },
 	{ .name = "ready_without_partitions",
 	  .flag = "ready-without-partitions",
 	  .type = OPT_BOOL,

@@ -44,7 +44,9 @@ struct agent_config {
 	char *models;	      /* models monitored: names or patterns, comma-separated; NULL all */
 	char *alert_selector; /* Alertmanager alerts acted on; default severity="P0" */
 	char *alert_token;    /* bearer token of POST /alertmanager (secret) or NULL */
-	int ready_without_partitions; /* /readyz ignores the Kafka assignment; default 0 */
+	unsigned http_max_connections; /* HTTP connections at once; default 64 */
+	unsigned http_max_per_address; /* of them from one address; 0: no limit; default 16 */
+	int ready_without_partitions;  /* /readyz ignores the Kafka assignment; default 0 */
 	char *agent_id;	     /* CloudEvents source "driftd://<agent_id>"; default: host name */
 	double replay_speed; /* file source: 0 = as fast as possible, else x real time */
 	char *store_prefix;  /* Redis key prefix; default "driftd:" */

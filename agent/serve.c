@@ -137,6 +137,10 @@ struct agent_serve *agent_serve_start(const struct agent_config *c, char *err, s
 	conn_http_conf_default(&hc);
 	hc.listen = c->metrics_listen;
 	hc.log = http_log;
+	hc.max_connections = c->http_max_connections;
+	hc.max_per_ip = c->http_max_per_address;
+	if (hc.threads > hc.max_connections)
+		hc.threads = hc.max_connections;
 	s->h = conn_http_new(&hc, err, errlen);
 	if (!s->h)
 		goto fail;
