@@ -144,6 +144,16 @@ const struct opt config_opts[] = {
 	  .desc = "HTTP connections at once from one client address, beyond which a connection is "
 		  "refused, so that slow clients from one address cannot keep the probes out; 0: "
 		  "no limit" },
+	{ .name = "liveness_timeout",
+	  .flag = "liveness-timeout",
+	  .type = OPT_SECONDS,
+	  .off = OFF(liveness_timeout_s),
+	  .def = "60",
+	  .min = 1,
+	  .max = 86400,
+	  .sec = SEC_IO,
+	  .desc = "`/healthz` answers 503 (`stalled`) once driftd's loop has not run for this long "
+		  "(a hung process: for the liveness probe), 200 again when it runs" },
 	{ .name = "ready_without_partitions",
 	  .flag = "ready-without-partitions",
 	  .type = OPT_BOOL,

@@ -47,6 +47,7 @@ struct agent_config {
 	unsigned http_max_connections; /* HTTP connections at once; default 64 */
 	unsigned http_max_per_address; /* of them from one address; 0: no limit; default 16 */
 	int ready_without_partitions;  /* /readyz ignores the Kafka assignment; default 0 */
+	double liveness_timeout_s;     /* /healthz 503 after the loop is silent this long (60) */
 	char *agent_id;	     /* CloudEvents source "driftd://<agent_id>"; default: host name */
 	double replay_speed; /* file source: 0 = as fast as possible, else x real time */
 	char *store_prefix;  /* Redis key prefix; default "driftd:" */

@@ -20,10 +20,12 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #define QUEUE_MAX	64    /* webhook payloads waiting for the loop */
 #define PING_EVERY_MS	2000  /* store reachability for /readyz and driftd_redis_up */
@@ -49,7 +51,70 @@ struct agent_serve {
 	int ready_without_partitions;
 	int brokers_up; /* conn_source_kafka_up: -1 not known yet */
 	double start_s;
+	/* liveness: the loop's heartbeat (agent_serve_publish), watched by its own thread */
+	_Atomic int64_t beat; /* wall ms of the loop's last call */
+	int64_t liveness_ms;
+	pthread_t watchdog;
+	int watchdog_on;
+	pthread_mutex_t live_mu; /* guards stalled, stop and the /healthz page */
+	pthread_cond_t live_cv;
+	int stalled, stop;
 };
+
+static void publish_alive(struct agent_serve *s)
+{
+	conn_http_publish(s->h, "/healthz", CONN_HTTP_TEXT, 200, "application/json",
+			  "{\"status\":\"alive\"}\n", 19);
+}
+
+/* The watchdog: /healthz says stalled (503) once the loop has not called in for liveness_ms,
+ * alive again at its next call (agent_serve_publish). */
+static void *watch(void *arg)
+{
+	struct agent_serve *s = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&s->live_mu);
+	while (!s->stop) {
+		int64_t silent = agent_time_now_ms() - atomic_load(&s->beat);
+
+		if (!s->stalled && silent > s->liveness_ms) {
+			char body[96];
+			int n = snprintf(body, sizeof body,
+					 "{\"status\":\"stalled\",\"loop_silent_s\":%lld}\n",
+					 (long long)(silent / 1000));
+
+			s->stalled = 1;
+			conn_http_publish(s->h, "/healthz", CONN_HTTP_TEXT, 503, "application/json",
+					  body, (size_t)n);
+			agent_log(AGENT_LOG_ERR, "http",
+				  "not alive: the loop has not run for %lld s (/healthz 503)",
+				  (long long)(silent / 1000));
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->live_cv, &s->live_mu, &until);
+	}
+	pthread_mutex_unlock(&s->live_mu);
+	return NULL;
+}
+
+/* The loop calls in: its heartbeat, and /healthz alive again after a stall. */
+static void heartbeat(struct agent_serve *s)
+{
+	atomic_store(&s->beat, agent_time_now_ms());
+	pthread_mutex_lock(&s->live_mu);
+	if (s->stalled) {
+		s->stalled = 0;
+		publish_alive(s);
+		agent_log(AGENT_LOG_NOTICE, "http", "alive again (/healthz 200)");
+	}
+	pthread_mutex_unlock(&s->live_mu);
+}
 
 static void http_log(void *arg, int level, const char *msg)
 {
@@ -125,6 +190,10 @@ struct agent_serve *agent_serve_start(const struct agent_config *c, char *err, s
 		return NULL;
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->live_mu, NULL);
+	pthread_cond_init(&s->live_cv, NULL);
+	atomic_init(&s->beat, agent_time_now_ms());
+	s->liveness_ms = (int64_t)(c->liveness_timeout_s * 1000.0);
 	s->ready = -1;
 	s->ready_without_partitions = c->ready_without_partitions;
 	s->store_up = 1;
@@ -152,8 +221,12 @@ struct agent_serve *agent_serve_start(const struct agent_config *c, char *err, s
 		snprintf(err, errlen, "http: %s", conn_http_error(s->h));
 		goto fail;
 	}
-	conn_http_publish(s->h, "/healthz", CONN_HTTP_TEXT, 200, "application/json",
-			  "{\"status\":\"alive\"}\n", 19);
+	publish_alive(s);
+	if (pthread_create(&s->watchdog, NULL, watch, s) != 0) {
+		snprintf(err, errlen, "http: cannot start the liveness watchdog");
+		goto fail;
+	}
+	s->watchdog_on = 1;
 	return s;
 fail:
 	agent_serve_stop(s);
@@ -164,11 +237,20 @@ void agent_serve_stop(struct agent_serve *s)
 {
 	if (!s)
 		return;
+	if (s->watchdog_on) {
+		pthread_mutex_lock(&s->live_mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->live_cv);
+		pthread_mutex_unlock(&s->live_mu);
+		pthread_join(s->watchdog, NULL);
+	}
 	conn_http_free(s->h); /* no handler runs after this */
 	for (size_t i = 0; i < s->nq; i++)
 		conn_am_payload_free(s->queue[i]);
 	conn_am_selector_free(s->sel);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->live_mu);
+	pthread_cond_destroy(&s->live_cv);
 	free(s);
 }
 
@@ -258,7 +340,10 @@ void agent_serve_publish(struct agent_serve *s, struct agent_engine *e, struct c
 	char *page;
 	size_t len;
 
-	if (!s || (!force && now - s->last_publish < 1000))
+	if (!s)
+		return;
+	heartbeat(s);
+	if (!force && now - s->last_publish < 1000)
 		return;
 	s->last_publish = now;
 	if (now - s->last_ping >= PING_EVERY_MS) {
