@@ -1018,9 +1018,10 @@ static enum agent_admin_result version_flags(struct agent_admin *a, const char *
 static enum agent_admin_result model_status(struct agent_admin *a, const char *model, json_t **out)
 {
 	struct names l = { 0 };
-	json_t *latched = json_array(), *bases = json_array();
-	char *good = NULL, t[AGENT_TIME_LEN] = "";
+	json_t *latched = json_array(), *bases = json_array(), *cooldown = NULL;
+	char *good = NULL, t[AGENT_TIME_LEN] = "", ct[AGENT_TIME_LEN];
 	int hold = 0, good_base = 0;
+	int64_t cool = 0;
 	enum agent_admin_result rc = get_versions(a, model, &l);
 
 	if (rc != AGENT_ADMIN_OK)
@@ -1039,20 +1040,33 @@ static enum agent_admin_result model_status(struct agent_admin *a, const char *m
 		rc = store_fail(a, "reading the hold");
 		goto out;
 	}
+	switch (conn_store_cooldown_get(a->store, model, &cool)) {
+	case 0:
+		agent_time_format(cool, ct);
+		cooldown = json_string(ct);
+		break;
+	case 1:
+		cooldown = json_null();
+		break;
+	default:
+		rc = store_fail(a, "reading the cooldown");
+		goto out;
+	}
 	rc = version_flags(a, model, &l, good, latched, bases, &good_base);
 	if (rc != AGENT_ADMIN_OK)
 		goto out;
 	agent_time_format(l.ms[l.n - 1], t);
 	rc = give(a,
-		  json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:b, s:O, s:O}", "model", model,
+		  json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:b, s:O, s:O, s:O}", "model", model,
 			    "versions", (json_int_t)l.n, "latest", l.name[l.n - 1],
 			    "latest_registered", t, "good", agent_json_str_or_null(good),
 			    "good_has_baseline", good_base, "hold", hold, "latched", latched,
-			    "baselines", bases),
+			    "baselines", bases, "last_rollback_window_end", cooldown),
 		  out);
 out:
 	json_decref(latched);
 	json_decref(bases);
+	json_decref(cooldown);
 	free(good);
 	names_free(&l);
 	return rc;

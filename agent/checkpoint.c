@@ -202,7 +202,7 @@ static int encode_state(struct agent_ckpt *ck, const struct agent_pair *p, char 
 	size_t o;
 
 	o = (size_t)snprintf(out, cap, "1 %" PRId64 " %d ", p->closed_upto, p->any_closed);
-	if (agent_cooldown_get(ck->env.em, p->model, &cool) == 0)
+	if (agent_cooldown_known(ck->env.em, p->model, &cool) == 0)
 		o += (size_t)snprintf(out + o, cap - o, "%" PRId64, cool);
 	else
 		o += (size_t)snprintf(out + o, cap - o, "-");

@@ -713,6 +713,11 @@ static void print_status(struct ctl *c, json_t *m)
 		fprintf(c->out, "  good       none (a rollback would need a target)\n");
 	fprintf(c->out, "  hold       %s\n",
 		agent_json_true(m, "hold") ? "on (no automatic rollback)" : "off");
+	if (agent_json_str(m, "last_rollback_window_end"))
+		fprintf(c->out, "  cooldown   from the last rollback's window end, %s\n",
+			agent_json_str(m, "last_rollback_window_end"));
+	else
+		fprintf(c->out, "  cooldown   none (no rollback yet)\n");
 	fprintf(c->out, "  latched   ");
 	print_names(c, json_object_get(m, "latched"));
 	fprintf(c->out, "  baselines ");

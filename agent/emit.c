@@ -662,7 +662,7 @@ static struct cooldown *cooldown_of(struct agent_emitter *em, const char *model,
 	return &g[em->ncool++];
 }
 
-int agent_cooldown_get(struct agent_emitter *em, const char *model, int64_t *end_ms)
+int agent_cooldown_known(struct agent_emitter *em, const char *model, int64_t *end_ms)
 {
 	struct cooldown *c = cooldown_of(em, model, 0);
 
@@ -672,6 +672,19 @@ int agent_cooldown_get(struct agent_emitter *em, const char *model, int64_t *end
 	return 0;
 }
 
+int agent_cooldown_get(struct agent_emitter *em, const char *model, int64_t *end_ms)
+{
+	int64_t stored;
+	int rc = conn_store_cooldown_get(em->store, model, &stored);
+
+	/* the store's is every agent's, group's and replay's; ours holds while it fails */
+	if (rc == 0)
+		agent_cooldown_raise(em, model, stored);
+	else if (rc < 0)
+		em->k->store_errors++;
+	return agent_cooldown_known(em, model, end_ms);
+}
+
 int agent_cooldown_set(struct agent_emitter *em, const char *model, int64_t end_ms)
 {
 	struct cooldown *c = cooldown_of(em, model, 1);
@@ -679,6 +692,11 @@ int agent_cooldown_set(struct agent_emitter *em, const char *model, int64_t end_
 	if (!c)
 		return -1;
 	c->last_end_ms = end_ms;
+	if (conn_store_cooldown_raise(em->store, model, end_ms) < 0) {
+		em->k->event_errors++;
+		agent_log(AGENT_LOG_ERR, "store", "cooldown %s: %s (kept in memory)", model,
+			  conn_store_error(em->store));
+	}
 	return 0;
 }
 

@@ -72,9 +72,13 @@ int agent_emit_restore(struct agent_emitter *em, const char *id, const char *mod
 void agent_emit_flags(struct agent_emitter *em, const char *model, const char *version,
 		      int store_lost, int *hold, int *latched);
 
-/* The end of the window of the model's last rollback: 0 with *end_ms, 1 when none. */
+/* The end of the window of the model's last rollback: the later of the store's (shared by every
+ * agent, group and replay: conn_store_cooldown_get) and ours; 0 with *end_ms, 1 when none. */
 int agent_cooldown_get(struct agent_emitter *em, const char *model, int64_t *end_ms);
-/* Sets it (a rollback was decided on the window ending at end_ms). -1 on no memory. */
+/* The same from memory only (no store call: what a checkpoint records). */
+int agent_cooldown_known(struct agent_emitter *em, const char *model, int64_t *end_ms);
+/* Sets it (a rollback was decided on the window ending at end_ms), in the store too (raised
+ * only: a failure logged, ours kept). -1 on no memory. */
 int agent_cooldown_set(struct agent_emitter *em, const char *model, int64_t end_ms);
 /* Sets it when later than the one kept, or none is (a state restored from the store). */
 int agent_cooldown_raise(struct agent_emitter *em, const char *model, int64_t end_ms);

@@ -268,8 +268,10 @@ static void close_window(struct agent_engine *e, struct agent_pair *p, struct ag
 			 &ctx.latched);
 	ctx.good_version = good;
 	ctx.version = p->version;
-	ctx.in_cooldown =
-	    agent_cooldown_get(e->em, p->model, &cool) == 0 && w->end_ms - cool < e->cooldown_ms;
+	/* the rollback's own window decided again (a restart) is the same decision, not one in
+	 * its cooldown: its claim makes it a duplicate */
+	ctx.in_cooldown = agent_cooldown_get(e->em, p->model, &cool) == 0 && w->end_ms != cool &&
+			  w->end_ms - cool < e->cooldown_ms;
 	agent_decide(&p->streaks, &ev, e->c->breach_windows, e->c->dry_run, &ctx, &d);
 	log_window(e, p, &ev, &d, seen->labels);
 	agent_pair_set_decided(p, &ev, seen->labels, agent_time_now_ms());

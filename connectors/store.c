@@ -164,6 +164,16 @@ int conn_store_latch_get(struct conn_store *s, const char *model, const char *ve
 	return s->ops->latch_get(s, model, version, on);
 }
 
+int conn_store_cooldown_raise(struct conn_store *s, const char *model, int64_t end_ms)
+{
+	return s->ops->cooldown_raise(s, model, end_ms);
+}
+
+int conn_store_cooldown_get(struct conn_store *s, const char *model, int64_t *end_ms)
+{
+	return s->ops->cooldown_get(s, model, end_ms);
+}
+
 int conn_store_history_append(struct conn_store *s, const char *model, const char *doc, size_t len)
 {
 	return s->ops->history_append(s, model, doc, len);

@@ -70,6 +70,14 @@ int conn_store_hold_get(struct conn_store *s, const char *model, int *on);
 int conn_store_latch_set(struct conn_store *s, const char *model, const char *version, int on);
 int conn_store_latch_get(struct conn_store *s, const char *model, const char *version, int *on);
 
+/* ---- cooldown ----
+ * The end (event time, ms) of the window of the model's last rollback, shared by every agent,
+ * consumer group and replay on the store: raise sets it only when later than the one stored
+ * (atomically: Redis, one script; dir, under an flock), so an old replay never shortens a live
+ * cooldown. get: 0 with *end_ms, 1 when none was ever set. */
+int conn_store_cooldown_raise(struct conn_store *s, const char *model, int64_t end_ms);
+int conn_store_cooldown_get(struct conn_store *s, const char *model, int64_t *end_ms);
+
 /* ---- rollback history and dedup ---- */
 /* Appends one entry (a JSON document, one line, no newline inside) to the model's history. */
 int conn_store_history_append(struct conn_store *s, const char *model, const char *doc, size_t len);

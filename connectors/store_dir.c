@@ -9,6 +9,8 @@
  *   PATH/models/<m>/good                   the last known good version (raw bytes)
  *   PATH/models/<m>/hold                   "1\n" or "0\n"
  *   PATH/models/<m>/latch/<v>              "1\n" or "0\n"
+ *   PATH/models/<m>/cooldown               the window end (ms) of its last rollback, "<ms>\n"
+ *   PATH/models/<m>/cooldown.lock          empty; its flock serializes the raises
  *   PATH/models/<m>/history.jsonl          one entry per line, appended
  *   PATH/claims/<id>                       a claim: empty (claimed), the outbox entry of its
  *                                          event (pending) or "d" (delivered); never replaced
@@ -532,6 +534,66 @@ static int dir_latch_get(struct conn_store *cs, const char *model, const char *v
 	return conn_store_done(&s->base, get_flag(s, rel, on));
 }
 
+/* ---- cooldown: models/<m>/cooldown, the window end (ms) in decimal and a newline ---- */
+
+/* 0 with *v, 1 when rel does not exist, -1 (the error set) when it holds no number. */
+static int get_ms(struct dir_store *s, const char *rel, int64_t *v)
+{
+	struct conn_blob b = { 0 };
+	char *end;
+	long long x;
+	int rc = get_file(s, rel, &b);
+
+	if (rc != 0)
+		return rc;
+	errno = 0;
+	x = strtoll(b.data, &end, 10);
+	if (b.len < 2 || end != b.data + b.len - 1 || *end != '\n' || errno) {
+		free(b.data);
+		conn_store_errf(&s->base, "%s: not a window end", rel);
+		return -1;
+	}
+	free(b.data);
+	*v = (int64_t)x;
+	return 0;
+}
+
+static int dir_cooldown_raise(struct conn_store *cs, const char *model, int64_t end_ms)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	char mrel[MREL_MAX], rel[CONN_AFILE_REL_MAX], lock[CONN_AFILE_REL_MAX], v[24];
+	int64_t cur;
+	int fd, rc, n;
+
+	if (model_dir_create(s, model, mrel) < 0)
+		return -1;
+	snprintf(rel, sizeof rel, "%s/cooldown", mrel);
+	snprintf(lock, sizeof lock, "%s/cooldown.lock", mrel);
+	fd = conn_afile_lock(&s->fs, lock, O_RDWR | O_CREAT);
+	if (fd < 0)
+		return -1;
+	rc = get_ms(s, rel, &cur);
+	if (rc < 0 || (rc == 0 && cur >= end_ms)) {
+		close(fd);
+		return rc < 0 ? -1 : conn_store_done(&s->base, 0);
+	}
+	n = snprintf(v, sizeof v, "%lld\n", (long long)end_ms);
+	rc = conn_afile_put(&s->fs, mrel, "cooldown", v, (size_t)n, 0);
+	close(fd);
+	return conn_store_done(&s->base, rc);
+}
+
+static int dir_cooldown_get(struct conn_store *cs, const char *model, int64_t *end_ms)
+{
+	struct dir_store *s = (struct dir_store *)cs;
+	char mrel[MREL_MAX], rel[CONN_AFILE_REL_MAX];
+
+	if (model_rel(s, model, mrel) < 0)
+		return -1;
+	snprintf(rel, sizeof rel, "%s/cooldown", mrel);
+	return conn_store_done(&s->base, get_ms(s, rel, end_ms));
+}
+
 /* ---- rollback history and dedup ---- */
 
 static int dir_history_append(struct conn_store *cs, const char *model, const char *doc, size_t len)
@@ -910,6 +972,8 @@ static const struct conn_store_ops dir_ops = {
 	.hold_get = dir_hold_get,
 	.latch_set = dir_latch_set,
 	.latch_get = dir_latch_get,
+	.cooldown_raise = dir_cooldown_raise,
+	.cooldown_get = dir_cooldown_get,
 	.history_append = dir_history_append,
 	.history = dir_history,
 	.claim = dir_claim,

@@ -49,6 +49,8 @@ struct conn_store_ops {
 	int (*hold_get)(struct conn_store *s, const char *model, int *on);
 	int (*latch_set)(struct conn_store *s, const char *model, const char *version, int on);
 	int (*latch_get)(struct conn_store *s, const char *model, const char *version, int *on);
+	int (*cooldown_raise)(struct conn_store *s, const char *model, int64_t end_ms);
+	int (*cooldown_get)(struct conn_store *s, const char *model, int64_t *end_ms);
 	int (*history_append)(struct conn_store *s, const char *model, const char *doc, size_t len);
 	int (*history)(struct conn_store *s, const char *model, conn_store_entry_fn fn, void *arg);
 	int (*claim)(struct conn_store *s, const char *id);

@@ -540,6 +540,69 @@ static int redis_latch_get(struct conn_store *cs, const char *model, const char 
 	return conn_store_done(&s->base, 0);
 }
 
+/* ---- cooldown: P{M}:cooldown, a STRING of the window end (ms, decimal) ---- */
+
+static const char cooldown_lua[] =
+    "local c = tonumber(redis.call('GET', KEYS[1]))\n"
+    "if c == nil or c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+    "return 0\n";
+
+static int redis_cooldown_raise(struct conn_store *cs, const char *model, int64_t end_ms)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct redis_key k;
+	char v[24];
+	const char *argv[5];
+	size_t len[5];
+	redisReply *r;
+
+	if (check_name(s, "model", model, MAX_NAME) < 0)
+		return -1;
+	key_model(s, &k, model, "cooldown", NULL);
+	argv[0] = "EVAL", len[0] = 4;
+	argv[1] = cooldown_lua, len[1] = sizeof cooldown_lua - 1;
+	argv[2] = "1", len[2] = 1;
+	argv[3] = k.b, len[3] = k.n;
+	argv[4] = v, len[4] = (size_t)snprintf(v, sizeof v, "%lld", (long long)end_ms);
+	r = conn_redis_run1(s, &k, 5, argv, len);
+	if (!r)
+		return -1;
+	if (r->type != REDIS_REPLY_INTEGER)
+		return conn_redis_unexpected(s, "EVAL", &k, r);
+	freeReplyObject(r);
+	return conn_store_done(&s->base, 0);
+}
+
+static int redis_cooldown_get(struct conn_store *cs, const char *model, int64_t *end_ms)
+{
+	struct redis_store *s = (struct redis_store *)cs;
+	struct redis_key k;
+	struct conn_blob b = { 0 };
+	char *end;
+	long long v;
+	int rc;
+
+	if (check_name(s, "model", model, MAX_NAME) < 0)
+		return -1;
+	key_model(s, &k, model, "cooldown", NULL);
+	rc = conn_redis_get_value(s, &k, &b);
+	if (rc != 0)
+		return rc < 0 ? -1 : conn_store_done(&s->base, 1);
+	errno = 0;
+	v = strtoll(b.data, &end, 10);
+	if (b.len == 0 || *end || errno) {
+		char shown[200];
+
+		free(b.data);
+		conn_store_errf(&s->base, "redis %s: %s: not a window end", s->t.where,
+				conn_redis_key_show(&k, shown, sizeof shown));
+		return -1;
+	}
+	free(b.data);
+	*end_ms = (int64_t)v;
+	return conn_store_done(&s->base, 0);
+}
+
 /* ---- rollback history and dedup ---- */
 
 static int redis_history_append(struct conn_store *cs, const char *model, const char *doc,
@@ -945,6 +1008,8 @@ static const struct conn_store_ops redis_ops = {
 	.hold_get = redis_hold_get,
 	.latch_set = redis_latch_set,
 	.latch_get = redis_latch_get,
+	.cooldown_raise = redis_cooldown_raise,
+	.cooldown_get = redis_cooldown_get,
 	.history_append = redis_history_append,
 	.history = redis_history,
 	.claim = redis_claim,

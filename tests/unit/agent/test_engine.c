@@ -332,17 +332,18 @@ static void test_dry_run_own_ids(void **state)
 	assert_int_equal(x->duplicates, 0);
 	assert_string_equal(x->last_type, AGENT_EVENT_ROLLBACK);
 
-	/* the reverse: a real decision first, then a dry run of the same windows */
+	/* the reverse: a real decision first, then a dry run of the same windows (15 minutes on:
+	 * past the first rollback's cooldown, which the store shares with every agent) */
 	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0); /* driftctl rearm */
 	fx_engine(x);
-	for (int w = 5; w < 8; w++)
+	for (int w = 15; w < 18; w++)
 		feed(x, &g, 3000, w * 60000, 60000);
 	assert_int_equal(x->events, 3);
 	assert_string_equal(x->last_type, AGENT_EVENT_ROLLBACK);
 	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0); /* driftctl rearm */
 	x->c.dry_run = 1;
 	fx_engine(x);
-	for (int w = 5; w < 8; w++)
+	for (int w = 15; w < 18; w++)
 		feed(x, &g, 3000, w * 60000, 60000);
 	assert_int_equal(x->events, 4);
 	assert_int_equal(x->duplicates, 0);
@@ -892,6 +893,34 @@ static void test_disk_full_one_rollback(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The cooldown is the store's, shared by every agent, group and replay (the issue's
+ * reproduction: a replay rolled v2 back, the latch was re-armed, and another agent's run
+ * rolled it back again 2 minutes of event time later, inside the 600 s cooldown): a second
+ * engine on the store, with nothing in its memory, is held by the first one's cooldown. */
+static void test_cooldown_shared(void **state)
+{
+	struct fx *x = *state;
+	struct gen g = healthy(14);
+	int64_t end = 0;
+
+	g.mu = 1.0;
+	for (int w = 0; w < 3; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_int_equal(count_lines(x->sink_path), 1);
+	assert_int_equal(conn_store_cooldown_get(x->store, "m", &end), 0);
+	assert_true(end == 120000); /* the rollback's window: [60 s, 120 s) */
+	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0); /* driftctl rearm */
+	fx_engine(x);							   /* another agent */
+	for (int w = 4; w < 7; w++)
+		feed(x, &g, 3000, w * 60000, 60000);
+	assert_string_equal(x->last_blocked, "cooldown");
+	assert_int_equal(count_lines(x->sink_path), 1);
+	/* an old replay cannot shorten it: the store only raises */
+	assert_int_equal(conn_store_cooldown_raise(x->store, "m", 1000), 0);
+	assert_int_equal(conn_store_cooldown_get(x->store, "m", &end), 0);
+	assert_true(end == 120000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -915,6 +944,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_models_allow_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonfinite_literals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_one_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cooldown_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_ts_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_ts_replay, setup, teardown),
 	};

@@ -1041,6 +1041,42 @@ static void suite_outbox(void **state)
 	assert_int_equal(conn_store_outbox_get(f->s, "i", &m, &d), CONN_OUTBOX_NONE);
 }
 
+/* The cooldown: none at first, raised only (an older end is ignored), per model, shared by
+ * every handle. */
+static void suite_cooldown(void **state)
+{
+	struct suite_fx *f = *state;
+	int64_t v = 42;
+
+	assert_int_equal(conn_store_cooldown_get(f->s, "m", &v), 1);
+	assert_true(v == 42); /* untouched */
+	assert_int_equal(conn_store_cooldown_raise(f->s, "m", 1795730100000LL), 0);
+	assert_int_equal(conn_store_cooldown_get(f->s, "m", &v), 0);
+	assert_true(v == 1795730100000LL);
+	assert_int_equal(conn_store_cooldown_raise(f->s, "m", 1000), 0); /* older: ignored */
+	assert_int_equal(conn_store_cooldown_get(f->s, "m", &v), 0);
+	assert_true(v == 1795730100000LL);
+	assert_int_equal(conn_store_cooldown_raise(f->s, "m", 1795730160000LL), 0);
+	assert_int_equal(conn_store_cooldown_get(f->s, "m", &v), 0);
+	assert_true(v == 1795730160000LL);
+	assert_int_equal(conn_store_cooldown_get(f->s, "other", &v), 1); /* per model */
+	assert_int_equal(conn_store_cooldown_raise(f->s, "a/b {c}", -5), 0);
+	assert_int_equal(conn_store_cooldown_get(f->s, "a/b {c}", &v), 0);
+	assert_true(v == -5);
+	{
+		char err[256];
+		struct conn_store *s2 = conn_store_open(f->spec, err, sizeof err);
+
+		if (!s2)
+			fail_msg("open: %s", err);
+		assert_int_equal(conn_store_cooldown_get(s2, "m", &v), 0);
+		assert_true(v == 1795730160000LL);
+		conn_store_close(s2);
+	}
+	assert_int_equal(conn_store_cooldown_raise(f->s, "", 1), -1);
+	assert_int_equal(conn_store_cooldown_get(f->s, "", &v), -1);
+}
+
 /* ---- window checkpoints ---- */
 
 static void suite_commit(struct conn_store *s, const char *scope, const struct conn_ckpt *c)
@@ -1965,6 +2001,7 @@ static void suite_ckpt_atomic(void **state)
 	    SUITE_TEST(prefix, suite_prefix, setup, teardown),                                     \
 	    SUITE_TEST(prefix, suite_pending, setup, teardown),                                    \
 	    SUITE_TEST(prefix, suite_outbox, setup, teardown),                                     \
+	    SUITE_TEST(prefix, suite_cooldown, setup, teardown),                                   \
 	    SUITE_TEST(prefix, suite_ckpt_roundtrip, setup, teardown),                             \
 	    SUITE_TEST(prefix, suite_ckpt_bytes, setup, teardown),                                 \
 	    SUITE_TEST(prefix, suite_ckpt_instances, setup, teardown),                             \
