@@ -614,6 +614,17 @@ out:
 	return rc;
 }
 
+/* The partition assignor. cooperative-sticky moves only the partitions that change hands, but
+ * librdkafka before 2.3.0 (Debian 12 ships 2.0.2) aborts in it when a consumer is closed before
+ * its first assignment (rd_kafka_sticky_assignor_state_destroy: Assertion 'assignor_state'
+ * failed; librdkafka issue 4312): there the eager roundrobin assignor is used, whose rebalances
+ * revoke every partition (each agent checkpoints them and resumes at once; doc/kafka.md). An
+ * operator can still choose with --kafka.partition.assignment.strategy. */
+static const char *assignor(void)
+{
+	return rd_kafka_version() >= 0x020300ff ? "cooperative-sticky" : "roundrobin";
+}
+
 struct conn_source *conn_source_open_kafka(const char *topics, const char *brokers,
 					   const char *group, const struct conn_kafka_props *props,
 					   int poll_ms, size_t max_message, char *errbuf,
@@ -626,8 +637,8 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 			       group ? "true" : "false",
 			       /* a monitor wants records soon: at most 100 ms idle per fetch */
 			       "fetch.wait.max.ms", "100",
-			       /* rebalances move only the partitions that change hands */
-			       "partition.assignment.strategy", "cooperative-sticky",
+			       /* see assignor() */
+			       "partition.assignment.strategy", assignor(),
 			       /* broker reachability for readiness (on_stats) */
 			       "statistics.interval.ms", "2000", NULL };
 	struct kafka_source *s = calloc(1, sizeof *s);
