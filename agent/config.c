@@ -76,6 +76,16 @@ const struct opt config_opts[] = {
 	  .def = "driftd",
 	  .sec = SEC_IO,
 	  .desc = "Kafka consumer group; agents in one group split the partitions" },
+	{ .name = "group_instance_id",
+	  .flag = "group-instance-id",
+	  .type = OPT_STRING,
+	  .flags = OPT_NULLABLE,
+	  .off = OFF(group_instance_id),
+	  .sec = SEC_IO,
+	  .desc = "Kafka static membership (`group.instance.id`): a stable name per agent, such as "
+		  "the pod's name, so that a restarted agent gets its partitions back at once "
+		  "instead of after the session timeout (brokers that support it; "
+		  "doc/operations.md)" },
 	{ .name = "labels",
 	  .type = OPT_STRING,
 	  .flags = OPT_NULLABLE,

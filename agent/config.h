@@ -33,14 +33,15 @@ struct agent_rule_conf {
 
 struct agent_config {
 	/* ---- wiring ---- */
-	char *source;	      /* "file:PATH", "file:-", "kafka:T1[,T2]"; default "file:-" */
-	char *brokers;	      /* kafka bootstrap servers */
-	char *group;	      /* kafka consumer group; default "driftd" */
-	char *labels;	      /* "kafka:TOPIC" or NULL */
-	char *events;	      /* "file:PATH", "file:-", "kafka:TOPIC"; default "file:-" */
-	char *dead_letters;   /* "kafka:TOPIC" or NULL */
-	char *store;	      /* "dir:PATH" or "redis://..."; default "dir:./driftd-store" */
-	char *metrics_listen; /* HOST:PORT; default "127.0.0.1:9640" */
+	char *source;		 /* "file:PATH", "file:-", "kafka:T1[,T2]"; default "file:-" */
+	char *brokers;		 /* kafka bootstrap servers */
+	char *group;		 /* kafka consumer group; default "driftd" */
+	char *group_instance_id; /* Kafka static membership, or NULL */
+	char *labels;		 /* "kafka:TOPIC" or NULL */
+	char *events;		 /* "file:PATH", "file:-", "kafka:TOPIC"; default "file:-" */
+	char *dead_letters;	 /* "kafka:TOPIC" or NULL */
+	char *store;		 /* "dir:PATH" or "redis://..."; default "dir:./driftd-store" */
+	char *metrics_listen;	 /* HOST:PORT; default "127.0.0.1:9640" */
 	char *models;	      /* models monitored: names or patterns, comma-separated; NULL all */
 	char *alert_selector; /* Alertmanager alerts acted on; default severity="P0" */
 	char *alert_token;    /* bearer token of POST /alertmanager (secret) or NULL */

@@ -159,8 +159,8 @@ static struct conn_source *open_source(const struct agent_config *c, const struc
 
 	if (ep->source.kind != CONN_ENDPOINT_KAFKA)
 		return conn_source_open(c->source, c->max_message, err, errlen);
-	keys = calloc(c->kafka_n + 1, sizeof *keys);
-	values = calloc(c->kafka_n + 1, sizeof *values);
+	keys = calloc(c->kafka_n + 2, sizeof *keys);
+	values = calloc(c->kafka_n + 2, sizeof *values);
 	if (!keys || !values) {
 		free(keys);
 		free(values);
@@ -172,6 +172,10 @@ static struct conn_source *open_source(const struct agent_config *c, const struc
 		values[props.n++] = "false";
 	} else {
 		props.n = 0;
+	}
+	if (c->group_instance_id && c->group_instance_id[0]) {
+		keys[props.n] = "group.instance.id";
+		values[props.n++] = c->group_instance_id;
 	}
 	for (size_t i = 0; i < c->kafka_n; i++) {
 		keys[props.n] = c->kafka_keys[i];

@@ -76,7 +76,8 @@ INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.tes
 	tests/integration/scale.test tests/integration/prometheus.test \
 	tests/integration/alertmanager.test tests/integration/outbox.test \
 	tests/integration/kafka-log.test tests/integration/http-limits.test \
-	tests/integration/liveness.test tests/integration/group-stop.test
+	tests/integration/liveness.test tests/integration/group-stop.test \
+	tests/integration/takeover.test
 # operators' packaging: alert rules, dashboard, man pages, deployment examples, make install
 INTEGRATION_TESTS += tests/integration/promtool-rules.test \
 	tests/integration/grafana-dashboard.test tests/integration/man-pages.test \
