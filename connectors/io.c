@@ -117,7 +117,7 @@ static void wait_one_done(void *arg, uint64_t token, const char *err)
 int conn_sink_emit(struct conn_sink *k, const char *key, const char *value, size_t len,
 		   const struct conn_header *headers, size_t nheaders)
 {
-	struct wait_one w = { .token = UINT64_MAX };
+	struct wait_one w = { .token = 0 }; /* the sink's tokens are any but UINT64_MAX */
 
 	if (conn_sink_send(k, w.token, key, value, len, headers, nheaders) < 0)
 		return -1;

@@ -78,6 +78,7 @@ void conn_sink_close(struct conn_sink *s);
  * taken is never to be sent again before its outcome is known. */
 int conn_sink_send(struct conn_sink *s, uint64_t token, const char *key, const char *value,
 		   size_t len, const struct conn_header *headers, size_t nheaders);
+/* (token is any value but UINT64_MAX.) */
 /* The outcome of a send: err NULL when delivered (the broker acknowledged it, the file has
  * it), else why not (it may be sent again). */
 typedef void (*conn_sink_done_fn)(void *arg, uint64_t token, const char *err);

@@ -84,8 +84,9 @@ int conn_kafka_produce(struct conn_kafka_producer *p, const char *topic, const c
 /* 0 when everything queued so far was delivered, -1 on a delivery failure or a timeout. */
 int conn_kafka_producer_flush(struct conn_kafka_producer *p, int timeout_ms);
 const char *conn_kafka_producer_error(const struct conn_kafka_producer *p);
-/* A sink (io.h) producing to `topic` with the event's key and headers; delivery is awaited on
- * each emit (a decision is handed over only once the broker acknowledged it). */
+/* A sink (io.h) producing to `topic` with the event's key and headers: a send queues the event
+ * in the idempotent producer, conn_sink_poll reports the broker's acknowledgement (or the
+ * failure after librdkafka's own retries). */
 struct conn_sink *conn_sink_open_kafka(const char *topic, const char *brokers,
 				       const struct conn_kafka_props *props, char *errbuf,
 				       size_t errlen);

@@ -45,6 +45,17 @@ static void note(struct pair *seen, size_t *n, const struct conn_msg *m)
 	(*n)++;
 }
 
+/* conn_sink_poll's callback: arg is { uint64_t *token, int *delivered }. */
+static void on_outcome(void *arg, uint64_t token, const char *why)
+{
+	void **a = arg;
+
+	if (why)
+		fail_msg("delivery failed: %s", why);
+	*(uint64_t *)a[0] = token;
+	++*(int *)a[1];
+}
+
 static void test_dense_stream_ids(void **state)
 {
 	char *keys[] = { "sticky.partitioning.linger.ms" }, *vals[] = { "0" };
@@ -106,10 +117,43 @@ static void test_dense_stream_ids(void **state)
 	conn_kafka_mock_free(m);
 }
 
+/* The Kafka sink: conn_sink_emit (send, then wait for the outcome) returns once the broker
+ * acknowledged the event, and the asynchronous path reports its token's outcome by
+ * conn_sink_poll, once. */
+static void test_sink_outcomes(void **state)
+{
+	struct conn_kafka_mock *m;
+	struct conn_sink *k;
+	struct conn_header h[1] = { { "ce_id", "x/1" } };
+	uint64_t got = 0;
+	int n = 0;
+	char err[512];
+
+	(void)state;
+	m = conn_kafka_mock_new(1, err, sizeof err);
+	if (!m || conn_kafka_mock_topic(m, "ev", 1, err, sizeof err) < 0)
+		fail_msg("mock cluster: %s", err);
+	k = conn_sink_open_kafka("ev", conn_kafka_mock_bootstraps(m), NULL, err, sizeof err);
+	if (!k)
+		fail_msg("sink: %s", err);
+	if (conn_sink_emit(k, "m", "{}", 2, h, 1) != 0)
+		fail_msg("emit: %s", conn_sink_error(k));
+	assert_int_equal(conn_sink_send(k, 7, "m", "{\"a\":1}", 7, h, 1), 0);
+	assert_int_equal(conn_sink_in_flight(k), 1);
+	for (int i = 0; i < 100 && !n; i++)
+		conn_sink_poll(k, 100, on_outcome, (void *[]){ &got, &n });
+	assert_int_equal(n, 1);
+	assert_true(got == 7);
+	assert_int_equal(conn_sink_in_flight(k), 0);
+	conn_sink_close(k);
+	conn_kafka_mock_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dense_stream_ids),
+		cmocka_unit_test(test_sink_outcomes),
 	};
 
 	return TU_RUN(tests);
