@@ -311,8 +311,7 @@ static void drop(struct agent_emitter *em, struct entry *e)
 }
 
 /* Replaces e's event by the one stored with its claim (another agent's, maybe). 0, -1. */
-static int take_stored(struct agent_emitter *em, struct entry *e, struct conn_blob *model,
-		       struct conn_blob *doc)
+static int take_stored(struct entry *e, struct conn_blob *model, struct conn_blob *doc)
 {
 	struct agent_event_attrs a;
 
@@ -327,7 +326,6 @@ static int take_stored(struct agent_emitter *em, struct entry *e, struct conn_bl
 	e->model = model->data;
 	e->json = doc->data;
 	e->len = doc->len;
-	(void)em;
 	return 0;
 }
 
@@ -354,12 +352,13 @@ static enum agent_emit claim(struct agent_emitter *em, struct entry *e, int *gon
 	}
 	em->k->duplicates++;
 	agent_log(AGENT_LOG_NOTICE, "events", "%s already decided: not emitted again", e->a.id);
-	if (e->latch)
-		latch_now(em, e->model, e->latch); /* decided before: latched, whatever the store
-						    * says now */
+	/* (its version is latched already: agent_emit latches before it claims) */
 	switch (conn_store_outbox_get(em->store, e->a.id, &m, &d)) {
 	case CONN_OUTBOX_PENDING:
-		if (take_stored(em, e, &m, &d) == 0) {
+		/* on the pending list again, in case a crash came between its claim and its index
+		 * (store.h): a failure leaves it to this agent's own delivery */
+		conn_store_pending_put(em->store, e->a.id, m.data, d.data, d.len);
+		if (take_stored(e, &m, &d) == 0) {
 			agent_log(AGENT_LOG_NOTICE, "events",
 				  "%s still pending in the outbox: delivering it", e->a.id);
 			e->st = ST_READY;

@@ -515,10 +515,13 @@ static void add_record_at(struct agent_engine *e, const struct conn_record *r, i
 	struct agent_window *w;
 	int why = 0;
 
-	if (!model_allowed(e, r->model, r->model_len))
+	/* a pair the table has was allowed when it was made: the list is read for new ones only,
+	 * never per record of a known pair */
+	p = agent_pairs_find(e->pairs, r->model, r->model_len, r->version, r->version_len);
+	if (!p && !model_allowed(e, r->model, r->model_len))
 		why = AGENT_REJECT_MODEL_NOT_ALLOWED;
-	else if (!(p = agent_pairs_get(e->pairs, r->model, r->model_len, r->version,
-				       r->version_len)))
+	else if (!p && !(p = agent_pairs_get(e->pairs, r->model, r->model_len, r->version,
+					     r->version_len)))
 		why = AGENT_REJECT_TOO_MANY_MODELS;
 	if (why) {
 		e->k.rejected[why]++;

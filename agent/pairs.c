@@ -159,11 +159,9 @@ static int evict_one(struct agent_pairs *t)
 	return 0;
 }
 
-struct agent_pair *agent_pairs_get(struct agent_pairs *t, const char *model, size_t mlen,
-				   const char *version, size_t vlen)
+struct agent_pair *agent_pairs_find(struct agent_pairs *t, const char *model, size_t mlen,
+				    const char *version, size_t vlen)
 {
-	struct agent_pair *p;
-
 	if (t->last < t->n && same(t->v[t->last], model, mlen, version, vlen))
 		return t->v[t->last];
 	for (size_t i = 0; i < t->n; i++)
@@ -171,6 +169,16 @@ struct agent_pair *agent_pairs_get(struct agent_pairs *t, const char *model, siz
 			t->last = i;
 			return t->v[i];
 		}
+	return NULL;
+}
+
+struct agent_pair *agent_pairs_get(struct agent_pairs *t, const char *model, size_t mlen,
+				   const char *version, size_t vlen)
+{
+	struct agent_pair *p = agent_pairs_find(t, model, mlen, version, vlen);
+
+	if (p)
+		return p;
 	if (t->n == t->max && evict_one(t) < 0)
 		return NULL; /* its streaks are forgotten */
 	p = calloc(1, sizeof *p);

@@ -67,6 +67,9 @@ void agent_pairs_set_max_windows(struct agent_pairs *t, size_t n);
 /* The records in p's open windows. */
 uint64_t agent_pair_open_records(const struct agent_pair *p);
 
+/* The pair of (model, version) when the table has it, else NULL. */
+struct agent_pair *agent_pairs_find(struct agent_pairs *t, const char *model, size_t mlen,
+				    const char *version, size_t vlen);
 /* The pair of (model, version), created when new; NULL when the table is full of pairs that
  * cannot be forgotten, or on no memory. */
 struct agent_pair *agent_pairs_get(struct agent_pairs *t, const char *model, size_t mlen,

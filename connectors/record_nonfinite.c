@@ -126,62 +126,28 @@ static int has_mark(const char *buf, size_t len)
 	return 0;
 }
 
-int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap, size_t *outlen)
+/* One walk over the text outside and inside its strings: the literals where a value may
+ * start, each copied into out as its mark when out is not NULL (the rest copied as it is,
+ * *outlen the length written). The number of literals, or -1 when the text must not be
+ * rewritten: a U+FDD0 escaped in a string, or nesting deeper than CONN_DEPTH_MAX. */
+static long walk(const char *buf, size_t len, char *out, size_t *outlen)
 {
-	size_t o = 0, need;
-	int in_str = 0, found = 0;
 	struct pos p = { .value = 1 };
+	size_t o = 0;
+	long found = 0;
+	int in_str = 0;
 
-	/* the common case: no literal anywhere (inside strings included), nothing to do */
-	if (!has_literal(buf, len))
-		return 1;
-	if (has_mark(buf, len))
-		return 1;
-	for (size_t i = 0; i < len; i++) { /* first pass: a mark escaped in a string? literals? */
-		char c = buf[i];
-
-		if (in_str) {
-			if (c == '\\' && i + 1 < len) {
-				if (buf[i + 1] == 'u' && len - i >= 6 &&
-				    hex_is(buf + i + 2, "FDD0"))
-					return 1;
-				i++;
-			} else if (c == '"') {
-				in_str = 0;
-			}
-		} else if (c == '"') {
-			in_str = 1;
-			p.value = 0;
-		} else if (p.value && (c == 'N' || c == 'I' || c == '-') &&
-			   literal_at(buf, len, i)) {
-			found = 1;
-			p.value = 0;
-		} else {
-			pos_step(&p, c);
-		}
-	}
-	if (!found || p.lost)
-		return 1;
-	need = len * 4 + 16; /* "NaN" (3 bytes) grows the most: to 11 */
-	if (need > CONN_MESSAGE_MAX)
-		return 1;
-	if (*cap < need) {
-		char *g = realloc(*out, need);
-
-		if (!g)
-			return -2;
-		*out = g;
-		*cap = need;
-	}
-	in_str = 0;
-	p = (struct pos){ .value = 1 };
 	for (size_t i = 0; i < len; i++) {
 		char c = buf[i];
 		const struct lit *l;
 
 		if (in_str) {
 			if (c == '\\' && i + 1 < len) {
-				(*out)[o++] = c;
+				if (buf[i + 1] == 'u' && len - i >= 6 &&
+				    hex_is(buf + i + 2, "FDD0"))
+					return -1;
+				if (out)
+					out[o++] = c;
 				c = buf[++i];
 			} else if (c == '"') {
 				in_str = 0;
@@ -191,17 +157,44 @@ int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap,
 			p.value = 0;
 		} else if (p.value && (c == 'N' || c == 'I' || c == '-') &&
 			   (l = literal_at(buf, len, i))) {
-			memcpy(*out + o, l->mark, l->mlen);
-			o += l->mlen;
-			i += l->tlen - 1;
+			found++;
 			p.value = 0;
+			if (out) {
+				memcpy(out + o, l->mark, l->mlen);
+				o += l->mlen;
+			}
+			i += l->tlen - 1;
 			continue;
 		} else {
 			pos_step(&p, c);
+			if (p.lost)
+				return -1;
 		}
-		(*out)[o++] = c;
+		if (out)
+			out[o++] = c;
 	}
-	*outlen = o;
+	if (outlen)
+		*outlen = o;
+	return found;
+}
+
+int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap, size_t *outlen)
+{
+	size_t need = len * 4 + 16; /* "NaN" (3 bytes) grows the most: to 11 */
+
+	/* the common case: no literal anywhere (inside strings included), nothing to do */
+	if (!has_literal(buf, len) || has_mark(buf, len) || walk(buf, len, NULL, NULL) <= 0 ||
+	    need > CONN_MESSAGE_MAX)
+		return 1;
+	if (*cap < need) {
+		char *g = realloc(*out, need);
+
+		if (!g)
+			return -2;
+		*out = g;
+		*cap = need;
+	}
+	walk(buf, len, *out, outlen);
 	return 0;
 }
 

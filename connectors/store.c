@@ -304,7 +304,8 @@ int conn_store_pending_del(struct conn_store *s, const char *id)
  * reads: written right after the claim, removed right after the "d". A crash between the claim
  * and the index leaves a pending claim that is not listed; the window is then decided again
  * after the restart (its decision was not checkpointed yet), the claim says duplicate, and
- * conn_store_outbox_get finds the event pending (the engine then delivers it). A crash between
+ * conn_store_outbox_get finds the event pending: the engine puts it on the pending list again
+ * and delivers it. A crash between
  * the "d" and the removal leaves an index entry that the listing removes. */
 
 #define DELIVERED "d"
@@ -403,14 +404,6 @@ enum conn_outbox_state conn_store_outbox_get(struct conn_store *s, const char *i
 	doc->data[dl] = '\0';
 	doc->len = dl;
 	free(v.data);
-	/* the index again, in case a crash came between the claim and it (see the top) */
-	if (s->ops->pending_put(s, id, model->data, doc->data, doc->len) < 0) {
-		free(model->data);
-		free(doc->data);
-		*model = (struct conn_blob){ 0 };
-		*doc = (struct conn_blob){ 0 };
-		return CONN_OUTBOX_ERROR;
-	}
 	return CONN_OUTBOX_PENDING;
 }
 

@@ -128,7 +128,9 @@ int conn_store_pending_list(struct conn_store *s, conn_store_pending_fn fn, void
  * A decided event is stored with its claim in one atomic write, before any send: the claim of
  * its id holds the event (model and JSON) until conn_store_outbox_done marks it delivered, and
  * the event is listed by conn_store_pending_list meanwhile. A crash at any moment leaves the
- * event claimed and pending, or not claimed at all: never claimed and lost. */
+ * event claimed and kept, or not claimed at all: never claimed and lost (a crash between the
+ * claim and its pending-list entry leaves the event in the claim, where conn_store_outbox_get
+ * finds it; the caller that does puts it on the list again, conn_store_pending_put). */
 /* 0: id claimed now, its event pending; 1: id was claimed before (nothing written; see
  * conn_store_outbox_get); -1 on error (nothing claimed, or -- a lost reply -- claimed and
  * pending: a retry then says 1 and the event is delivered from the outbox). */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 /* Runs a cmocka group with TAP output (automake's tap-driver reads it). */
@@ -143,6 +144,56 @@ static inline double tu_normal(struct tu_rng *r)
 {
 	double u = tu_uniform(r), v = tu_uniform(r);
 	return sqrt(-2.0 * log1p(-u)) * cos(6.283185307179586 * v);
+}
+
+/* ---- files ---- */
+
+/* The newline-terminated lines of path (0 when it does not exist). */
+static inline int tu_count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, ch;
+
+	if (!f)
+		return 0;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Mounts a tmpfs of `size` ("256k") on the new directory mnt: 0, or -1 when this process may
+ * not mount (not root) -- the caller skips, saying so. */
+static inline int tu_tmpfs_mount(const char *mnt, const char *size)
+{
+	char cmd[512];
+
+	if (mkdir(mnt, 0755) != 0)
+		return -1;
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=%s tmpfs '%s' 2>/dev/null", size, mnt);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static inline void tu_tmpfs_umount(const char *mnt)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof cmd, "umount '%s'", mnt);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Fills the file system of path with the new file path until it is full. */
+static inline void tu_fill_disk(const char *path)
+{
+	static char chunk[4096];
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	memset(chunk, 'x', sizeof chunk);
+	setvbuf(f, NULL, _IONBF, 0);
+	while (fwrite(chunk, 1, sizeof chunk, f) == sizeof chunk)
+		;
+	fclose(f);
 }
 
 #endif

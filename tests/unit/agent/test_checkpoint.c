@@ -276,19 +276,6 @@ static void test_store_down_keeps_baseline(void **state)
 	agent_engine_free(a);
 }
 
-static int count_file_lines(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int n = 0, ch;
-
-	if (!f)
-		return 0;
-	while ((ch = fgetc(f)) != EOF)
-		n += ch == '\n';
-	fclose(f);
-	return n;
-}
-
 /* The store is gone while a rollback is decided and while the windows after it are (one
  * breaching window fires, no cooldown): the version is latched in memory from the decision,
  * so the later windows are blocked and there is one rollback, not one per window; its event
@@ -315,15 +302,15 @@ static void test_store_down_latch_in_memory(void **state)
 	agent_engine_finish(a);
 	for (int w = 0; w < NWINDOWS; w++)
 		assert_int_equal(x->decided[w], 1);
-	assert_int_equal(count_file_lines(sink), 0); /* not claimed: not sent */
+	assert_int_equal(tu_count_lines(sink), 0); /* not claimed: not sent */
 	assert_int_equal(agent_engine_counters(a)->events, 0);
 	x->redis = redisproc_start(x->dir, spec, sizeof spec);
 	assert_string_equal(spec, x->spec); /* the same socket: the store reconnects */
-	for (int i = 0; i < 100 && count_file_lines(sink) == 0; i++) {
+	for (int i = 0; i < 100 && tu_count_lines(sink) == 0; i++) {
 		usleep(100000); /* the reconnection backoff */
 		agent_engine_tick(a);
 	}
-	assert_int_equal(count_file_lines(sink), 1);
+	assert_int_equal(tu_count_lines(sink), 1);
 	assert_int_equal(agent_engine_counters(a)->events, 1);
 	assert_int_equal(conn_store_latch_get(x->store, "m", "v2", &on), 0);
 	assert_int_equal(on, 1);
@@ -378,7 +365,7 @@ static void test_store_emptied(void **state)
 		feed(a, i);
 	agent_engine_tick(a);
 	assert_int_equal(x->decided[0], 1);
-	assert_int_equal(count_file_lines(sink), 1);
+	assert_int_equal(tu_count_lines(sink), 1);
 	assert_int_equal(agent_engine_store_lost(a), 0);
 	redisproc_stop(x->redis); /* restarted empty */
 	x->redis = redisproc_start(x->dir, spec, sizeof spec);
@@ -392,7 +379,7 @@ static void test_store_emptied(void **state)
 	agent_engine_finish(a);
 	for (int w = 1; w < NWINDOWS; w++)
 		assert_int_equal(x->decided[w], 1);
-	assert_int_equal(count_file_lines(sink), 1); /* no second event of any type */
+	assert_int_equal(tu_count_lines(sink), 1); /* no second event of any type */
 	assert_int_equal(agent_engine_store_lost(a), 1);
 	assert_int_equal(agent_engine_counters(a)->store_lost, 1);
 	assert_int_equal(conn_store_latch_get(x->store, "m", "v2", &on), 0);

@@ -194,19 +194,6 @@ static void feed(struct fx *x, struct gen *g, int n, int64_t t0, int64_t span)
 	agent_engine_tick(x->e);
 }
 
-static int count_lines(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int n = 0, ch;
-
-	if (!f)
-		return 0;
-	while ((ch = fgetc(f)) != EOF)
-		n += ch == '\n';
-	fclose(f);
-	return n;
-}
-
 /* ---- tests ---- */
 
 static void test_boundaries_and_lateness(void **state)
@@ -249,7 +236,7 @@ static void test_healthy_passes(void **state)
 	assert_int_equal(x->last.rule[AGENT_RULE_LATENCY].outcome, AGENT_PASS);
 	assert_int_equal(x->last.rule[AGENT_RULE_ACCURACY].outcome, AGENT_PASS);
 	assert_int_equal(x->last.rule[AGENT_RULE_PSI].enabled, 0);
-	assert_int_equal(count_lines(x->sink_path), 0);
+	assert_int_equal(tu_count_lines(x->sink_path), 0);
 }
 
 static void test_drift_fires_once_then_latched(void **state)
@@ -283,7 +270,7 @@ static void test_drift_fires_once_then_latched(void **state)
 	for (int w = 11; w < 14; w++)
 		feed(x, &g, 3000, w * 60000, 60000);
 	assert_int_equal(x->events, 2);
-	assert_int_equal(count_lines(x->sink_path), 2);
+	assert_int_equal(tu_count_lines(x->sink_path), 2);
 }
 
 static void test_hold_and_dry_run(void **state)
@@ -348,7 +335,7 @@ static void test_dry_run_own_ids(void **state)
 	assert_int_equal(x->events, 4);
 	assert_int_equal(x->duplicates, 0);
 	assert_string_equal(x->last_type, AGENT_EVENT_DRYRUN);
-	assert_int_equal(count_lines(x->sink_path), 4);
+	assert_int_equal(tu_count_lines(x->sink_path), 4);
 }
 
 /* Late means late: once the watermark passed a window, its records are late even when the pair
@@ -447,7 +434,7 @@ static void test_duplicate_suppressed(void **state)
 		feed(x, &g2, 3000, w * 60000, 60000);
 	assert_int_equal(x->events, 1);
 	assert_int_equal(x->duplicates, 1);
-	assert_int_equal(count_lines(x->sink_path), 1);
+	assert_int_equal(tu_count_lines(x->sink_path), 1);
 }
 
 static int count_pending(void *arg, const char *id, const char *model, const char *doc, size_t len)
@@ -496,7 +483,7 @@ static void test_outbox_survives_crash(void **state)
 	x->sink = good;
 	fx_engine(x);
 	agent_engine_tick(x->e); /* the outbox is read at the first tick */
-	assert_int_equal(count_lines(x->sink_path), 1);
+	assert_int_equal(tu_count_lines(x->sink_path), 1);
 	assert_int_equal(agent_engine_counters(x->e)->events, 1);
 	pending = 0;
 	assert_int_equal(conn_store_pending_list(x->store, count_pending, &pending), 0);
@@ -515,7 +502,7 @@ static void test_outbox_survives_crash(void **state)
 	for (int w = 0; w < 3; w++)
 		feed(x, &g2, 3000, w * 60000, 60000);
 	assert_int_equal(x->duplicates, 1);
-	assert_int_equal(count_lines(x->sink_path), 1);
+	assert_int_equal(tu_count_lines(x->sink_path), 1);
 }
 
 static void test_no_baseline(void **state)
@@ -847,15 +834,11 @@ static void test_disk_full_one_rollback(void **state)
 {
 	struct fx *x = *state;
 	struct gen g = healthy(13);
-	char mnt[96], cmd[192], spec[128], fill[128], err[256];
-	static char chunk[4096];
+	char mnt[96], spec[128], fill[128], err[256];
 	struct conn_store *full, *keep = x->store;
-	int fd;
 
 	snprintf(mnt, sizeof mnt, "%s/small", x->dir);
-	assert_int_equal(mkdir(mnt, 0755), 0);
-	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=1m tmpfs '%s' 2>/dev/null", mnt);
-	if (system(cmd) != 0) {
+	if (tu_tmpfs_mount(mnt, "1m") < 0) {
 		fprintf(stderr,
 			"# cannot mount a tmpfs here (not root?): disk-full case skipped\n");
 		skip();
@@ -871,26 +854,20 @@ static void test_disk_full_one_rollback(void **state)
 	fx_engine(x);
 	feed(x, &g, 3000, 0, 60000); /* the baseline is read while there is room */
 	snprintf(fill, sizeof fill, "%s/filler", mnt);
-	fd = open(fill, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	memset(chunk, 'x', sizeof chunk);
-	while (write(fd, chunk, sizeof chunk) > 0)
-		;
-	close(fd);
+	tu_fill_disk(fill);
 	g.mu = 1.0;
 	for (int w = 1; w < 7; w++) /* six breaching windows on a full disk */
 		feed(x, &g, 3000, w * 60000, 60000);
-	assert_int_equal(count_lines(x->sink_path), 0); /* not claimed: not sent */
+	assert_int_equal(tu_count_lines(x->sink_path), 0); /* not claimed: not sent */
 	assert_string_equal(x->last_blocked, "latched");
 	assert_int_equal(unlink(fill), 0);
 	agent_engine_tick(x->e);
-	assert_int_equal(count_lines(x->sink_path), 1);
+	assert_int_equal(tu_count_lines(x->sink_path), 1);
 	agent_engine_free(x->e);
 	x->e = NULL;
 	conn_store_close(full);
 	x->store = keep;
-	snprintf(cmd, sizeof cmd, "umount '%s'", mnt);
-	assert_int_equal(system(cmd), 0);
+	tu_tmpfs_umount(mnt);
 }
 
 /* The cooldown is the store's, shared by every agent, group and replay (the issue's
@@ -906,7 +883,7 @@ static void test_cooldown_shared(void **state)
 	g.mu = 1.0;
 	for (int w = 0; w < 3; w++)
 		feed(x, &g, 3000, w * 60000, 60000);
-	assert_int_equal(count_lines(x->sink_path), 1);
+	assert_int_equal(tu_count_lines(x->sink_path), 1);
 	assert_int_equal(conn_store_cooldown_get(x->store, "m", &end), 0);
 	assert_true(end == 120000); /* the rollback's window: [60 s, 120 s) */
 	assert_int_equal(conn_store_latch_set(x->store, "m", "v2", 0), 0); /* driftctl rearm */
@@ -914,7 +891,7 @@ static void test_cooldown_shared(void **state)
 	for (int w = 4; w < 7; w++)
 		feed(x, &g, 3000, w * 60000, 60000);
 	assert_string_equal(x->last_blocked, "cooldown");
-	assert_int_equal(count_lines(x->sink_path), 1);
+	assert_int_equal(tu_count_lines(x->sink_path), 1);
 	/* an old replay cannot shorten it: the store only raises */
 	assert_int_equal(conn_store_cooldown_raise(x->store, "m", 1000), 0);
 	assert_int_equal(conn_store_cooldown_get(x->store, "m", &end), 0);

@@ -511,15 +511,11 @@ static void test_ping_gone(void **state)
 static void test_ping_disk_full(void **state)
 {
 	struct fx *f = *state;
-	char spec[160], mnt[128], cmd[256], fill[192], err[256];
-	static char chunk[4096];
+	char spec[160], mnt[128], fill[192], err[256];
 	struct conn_store *s;
-	int fd;
 
 	snprintf(mnt, sizeof mnt, "%s/small", f->dir);
-	assert_int_equal(mkdir(mnt, 0755), 0);
-	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=256k tmpfs '%s' 2>/dev/null", mnt);
-	if (system(cmd) != 0) {
+	if (tu_tmpfs_mount(mnt, "256k") < 0) {
 		fprintf(stderr,
 			"# cannot mount a tmpfs here (not root?): disk-full probe skipped\n");
 		skip();
@@ -529,19 +525,13 @@ static void test_ping_disk_full(void **state)
 	assert_non_null(s);
 	assert_int_equal(conn_store_ping(s), 0);
 	snprintf(fill, sizeof fill, "%s/filler", mnt);
-	fd = open(fill, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	memset(chunk, 'x', sizeof chunk);
-	while (write(fd, chunk, sizeof chunk) > 0)
-		;
-	close(fd);
+	tu_fill_disk(fill);
 	assert_int_equal(conn_store_ping(s), -1);
 	assert_non_null(strstr(conn_store_error(s), "write a file in the store directory"));
 	assert_int_equal(unlink(fill), 0);
 	assert_int_equal(conn_store_ping(s), 0);
 	conn_store_close(s);
-	snprintf(cmd, sizeof cmd, "umount '%s'", mnt);
-	assert_int_equal(system(cmd), 0);
+	tu_tmpfs_umount(mnt);
 }
 
 int main(void)
