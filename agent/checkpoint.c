@@ -49,6 +49,7 @@ struct ck_ref {
 	const void *at;
 	uint64_t committed; /* windows: the change counter last committed */
 	int flag;	    /* windows: remote; pairs: the state changed since the last commit */
+	int64_t wait_from;  /* windows: wall ms it began to wait for partitions (0: not) */
 };
 
 struct ck_refs {
@@ -70,6 +71,8 @@ struct agent_ckpt {
 	struct ck_stream *streams;
 	size_t nstreams, last_stream;
 	struct ck_refs windows, pairs;
+	agent_census_fn census; /* the input partitions (NULL: none) */
+	void *census_arg;
 };
 
 static uint64_t now_ns(void)
@@ -764,28 +767,164 @@ static int merge_partial(void *arg, const char *name, size_t nlen, const char *b
 	return 0;
 }
 
-/* Other agents' streams: a window waits until each stream another agent committed recently
- * (within AGENT_STREAM_IDLE_MS) has a high-water mark past the window's end plus the grace, so
- * that their counts of it are all in their committed partials. */
-struct hold_query {
-	const struct agent_ckpt *ck;
-	int64_t need, now;
-	const char *holder;
-	char name[160];
+/* ---- coverage ---- */
+
+void agent_ckpt_census(struct agent_ckpt *ck, agent_census_fn fn, void *arg)
+{
+	ck->census = fn;
+	ck->census_arg = arg;
+}
+
+/* What coverage is judged on: the census and the stored partitions, copied. */
+struct cov_ctx {
+	struct agent_ckpt *ck;
+	struct agent_census_part *census;
+	size_t ncensus, capcensus;
+	struct agent_stored_part *stored;
+	size_t nstored, capstored;
+	int oom;
 };
 
-static int check_hold(void *arg, const struct conn_ckpt_offset *o)
+static int grow(void **v, size_t *cap, size_t n, size_t size)
 {
-	struct hold_query *q = arg;
+	size_t nc;
+	void *g;
 
-	for (size_t i = 0; i < q->ck->nstreams; i++)
-		if (!strcmp(q->ck->streams[i].name, o->stream))
-			return 0; /* ours: our own watermark covers it */
-	if (o->updated_ms < q->now - AGENT_STREAM_IDLE_MS || o->hwm_ms >= q->need)
+	if (n < *cap)
 		return 0;
-	snprintf(q->name, sizeof q->name, "%s", o->stream);
-	q->holder = q->name;
-	return 1;
+	nc = *cap ? 2 * *cap : 16;
+	if (!(g = realloc(*v, nc * size)))
+		return -1;
+	*v = g;
+	*cap = nc;
+	return 0;
+}
+
+static void census_part(void *arg, const char *topic, int32_t partition, int64_t low, int64_t high)
+{
+	struct cov_ctx *cc = arg;
+	char name[600];
+
+	if (cc->oom ||
+	    grow((void **)&cc->census, &cc->capcensus, cc->ncensus, sizeof *cc->census)) {
+		cc->oom = 1;
+		return;
+	}
+	stream_name(name, sizeof name, topic, partition);
+	if (!(cc->census[cc->ncensus].name = strdup(name))) {
+		cc->oom = 1;
+		return;
+	}
+	cc->census[cc->ncensus].low = low;
+	cc->census[cc->ncensus++].high = high;
+}
+
+static int stored_part(void *arg, const struct conn_ckpt_offset *o)
+{
+	struct cov_ctx *cc = arg;
+	struct agent_stored_part *sp;
+
+	if (cc->oom ||
+	    grow((void **)&cc->stored, &cc->capstored, cc->nstored, sizeof *cc->stored)) {
+		cc->oom = 1;
+		return 1;
+	}
+	sp = &cc->stored[cc->nstored];
+	*sp = (struct agent_stored_part){ .name = strdup(o->stream),
+					  .next_offset = o->next_offset,
+					  .hwm_ms = o->hwm_ms,
+					  .updated_ms = o->updated_ms };
+	if (!sp->name) {
+		cc->oom = 1;
+		return 1;
+	}
+	cc->nstored++;
+	return 0;
+}
+
+/* Whether name is one of this agent's input partitions. */
+static int ours(void *arg, const char *name)
+{
+	const struct agent_ckpt *ck = arg;
+
+	for (size_t i = 0; i < ck->nstreams; i++)
+		if (!strcmp(ck->streams[i].name, name))
+			return !agent_watermark_is_labels(ck->env.wm, ck->streams[i].id);
+	return 0;
+}
+
+static void cov_free(struct cov_ctx *cc)
+{
+	for (size_t i = 0; i < cc->ncensus; i++)
+		free((char *)cc->census[i].name);
+	for (size_t i = 0; i < cc->nstored; i++)
+		free((char *)cc->stored[i].name);
+	free(cc->census);
+	free(cc->stored);
+}
+
+/* The coverage of w (its end plus grace: need) at wall time now; -1 when the store's partitions
+ * cannot be read (or no memory): then only the census and this agent's partitions count. */
+static int judge(struct agent_ckpt *ck, int64_t need, int64_t now, struct agent_coverage *cov)
+{
+	struct cov_ctx cc = { .ck = ck };
+	struct agent_coverage_in in = { .ours = ours, .arg = ck, .need = need, .now = now };
+	int have_census = 0, rc = 0;
+
+	if (ck->census && ck->census(ck->census_arg, census_part, &cc) >= 0 && !cc.oom)
+		have_census = 1;
+	if (conn_store_ckpt_offsets(ck->env.store, ck->scope, stored_part, &cc) < 0 || cc.oom) {
+		rc = -1;
+		for (size_t i = 0; i < cc.nstored; i++)
+			free((char *)cc.stored[i].name);
+		cc.nstored = 0;
+	}
+	for (size_t i = 0; i < ck->nstreams; i++)
+		in.nours += !agent_watermark_is_labels(ck->env.wm, ck->streams[i].id);
+	if (have_census) {
+		in.census = cc.census;
+		in.ncensus = cc.ncensus;
+	}
+	in.stored = cc.stored;
+	in.nstored = cc.nstored;
+	agent_coverage_judge(&in, cov);
+	cov_free(&cc);
+	return rc;
+}
+
+/* Whether w waits for its partitions: while some are not accounted for, for coverage_wait_ms
+ * from the first time it could have closed; then it is decided on what is there (*cov says
+ * what). */
+static int wait_coverage(struct agent_ckpt *ck, const struct agent_pair *p,
+			 const struct agent_window *w, struct agent_coverage *cov)
+{
+	int64_t now = agent_time_now_ms();
+	struct ck_ref *r;
+	char s[AGENT_TIME_LEN];
+
+	judge(ck, w->end_ms + ck->env.grace_ms, now, cov);
+	if (agent_coverage_complete(cov))
+		return 0;
+	if (!(r = ref_get(&ck->windows, w)))
+		return 0; /* no memory to keep the wait: decided now, saying what is missing */
+	agent_time_format(w->start_ms, s);
+	if (!r->wait_from) {
+		r->wait_from = now;
+		agent_log(
+		    AGENT_LOG_INFO, "coverage",
+		    "%s %s: the window of %s waits for %u of %u partitions (%s%s), %gs at most",
+		    p->model, p->version, s, cov->partitions - cov->covered, cov->partitions,
+		    cov->nlisted ? cov->missing[0] : "",
+		    cov->partitions - cov->covered > 1 ? ", ..." : "",
+		    (double)ck->env.coverage_wait_ms / 1000.0);
+	}
+	if (now - r->wait_from < ck->env.coverage_wait_ms)
+		return 1;
+	agent_log(AGENT_LOG_WARNING, "coverage",
+		  "%s %s: the window of %s is decided on %u of %u partitions after waiting %gs",
+		  p->model, p->version, s, cov->covered, cov->partitions,
+		  (double)(now - r->wait_from) / 1000.0);
+	return 0;
 }
 
 /* What p's stored decision state says of w. */
@@ -825,29 +964,24 @@ static enum stored stored_state(struct agent_ckpt *ck, struct agent_pair *p,
 }
 
 enum agent_ckpt_close agent_ckpt_before_close(struct agent_ckpt *ck, struct agent_pair *p,
-					      struct agent_window *w)
+					      struct agent_window *w, struct agent_coverage *cov)
 {
 	const struct ck_ref *ref = ref_find(&ck->windows, w);
 	int remote = ref && ref->flag;
 	size_t klen, plen;
 	char *key = make_key(p, w, &klen), *pkey = make_key(p, NULL, &plen);
 	struct merge_ctx mc = { ck, w };
-	struct hold_query hq = { 0 };
 	char lock[LOCK_NAME_MAX];
 	enum agent_ckpt_close how = AGENT_CKPT_DECIDE;
 	enum stored st;
 	int rc;
 
+	memset(cov, 0, sizeof *cov);
 	if (!key || !pkey) {
 		how = remote ? AGENT_CKPT_WAIT : AGENT_CKPT_DECIDE;
 		goto out;
 	}
-	hq.ck = ck;
-	hq.need = w->end_ms + ck->env.grace_ms;
-	hq.now = agent_time_now_ms();
-	if (conn_store_ckpt_offsets(ck->env.store, ck->scope, check_hold, &hq) == 0 && hq.holder) {
-		agent_log(AGENT_LOG_DEBUG, "checkpoint", "%s %s: waiting for %s", p->model,
-			  p->version, hq.holder);
+	if (wait_coverage(ck, p, w, cov)) {
 		how = AGENT_CKPT_WAIT;
 		goto out;
 	}

@@ -14,6 +14,7 @@
 #define DRIFTD_AGENT_CHECKPOINT_H
 
 #include "agent/config.h"
+#include "agent/coverage.h"
 #include "agent/emit.h"
 #include "agent/engine.h"
 #include "agent/pairs.h"
@@ -30,6 +31,7 @@ struct agent_ckpt_env {
 	struct agent_emitter *em;
 	struct agent_counters *k;
 	int64_t grace_ms;
+	int64_t coverage_wait_ms; /* how long a window waits for partitions not accounted for */
 };
 
 struct agent_ckpt;
@@ -43,16 +45,21 @@ void agent_ckpt_free(struct agent_ckpt *ck);
 int agent_ckpt_restore(struct agent_ckpt *ck, char *err, size_t errlen);
 void agent_ckpt_lock_ttl(struct agent_ckpt *ck, int64_t ms);
 
+/* The census of the input partitions (coverage.h): without one, the partitions a window waits
+ * for are this agent's and those in the store. */
+void agent_ckpt_census(struct agent_ckpt *ck, agent_census_fn fn, void *arg);
+
 /* What to do with a window whose end the watermark passed. */
 enum agent_ckpt_close {
 	AGENT_CKPT_DECIDE = 0, /* decide it: the other instances' partials are merged into it */
 	AGENT_CKPT_SKIP,       /* decided already (by another agent, or before a restart) */
-	AGENT_CKPT_WAIT	       /* keep it open: another agent's partition has not committed its
-				* counts of it yet, another agent is deciding it, or the store is
-				* unreachable and its counts are not all here */
+	AGENT_CKPT_WAIT	       /* keep it open: a partition is not accounted for yet (coverage.h;
+				* for coverage_wait_ms at most), another agent is deciding it, or
+				* the store is unreachable and its counts are not all here */
 };
+/* *cov: the window's coverage when it is to be decided (complete, or what the wait left). */
 enum agent_ckpt_close agent_ckpt_before_close(struct agent_ckpt *ck, struct agent_pair *p,
-					      struct agent_window *w);
+					      struct agent_window *w, struct agent_coverage *cov);
 /* After w of p was decided or skipped: its partials are dropped at the next commit. */
 void agent_ckpt_after_close(struct agent_ckpt *ck, const struct agent_pair *p,
 			    const struct agent_window *w);

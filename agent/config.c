@@ -296,6 +296,28 @@ const struct opt config_opts[] = {
 		  "event time: ahead of the wall clock for a Kafka source, of the file's own time "
 		  "for a replay (a jump confirmed by the next record is a gap, not an outlier); 0 "
 		  "turns the bound off" },
+	{ .name = "coverage_wait",
+	  .flag = "coverage-wait",
+	  .type = OPT_SECONDS,
+	  .off = OFF(coverage_wait_s),
+	  .def = "60",
+	  .min = 0,
+	  .max = 86400,
+	  .sec = SEC_WINDOWS,
+	  .desc = "several agents in one group: how long a window whose end has passed waits "
+		  "for the input partitions not accounted for yet (another agent's, unassigned "
+		  "during a rebalance, or a dead agent's until the group hands them over); then it "
+		  "is decided on what is there and `data.coverage` says which are missing" },
+	{ .name = "min_coverage",
+	  .flag = "min-coverage",
+	  .type = OPT_DOUBLE,
+	  .off = OFF(min_coverage),
+	  .def = "0.5",
+	  .min = 0,
+	  .max = 1,
+	  .sec = SEC_WINDOWS,
+	  .desc = "the share of the input partitions a window must account for to be judged; "
+		  "below it every rule is inconclusive (`coverage`)" },
 	{ .name = "sliding_windows",
 	  .flag = "sliding-windows",
 	  .type = OPT_UINT,

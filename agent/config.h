@@ -57,11 +57,13 @@ struct agent_config {
 	size_t labels_max;   /* late labels: predictions remembered at most; default 1000000 */
 
 	/* ---- windows ---- */
-	double window_s;      /* tumbling window length, default 60 */
-	double grace_s;	      /* lateness grace, default 5 */
-	double max_skew_s;    /* a record this far ahead is future_ts; 0: off; default 300 */
-	unsigned sliding_k;   /* sliding view: last k windows merged (1 = off) */
-	uint64_t min_samples; /* fewer records in a window -> inconclusive; default 200 */
+	double window_s;	/* tumbling window length, default 60 */
+	double grace_s;		/* lateness grace, default 5 */
+	double coverage_wait_s; /* a window waits this long for partitions (60) */
+	double min_coverage;	/* below this share of partitions: inconclusive (0.5) */
+	double max_skew_s;	/* a record this far ahead is future_ts; 0: off; default 300 */
+	unsigned sliding_k;	/* sliding view: last k windows merged (1 = off) */
+	uint64_t min_samples;	/* fewer records in a window -> inconclusive; default 200 */
 
 	/* ---- decisions ---- */
 	unsigned breach_windows;	  /* consecutive breaching windows to fire; default 2 */

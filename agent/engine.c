@@ -203,6 +203,17 @@ static void log_window(const struct agent_engine *e, const struct agent_pair *p,
 	agent_time_format(ev->start_ms, s);
 	o += (size_t)snprintf(line + o, sizeof line - o, "%s %s window %s n=%" PRIu64, p->model,
 			      p->version, s, ev->n);
+	if (!agent_coverage_complete(&ev->coverage)) {
+		o += (size_t)snprintf(line + o, sizeof line - o,
+				      " coverage=%u/%u missing=", ev->coverage.covered,
+				      ev->coverage.partitions);
+		for (uint32_t i = 0; i < ev->coverage.nlisted && o < sizeof line; i++)
+			o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", i ? "," : "",
+					      ev->coverage.missing[i]);
+		if (o < sizeof line &&
+		    ev->coverage.partitions - ev->coverage.covered > ev->coverage.nlisted)
+			o += (size_t)snprintf(line + o, sizeof line - o, ",...");
+	}
 	if (e->ll) /* the share of records without a label, own or joined */
 		o += (size_t)snprintf(line + o, sizeof line - o, " target_missing=%.4f",
 				      !ev->n		? 1.0
@@ -239,7 +250,8 @@ static void count_event(struct agent_pair *p, const struct agent_event *ev, enum
 }
 
 /* Evaluates, decides and (when a rollback fires) emits closed window w of p. */
-static void close_window(struct agent_engine *e, struct agent_pair *p, struct agent_window *w)
+static void close_window(struct agent_engine *e, struct agent_pair *p, struct agent_window *w,
+			 const struct agent_coverage *cov)
 {
 	struct agent_window *view = NULL;
 	struct agent_eval ev;
@@ -262,6 +274,7 @@ static void close_window(struct agent_engine *e, struct agent_pair *p, struct ag
 			  p->version);
 		return;
 	}
+	agent_eval_coverage(e->c, &ev, cov);
 	good = agent_baselines_good(e->bl, p->model); /* first: it notices an emptied store */
 	agent_emit_flags(e->em, p->model, p->version,
 			 agent_baselines_lost(e->bl, &e->k.store_lost) > 0, &ctx.hold,
@@ -311,13 +324,14 @@ static void close_pair_windows(struct agent_engine *e, struct agent_pair *p, int
 
 	while (n < p->nwin && (all || p->win[n]->end_ms <= upto)) {
 		struct agent_window *w = p->win[n];
+		struct agent_coverage cov = { 0 };
 		enum agent_ckpt_close how =
-		    e->ck ? agent_ckpt_before_close(e->ck, p, w) : AGENT_CKPT_DECIDE;
+		    e->ck ? agent_ckpt_before_close(e->ck, p, w, &cov) : AGENT_CKPT_DECIDE;
 
 		if (how == AGENT_CKPT_WAIT)
 			break; /* later windows wait too: decisions stay in window order */
 		if (how == AGENT_CKPT_DECIDE)
-			close_window(e, p, w);
+			close_window(e, p, w, &cov);
 		agent_pair_mark_closed(p, w);
 		if (e->ck) {
 			if (how == AGENT_CKPT_DECIDE) /* skipped: the state is the decider's */
@@ -730,7 +744,9 @@ int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const ch
 				      .wm = e->wm,
 				      .em = e->em,
 				      .k = &e->k,
-				      .grace_ms = e->grace_ms };
+				      .grace_ms = e->grace_ms,
+				      .coverage_wait_ms =
+					  (int64_t)llround(e->c->coverage_wait_s * 1000.0) };
 	struct agent_ckpt *ck = e->ck ? e->ck : agent_ckpt_new(&env, scope, instance, interval_ms);
 
 	if (!ck) {
@@ -748,6 +764,12 @@ int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const ch
 		return -1;
 	}
 	return 0;
+}
+
+void agent_engine_census(struct agent_engine *e, agent_census_fn fn, void *arg)
+{
+	if (e->ck)
+		agent_ckpt_census(e->ck, fn, arg);
 }
 
 void agent_engine_checkpoint_lock_ttl(struct agent_engine *e, int64_t ms)

@@ -171,6 +171,11 @@ enum agent_alert_result agent_engine_alert(struct agent_engine *e, const struct 
  * call again later). */
 int agent_engine_checkpoints(struct agent_engine *e, const char *scope, const char *instance,
 			     int64_t interval_ms, char *err, size_t errlen);
+/* The census of the input partitions (coverage.h; the Kafka source's): a window is decided
+ * when every partition is accounted for, or after coverage_wait saying which are missing
+ * (doc/scaling.md "Coverage"). Call after agent_engine_checkpoints; without it (a file) the
+ * partitions are this agent's and those in the store. */
+void agent_engine_census(struct agent_engine *e, agent_census_fn fn, void *arg);
 /* How long the lock of a window being decided is held (default 30 s; for tests). */
 void agent_engine_checkpoint_lock_ttl(struct agent_engine *e, int64_t ms);
 /* Commits a checkpoint when one is due (force: now, if anything changed). 0 committed or

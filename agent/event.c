@@ -94,6 +94,27 @@ static json_t *kv_object(const struct conn_am_labels *set, int *ok)
 	return o;
 }
 
+/* data.coverage: the share of the input partitions the window's counts account for, how many
+ * there are and are accounted for, and the missing ones (the first AGENT_COVERAGE_LISTED). */
+static json_t *coverage(const struct agent_coverage *c)
+{
+	json_t *o = json_object(), *missing = json_array();
+	int ok = o && missing;
+
+	for (uint32_t i = 0; ok && i < c->nlisted; i++)
+		ok = json_array_append_new(missing, json_string(c->missing[i])) == 0;
+	put(o, "fraction", json_real(agent_coverage_fraction(c)), &ok);
+	put(o, "partitions", json_integer(c->partitions), &ok);
+	put(o, "covered", json_integer(c->covered), &ok);
+	put(o, "missing", json_incref(missing), &ok);
+	json_decref(missing);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The parts every event shares: id, source, type, time already set in ev; data given. */
 static int finish_event(struct agent_event *ev, const char *model, json_t *data, int ok)
 {
@@ -224,6 +245,7 @@ int agent_event_build(struct agent_event *ev, const char *agent_id, const char *
 	put(win, "end", json_string(ev->time), &ok);
 	put(win, "samples", json_integer((json_int_t)e->n), &ok);
 	put(data, "window", json_incref(win), &ok);
+	put(data, "coverage", coverage(&e->coverage), &ok);
 	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
 		if (!(d->fired_mask & (1u << r)))
 			continue;

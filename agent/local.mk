@@ -23,6 +23,7 @@ agent_libagent_a_SOURCES = \
 	agent/watermark.h agent/watermark.c \
 	agent/emit.h agent/emit.c \
 	agent/checkpoint.h agent/checkpoint.c \
+	agent/coverage.h agent/coverage.c \
 	agent/late_labels.h agent/late_labels.c \
 	agent/event.h agent/event.c \
 	agent/generate.h agent/generate.c \

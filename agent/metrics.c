@@ -534,6 +534,9 @@ static const struct fam F_ERROR_RATIO = { "driftd_error_ratio", GAUGE, "ratio",
 static const struct fam F_TARGET_MISSING = { "driftd_target_missing_ratio", GAUGE, "ratio",
 					     "Share of the last decided window's records without "
 					     "a label" };
+static const struct fam F_COVERAGE = { "driftd_window_coverage", GAUGE, NULL,
+				       "Share of the input partitions the last decided window's "
+				       "counts account for (1: all; doc/scaling.md)" };
 static const struct fam F_RULE_STATE = { "driftd_rule_state", GAUGE, NULL,
 					 "Outcome of an enabled rule in the last decided window: 0 "
 					 "pass, 1 breach, 2 inconclusive" };
@@ -879,6 +882,7 @@ static void pairs(struct render *r, const struct agent_metrics *m, const struct 
 	per_pair(r, &F_ERROR_RATIO, sp, n, offsetof(struct agent_window_summary, error_ratio));
 	per_pair(r, &F_TARGET_MISSING, sp, n,
 		 offsetof(struct agent_window_summary, target_missing));
+	per_pair(r, &F_COVERAGE, sp, n, offsetof(struct agent_window_summary, coverage));
 
 	per_rule(r, &F_RULE_STATE, sp, n, RF_STATE);
 	per_rule(r, &F_RULE_SCORE, sp, n, RF_SCORE);

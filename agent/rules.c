@@ -352,6 +352,17 @@ void agent_eval_free(struct agent_eval *e)
 	e->nfeatures = 0;
 }
 
+void agent_eval_coverage(const struct agent_config *c, struct agent_eval *e,
+			 const struct agent_coverage *cov)
+{
+	e->coverage = *cov;
+	if (agent_coverage_fraction(cov) >= c->min_coverage)
+		return;
+	for (int r = 0; r < AGENT_RULE_COUNT; r++)
+		if (e->rule[r].enabled)
+			inconclusive(&e->rule[r], "coverage");
+}
+
 int agent_eval_breached(const struct agent_eval *e)
 {
 	for (int r = 0; r < AGENT_RULE_COUNT; r++)
@@ -414,6 +425,7 @@ struct agent_window_summary *agent_window_summary_new(const struct agent_eval *e
 	/* late labels of earlier windows may count here too: at least 0 */
 	s->target_missing =
 	    e->n ? (labels >= e->n ? 0.0 : 1.0 - (double)labels / (double)e->n) : NAN;
+	s->coverage = agent_coverage_fraction(&e->coverage);
 	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
 		s->rule_enabled[r] = e->rule[r].enabled;
 		s->rule_state[r] = e->rule[r].outcome;

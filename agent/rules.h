@@ -21,6 +21,7 @@
 #define DRIFTD_AGENT_RULES_H
 
 #include "agent/config.h"
+#include "agent/coverage.h"
 #include "agent/window.h"
 
 enum agent_outcome { AGENT_PASS = 0, AGENT_BREACH = 1, AGENT_INCONCLUSIVE = 2 };
@@ -75,7 +76,8 @@ struct agent_eval {
 	double base_p95;		/* NaN when none */
 	double accuracy, base_accuracy; /* NaN when none */
 	double error_ratio, base_error_ratio;
-	uint64_t scored; /* live classification records scored */
+	uint64_t scored;		/* live classification records scored */
+	struct agent_coverage coverage; /* the input partitions the counts account for */
 };
 
 /* Evaluates a closed (flushed) window. base is the window's baseline (may be NULL). Returns 0,
@@ -83,6 +85,10 @@ struct agent_eval {
 int agent_rules_eval(const struct agent_config *c, const struct agent_window *w,
 		     struct agent_eval *out);
 void agent_eval_free(struct agent_eval *e);
+/* Sets e's coverage; below the configured min_coverage every enabled rule is inconclusive
+ * ("coverage"). */
+void agent_eval_coverage(const struct agent_config *c, struct agent_eval *e,
+			 const struct agent_coverage *cov);
 
 /* One feature of a decided window as reported (agent_fscore's name, kl, psi, js, n). */
 struct agent_feature_summary {
@@ -107,6 +113,7 @@ struct agent_window_summary {
 	double accuracy_delta; /* accuracy - baseline accuracy (negative: worse); NaN: either NaN */
 	double error_ratio;    /* NaN: no record said "error" */
 	double target_missing; /* share of the window's records without a label; NaN: no record */
+	double coverage;       /* share of the input partitions accounted for (coverage.h) */
 	int rule_enabled[AGENT_RULE_COUNT];		 /* disabled rules are not shown */
 	enum agent_outcome rule_state[AGENT_RULE_COUNT]; /* e.rule[r].outcome */
 	double rule_value[AGENT_RULE_COUNT];		 /* NaN omitted */

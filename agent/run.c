@@ -227,6 +227,35 @@ static void revoked(void *arg, const uint32_t *streams, size_t n)
 		agent_engine_stream_gone(e, streams[i]);
 }
 
+/* The census of the input partitions (coverage.h): the Kafka source's, for the --source topics
+ * only (the labels topic holds no event time). */
+struct census {
+	struct conn_source *src;
+	const struct conn_endpoint *source;
+	agent_census_each_fn each;
+	void *earg;
+};
+
+static void census_part(void *arg, const char *topic, int32_t partition, int64_t low, int64_t high)
+{
+	struct census *cs = arg;
+
+	for (size_t i = 0; i < cs->source->ntopics; i++)
+		if (!strcmp(cs->source->topics[i], topic)) {
+			cs->each(cs->earg, topic, partition, low, high);
+			return;
+		}
+}
+
+static int census(void *arg, agent_census_each_fn each, void *earg)
+{
+	struct census *cs = arg;
+
+	cs->each = each;
+	cs->earg = earg;
+	return conn_source_kafka_partitions(cs->src, census_part, cs);
+}
+
 static void commit_offset(void *arg, const char *stream, int64_t next)
 {
 	conn_source_kafka_commit(arg, stream, next);
@@ -289,6 +318,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	struct conn_source *src = NULL;
 	struct agent_engine *e = NULL;
 	struct dead_letters dl = { 0 };
+	struct census cen = { 0 };
 	struct agent_serve *http = NULL;
 	struct endpoints ep;
 	struct conn_msg msgs[BATCH];
@@ -365,6 +395,9 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 		struct conn_kafka_hooks h = { e, resume_at, revoked };
 
 		conn_source_kafka_hooks(src, &h);
+		cen.src = src;
+		cen.source = &ep.source;
+		agent_engine_census(e, census, &cen);
 	}
 	agent_engine_on_window(e, fn, arg);
 	agent_engine_replay(e, conn_source_finite(src));

@@ -3,6 +3,7 @@
  */
 #include "connectors/io_impl.h"
 #include "connectors/kafka.h"
+#include "connectors/kafka_census.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -156,6 +157,7 @@ struct kafka_source {
 	int brokers_up;	       /* from the last statistics: -1 none yet, 0 no broker up, 1 one is */
 	struct stream_ids ids; /* (topic, partition) -> stream id */
 	int ids_oom;	       /* a new pair found no memory: the next batch fails */
+	struct kafka_census *census; /* every partition of the topics (with a group), or NULL */
 };
 
 static void release(struct kafka_source *s)
@@ -396,6 +398,8 @@ static int kafka_close(struct conn_source *base)
 	int rc = 0;
 
 	release(s);
+	kafka_census_stop(s->census); /* first: it asks the brokers through s->rk */
+	s->census = NULL;
 	if (s->rk) {
 		if (close_bounded(s->rk) == 0)
 			rd_kafka_destroy(s->rk);
@@ -442,6 +446,15 @@ int conn_source_kafka_lag(struct conn_source *src, conn_kafka_lag_fn fn, void *a
 	}
 	rd_kafka_topic_partition_list_destroy(l);
 	return 0;
+}
+
+int conn_source_kafka_partitions(struct conn_source *src, conn_kafka_partition_fn fn, void *arg)
+{
+	struct kafka_source *s = (struct kafka_source *)src;
+
+	if (src->ops != &kafka_source_ops || !s->census)
+		return -1;
+	return kafka_census_each(s->census, fn, arg);
 }
 
 /* Queues the partitions of l for announcement. */
@@ -696,6 +709,9 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 	} else if (rd_kafka_subscribe(s->rk, tl) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		snprintf(errbuf, errlen, "kafka subscribe %s: %s", topics,
 			 rd_kafka_err2str(rd_kafka_last_error()));
+		goto error;
+	} else if (!(s->census = kafka_census_start(s->rk, s->topics, s->topics_len))) {
+		snprintf(errbuf, errlen, "kafka: cannot start the partition census");
 		goto error;
 	}
 	rd_kafka_topic_partition_list_destroy(tl);

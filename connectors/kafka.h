@@ -69,6 +69,16 @@ int conn_source_kafka_up(const struct conn_source *src);
 typedef void (*conn_kafka_lag_fn)(void *arg, const char *topic, int32_t partition, int64_t lag);
 int conn_source_kafka_lag(struct conn_source *src, conn_kafka_lag_fn fn, void *arg);
 
+/* Every partition of the subscribed topics, as the brokers list them (a census thread asks for
+ * their metadata and offsets every second, so that partitions added to a topic are seen):
+ * fn gets each with its low and high watermark offsets (the first offset kept and the log end;
+ * -1 when not known). Returns how many partitions were listed; -1 before the first complete
+ * census, for a source without a group (it is assigned every partition itself) or not a
+ * Kafka source. */
+typedef void (*conn_kafka_partition_fn)(void *arg, const char *topic, int32_t partition,
+					int64_t low, int64_t high);
+int conn_source_kafka_partitions(struct conn_source *src, conn_kafka_partition_fn fn, void *arg);
+
 /* ---- producer ----
  * Idempotent (enable.idempotence=true, acks=all). produce() queues a copy of the message;
  * flush() waits until every queued message is acknowledged by the broker or failed. */

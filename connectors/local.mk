@@ -22,6 +22,7 @@ connectors_libconnectors_a_SOURCES = \
 	connectors/store_redis_conn.h connectors/store_redis_conn.c connectors/store_redis.c \
 	connectors/store_redis_ckpt.c \
 	connectors/kafka.h connectors/kafka.c \
+	connectors/kafka_census.h connectors/kafka_census.c \
 	connectors/http.h connectors/http.c \
 	connectors/alertmanager.h connectors/alertmanager.c
 # the one C++ file: simdjson On-Demand behind a C ABI (record_impl.h)

@@ -56,6 +56,7 @@ AGENT_UNIT_TESTS = \
 	tests/unit/agent/test_decide \
 	tests/unit/agent/test_event \
 	tests/unit/agent/test_watermark \
+	tests/unit/agent/test_coverage \
 	tests/unit/agent/test_join_table \
 	tests/unit/agent/test_engine \
 	tests/unit/agent/test_checkpoint \

@@ -35,10 +35,13 @@ struct fx {
 	struct conn_sink *sink;
 	struct agent_config c;
 	struct agent_baseline *base;
-	int decided[NWINDOWS]; /* decisions per window */
-	int nobase[NWINDOWS];  /* decided without a baseline */
-	uint64_t n[NWINDOWS];  /* records each was decided on (the last decision) */
+	int decided[NWINDOWS];		     /* decisions per window */
+	int nobase[NWINDOWS];		     /* decided without a baseline */
+	uint64_t n[NWINDOWS];		     /* records each was decided on (the last decision) */
+	struct agent_coverage cov[NWINDOWS]; /* its coverage */
+	const char *kl_why[NWINDOWS];	     /* the kl rule's inconclusive reason, or NULL */
 	int bad_window;
+	int ncensus; /* partitions t/0 .. t/ncensus-1 in the census (0: no census) */
 };
 
 static void on_window(void *arg, const struct agent_window_report *r)
@@ -54,6 +57,10 @@ static void on_window(void *arg, const struct agent_window_report *r)
 	}
 	x->decided[i]++;
 	x->n[i] = r->eval->n;
+	x->cov[i] = r->eval->coverage;
+	x->kl_why[i] = r->eval->rule[AGENT_RULE_KL].outcome == AGENT_INCONCLUSIVE
+			   ? r->eval->rule[AGENT_RULE_KL].why
+			   : NULL;
 	x->nobase[i] = r->baseline_version == NULL;
 }
 
@@ -558,6 +565,116 @@ static void test_two_agents_short_locks(void **state)
 	two_agents(*state, 1);
 }
 
+/* The census of x->ncensus partitions of "t": t/3 and beyond hold 50 records nobody reads. */
+static int census(void *arg, agent_census_each_fn each, void *earg)
+{
+	const struct fx *x = arg;
+
+	for (int p = 0; p < x->ncensus; p++)
+		each(earg, "t", p, 0, p < NPART ? NREC / NPART + 2 : 50);
+	return x->ncensus;
+}
+
+/* Two agents as in two_agents, with a census of ncensus partitions and coverage_wait wait_s:
+ * returns after every window was decided (or 5 s). */
+static void two_agents_census(struct fx *x, int ncensus, double wait_s)
+{
+	struct agent_engine *a, *b;
+	char line[128];
+	int n;
+
+	x->ncensus = ncensus;
+	x->c.coverage_wait_s = wait_s;
+	a = engine(x, "A");
+	b = engine(x, "B");
+	agent_engine_census(a, census, x);
+	agent_engine_census(b, census, x);
+	hello(a, 0);
+	hello(a, 1);
+	hello(b, 2);
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	assert_int_equal(agent_engine_checkpoint(b, 1), 0);
+	for (int i = 0; i < NREC; i += 30) {
+		for (int j = i; j < i + 30 && j < NREC; j++)
+			feed(j % NPART == 2 ? b : a, j);
+		agent_engine_tick(a);
+		agent_engine_tick(b);
+		agent_engine_checkpoint(a, 1);
+		agent_engine_checkpoint(b, 1);
+	}
+	n = snprintf(line, sizeof line, "{\"model\":\"m\",\"version\":\"v2\",\"ts\":%lld}",
+		     (long long)(T0 + NWINDOWS * WINDOW_MS + 10000));
+	for (int p = 0; p < NPART; p++) {
+		struct conn_msg m = { .data = line,
+				      .len = (size_t)n,
+				      .ts_ms = -1,
+				      .offset = NREC / NPART + 1,
+				      .stream = (uint32_t)p + 1,
+				      .topic = "t",
+				      .partition = p };
+
+		agent_engine_feed(p == 2 ? b : a, &m, agent_time_now_ms());
+	}
+	for (int k = 0; k < 500 && x->decided[NWINDOWS - 1] == 0; k++) {
+		agent_engine_tick(a);
+		agent_engine_tick(b);
+		agent_engine_checkpoint(a, 1);
+		agent_engine_checkpoint(b, 1);
+		if (k == 3 && wait_s >= 1) /* waiting for t/3: nothing decided yet */
+			for (int w = 0; w < NWINDOWS; w++)
+				assert_int_equal(x->decided[w], 0);
+		usleep(10000);
+	}
+	agent_engine_free(a);
+	agent_engine_free(b);
+}
+
+/* Every partition of the census accounted for: decided as without one, coverage complete. */
+static void test_census_complete(void **state)
+{
+	struct fx *x = *state;
+
+	two_agents_census(x, NPART, 30);
+	check_exactly_once(x);
+	for (int w = 0; w < NWINDOWS; w++) {
+		assert_int_equal(x->cov[w].partitions, NPART);
+		assert_int_equal(x->cov[w].covered, NPART);
+		assert_null(x->kl_why[w]);
+	}
+}
+
+/* A fourth partition nobody reads: every window waits coverage_wait (1 s), then is decided on
+ * the three there, naming t/3; min_coverage 0.5 lets 3/4 be judged. */
+static void test_census_missing(void **state)
+{
+	struct fx *x = *state;
+
+	two_agents_census(x, NPART + 1, 1);
+	check_exactly_once(x);
+	for (int w = 0; w < NWINDOWS; w++) {
+		assert_int_equal(x->cov[w].partitions, NPART + 1);
+		assert_int_equal(x->cov[w].covered, NPART);
+		assert_int_equal(x->cov[w].nlisted, 1);
+		assert_string_equal(x->cov[w].missing[0], "t/3");
+		assert_null(x->kl_why[w]);
+	}
+}
+
+/* Below min_coverage every rule is inconclusive ("coverage"). */
+static void test_census_below_min(void **state)
+{
+	struct fx *x = *state;
+
+	x->c.min_coverage = 0.8;
+	two_agents_census(x, NPART + 1, 0.05);
+	check_exactly_once(x);
+	for (int w = 0; w < NWINDOWS; w++) {
+		assert_int_equal(x->cov[w].covered, NPART);
+		assert_non_null(x->kl_why[w]);
+		assert_string_equal(x->kl_why[w], "coverage");
+	}
+}
+
 /* The agent that did not decide a window must not move the stored decision state back: A
  * decides windows 0 and 1 while B (reading partition 2) only commits its counts; then B skips
  * window 0 (decided) and waits on window 1 (locked), commits; once A's lock expires B must still
@@ -756,6 +873,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_census_complete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_census_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_census_below_min, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_no_state_regression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_state_regression, setup_redis, teardown),

@@ -1326,7 +1326,7 @@ static void test_dump(void **state)
 			    "info");
 	assert_int_equal(json_object_size(json_object_get(j, "kafka")), 0);
 	leaves(j, "", count_leaf, &nleaves);
-	assert_int_equal(nleaves, 66); /* 65 options and the kafka object */
+	assert_int_equal(nleaves, 68); /* 67 options and the kafka object */
 	json_decref(j);
 	agent_config_free(&c);
 
@@ -1415,7 +1415,7 @@ static void test_write_doc(void **state)
 	dc.doc = doc;
 	dc.n = 0;
 	leaves(j, "", check_doc_leaf, &dc);
-	assert_int_equal(dc.n, 65);
+	assert_int_equal(dc.n, 67);
 	for (size_t k = 0; k < sizeof spec_flags / sizeof spec_flags[0]; k++)
 		if (!strstr(doc, spec_flags[k]))
 			fail_msg("%s is not documented", spec_flags[k]);

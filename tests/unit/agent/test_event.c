@@ -52,6 +52,7 @@ static void example_eval(struct agent_eval *e, struct agent_fscore fs[2])
 				       .state = { AGENT_PASS, AGENT_PASS, AGENT_PASS } };
 	e->features = fs;
 	e->nfeatures = 2;
+	e->coverage.partitions = e->coverage.covered = 6; /* a Kafka topic's 6, all counted */
 	for (int r = 0; r < AGENT_RULE_COUNT; r++) {
 		e->rule[r].outcome = AGENT_INCONCLUSIVE;
 		e->rule[r].value = NAN;
@@ -208,6 +209,7 @@ static void test_documented_example(void **state)
 	    "\"data\":{\"model\":\"fraud\",\"from_version\":\"v2.4.0\",\"to_version\":\"v2.3.1\","
 	    "\"trigger\":\"drift\",\"window\":{\"start\":\"2026-11-26T21:59:00.000Z\","
 	    "\"end\":\"2026-11-26T22:00:00.000Z\",\"samples\":3000},"
+	    "\"coverage\":{\"fraction\":1.0,\"partitions\":6,\"covered\":6,\"missing\":[]},"
 	    "\"reasons\":[{\"rule\":\"kl\",\"feature\":\"amount\",\"value\":0.4485962,"
 	    "\"threshold\":0.2,\"n\":3000,\"baseline_n\":40000,\"p_value\":0.0},"
 	    "{\"rule\":\"latency\",\"value\":1.365734,\"threshold\":1.15,\"n\":3000,"
@@ -243,10 +245,12 @@ static void test_fields(void **state)
 					   "time",	  "subject", "datacontenttype", "data",
 					   NULL };
 	static const char *const data_keys[] = {
-		"model",   "from_version",   "to_version", "trigger",	       "window",
+		"model",   "from_version",   "to_version", "trigger",	       "window", "coverage",
 		"reasons", "breach_windows", "dry_run",	   "baseline_version", NULL
 	};
 	static const char *const win_keys[] = { "start", "end", "samples", NULL };
+	static const char *const cov_keys[] = { "fraction", "partitions", "covered", "missing",
+						NULL };
 	static const char *const feat_keys[] = { "rule", "feature",    "value",	  "threshold",
 						 "n",	 "baseline_n", "p_value", NULL };
 	static const char *const acc_keys[] = {
@@ -273,6 +277,11 @@ static void test_fields(void **state)
 	d.fired_mask = (1u << AGENT_RULE_COUNT) - 1;
 	d.trigger = "accuracy";
 	d.breach_windows = 3;
+	/* 4 of 6 partitions accounted for: the two missing are named */
+	e.coverage.covered = 4;
+	e.coverage.nlisted = 2;
+	strcpy(e.coverage.missing[0], "inference-logs/1");
+	strcpy(e.coverage.missing[1], "inference-logs/4");
 	e.rule[AGENT_RULE_ERROR_RATE] = (struct agent_rule_result){ .enabled = 1,
 								    .outcome = AGENT_BREACH,
 								    .value = 0.07,
@@ -305,6 +314,15 @@ static void test_fields(void **state)
 	assert_string_equal(sget(r, "start"), "2026-11-26T21:59:00.123Z");
 	assert_string_equal(sget(r, "end"), "2026-11-26T22:00:00.123Z");
 	assert_int_equal(iget(r, "samples"), 3000);
+	r = json_object_get(data, "coverage");
+	assert_keys(r, cov_keys);
+	tu_assert_rel(nget(r, "fraction"), 4.0 / 6.0, 1e-9, "coverage"); /* 10 digits */
+	assert_int_equal(iget(r, "partitions"), 6);
+	assert_int_equal(iget(r, "covered"), 4);
+	r = json_object_get(r, "missing");
+	assert_int_equal(json_array_size(r), 2);
+	assert_string_equal(json_string_value(json_array_get(r, 0)), "inference-logs/1");
+	assert_string_equal(json_string_value(json_array_get(r, 1)), "inference-logs/4");
 
 	/* kl amount, psi amount, js amount, latency, accuracy, error_rate -- in rule order;
 	 * "country" passes every per-feature rule and is not listed */
