@@ -41,6 +41,7 @@ struct ck_stream {
 	int64_t saved_offset; /* next_offset at the last commit (-1: none) */
 	int64_t told_offset;  /* saved_offset last reported (agent_ckpt_committed_offsets) */
 	int64_t stored_hwm;   /* the high-water mark stored when it was assigned (-1: none) */
+	int64_t first_offset; /* the first message taken with nothing committed (-1: none) */
 	int announce;	      /* assigned, its presence not committed yet */
 };
 
@@ -50,6 +51,8 @@ struct ck_ref {
 	uint64_t committed; /* windows: the change counter last committed */
 	int flag;	    /* windows: remote; pairs: the state changed since the last commit */
 	int64_t wait_from;  /* windows: wall ms it began to wait for partitions (0: not) */
+	uint8_t *snap;	    /* windows: the partial last committed (agent_ckpt_rewind), or NULL */
+	size_t snaplen;
 };
 
 struct ck_refs {
@@ -140,6 +143,7 @@ static void ref_drop(struct ck_refs *r, const void *at)
 
 	if (!found)
 		return;
+	free(r->v[i].snap);
 	memmove(r->v + i, r->v + i + 1, (r->n - i - 1) * sizeof *r->v);
 	r->n--;
 }
@@ -406,6 +410,8 @@ void agent_ckpt_free(struct agent_ckpt *ck)
 	for (size_t i = 0; i < ck->nstreams; i++)
 		free(ck->streams[i].name);
 	free(ck->streams);
+	for (size_t i = 0; i < ck->windows.n; i++)
+		free(ck->windows.v[i].snap);
 	free(ck->windows.v);
 	free(ck->pairs.v);
 	free(ck->scope);
@@ -452,7 +458,8 @@ static struct ck_stream *stream_of(struct agent_ckpt *ck, const struct conn_msg 
 				  .next_offset = -1,
 				  .saved_offset = -1,
 				  .told_offset = -1,
-				  .stored_hwm = -1 };
+				  .stored_hwm = -1,
+				  .first_offset = -1 };
 	if (!cs->name)
 		return NULL;
 	ck->last_stream = ck->nstreams++;
@@ -463,8 +470,11 @@ void agent_ckpt_note_offset(struct agent_ckpt *ck, const struct conn_msg *m)
 {
 	struct ck_stream *cs = stream_of(ck, m);
 
-	if (cs)
-		cs->next_offset = m->offset + 1;
+	if (!cs)
+		return;
+	if (cs->next_offset < 0 && cs->first_offset < 0)
+		cs->first_offset = m->offset;
+	cs->next_offset = m->offset + 1;
 }
 
 void agent_ckpt_hello(struct agent_ckpt *ck, const struct conn_msg *m)
@@ -658,11 +668,16 @@ static int gather(struct agent_ckpt *ck, struct commit_buf *b)
 /* After a commit: what it held is saved. */
 static void committed(struct agent_ckpt *ck, const struct commit_buf *b)
 {
-	for (size_t i = 0; i < b->ndirty; i++) {
+	for (size_t i = 0; i < b->ndirty; i++) { /* partials[i] is dirty[i]'s */
 		struct ck_ref *r = ref_get(&ck->windows, b->dirty[i]);
 
-		if (r)
-			r->committed = b->dirty[i]->updates;
+		if (!r)
+			continue;
+		r->committed = b->dirty[i]->updates;
+		free(r->snap); /* kept: what the store holds of it (agent_ckpt_rewind) */
+		r->snap = (uint8_t *)b->partials[i].blob;
+		r->snaplen = b->partials[i].len;
+		b->partials[i].blob = NULL;
 	}
 	for (size_t i = 0; i < b->nstates; i++) {
 		struct ck_ref *r = ref_find(&ck->pairs, b->spairs[i]);
@@ -1046,6 +1061,76 @@ void agent_ckpt_after_close(struct agent_ckpt *ck, const struct agent_pair *p,
 	lock_name(p, w, lock);
 	ck->unlocks[ck->ndrops] = strdup(lock); /* NULL: left to expire */
 	ck->drops[ck->ndrops++] = (struct conn_ckpt_item){ .key = key, .klen = klen };
+}
+
+/* ---- rewinding to the last commit ---- */
+
+/* A copy of w's counts as last committed (empty when never committed); NULL on no memory. */
+static struct agent_window *as_committed(struct agent_ckpt *ck, const struct agent_window *w,
+					 const struct ck_ref *r)
+{
+	struct agent_window *nw =
+	    agent_window_new(w->start_ms, w->end_ms, w->base, ck->env.c->max_categories);
+	char err[160];
+
+	if (!nw)
+		return NULL;
+	if (r && r->snap &&
+	    agent_window_decode_merge(nw, r->snap, r->snaplen, ck->env.c->max_categories, err,
+				      sizeof err) < 0) {
+		agent_window_free(nw);
+		return NULL;
+	}
+	nw->updates = r ? r->committed : 0;
+	return nw;
+}
+
+size_t agent_ckpt_rewind(struct agent_ckpt *ck, agent_rewind_fn fn, void *arg)
+{
+	struct agent_pairs *pairs = ck->env.pairs;
+	size_t np = agent_pairs_count(pairs), n = 0;
+
+	for (size_t i = 0; i < np; i++) {
+		struct agent_pair *p = agent_pairs_at(pairs, i);
+
+		for (size_t j = 0; j < p->nwin; j++) {
+			struct agent_window *w = p->win[j], *nw;
+			struct ck_ref *r = ref_find(&ck->windows, w), keep = { 0 }, *nr;
+
+			if (w->updates == (r ? r->committed : 0))
+				continue; /* nothing counted since its commit */
+			if (!(nw = as_committed(ck, w, r)))
+				continue; /* no memory: left as it is (counted again, at least once)
+					   */
+			if (r) {
+				keep = *r;
+				r->snap = NULL;
+				ref_drop(&ck->windows, w);
+			}
+			p->win[j] = nw;
+			agent_window_free(w);
+			n++;
+			if (!(nr = ref_get(&ck->windows, nw))) {
+				free(keep.snap);
+				continue;
+			}
+			keep.at = nw;
+			*nr = keep;
+			nr->flag =
+			    1; /* the partitions' next owners count the rest: not ours alone */
+		}
+	}
+	for (size_t i = 0; i < ck->nstreams; i++) { /* read again from there by whoever owns it */
+		struct ck_stream *cs = &ck->streams[i];
+		int64_t from = cs->saved_offset >= 0 ? cs->saved_offset : cs->first_offset;
+
+		if (cs->next_offset == cs->saved_offset)
+			continue; /* nothing taken since its commit */
+		cs->next_offset = cs->saved_offset;
+		if (fn && from >= 0)
+			fn(arg, cs->id, cs->name, from);
+	}
+	return n;
 }
 
 int64_t agent_ckpt_failing_ms(const struct agent_ckpt *ck, int64_t now)

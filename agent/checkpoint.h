@@ -90,6 +90,13 @@ int agent_ckpt_resume_offset(struct agent_ckpt *ck, const char *topic, int32_t p
 			     int64_t *next);
 void agent_ckpt_committed_offsets(struct agent_ckpt *ck, agent_offset_fn fn, void *arg);
 
+/* Drops what was counted since the last commit (a rebalance while the store is unreachable:
+ * the revoked partitions' next owner reads those records again from the stored offsets): every
+ * open window goes back to its committed partial (empty when none), and every stream's next
+ * offset to its committed one; fn (may be NULL) gets each stream that took messages since, with
+ * the offset to read it again from. Returns the windows rewound. */
+size_t agent_ckpt_rewind(struct agent_ckpt *ck, agent_rewind_fn fn, void *arg);
+
 /* How long (ms, at wall time now) commits have been failing: 0 after a success. */
 int64_t agent_ckpt_failing_ms(const struct agent_ckpt *ck, int64_t now);
 

@@ -796,6 +796,11 @@ void agent_engine_stream_gone(struct agent_engine *e, uint32_t stream)
 		agent_ckpt_gone(e->ck, stream);
 }
 
+size_t agent_engine_rewind(struct agent_engine *e, agent_rewind_fn fn, void *arg)
+{
+	return e->ck ? agent_ckpt_rewind(e->ck, fn, arg) : 0;
+}
+
 void agent_engine_committed_offsets(struct agent_engine *e, agent_offset_fn fn, void *arg)
 {
 	if (e->ck)

@@ -186,6 +186,15 @@ int agent_engine_resume_offset(struct agent_engine *e, const char *topic, int32_
 			       int64_t *next);
 /* A stream was taken away from this agent (after a checkpoint): it no longer holds time. */
 void agent_engine_stream_gone(struct agent_engine *e, uint32_t stream);
+/* The store is unreachable at a rebalance (the checkpoint before partitions leave failed): what
+ * this agent counted since its last checkpoint is dropped -- every open window goes back to its
+ * committed partial, every stream to its committed offset -- so that the revoked partitions'
+ * next owner, reading from the stored offsets, counts those records once. fn(arg, stream, name,
+ * offset) is told, for each stream that took messages since, where to read it again (the
+ * partitions this agent keeps must be read again from there). Returns the windows rewound (0
+ * with checkpoints off). */
+typedef void (*agent_rewind_fn)(void *arg, uint32_t stream, const char *name, int64_t offset);
+size_t agent_engine_rewind(struct agent_engine *e, agent_rewind_fn fn, void *arg);
 /* Each stream's committed next offset, for the source to commit too (Kafka: lag monitoring).
  * Calls fn for each stream whose committed offset changed since the last call. */
 typedef void (*agent_offset_fn)(void *arg, const char *stream_name, int64_t next);

@@ -198,9 +198,18 @@ static struct conn_source *open_source(const struct agent_config *c, const struc
 
 /* ---- checkpoint hooks of the Kafka source ---- */
 
+/* What the hooks work on. */
+struct hooks {
+	struct agent_engine *e;
+	struct conn_source *src;
+	const uint32_t *revoked; /* during revoked(): the streams leaving */
+	size_t nrevoked;
+};
+
 static int resume_at(void *arg, const char *topic, int32_t partition, int64_t *next)
 {
-	int rc = agent_engine_resume_offset(arg, topic, partition, next);
+	struct hooks *h = arg;
+	int rc = agent_engine_resume_offset(h->e, topic, partition, next);
 
 	if (rc == 0)
 		agent_log(AGENT_LOG_INFO, "checkpoint", "%s/%d resumes at offset %lld", topic,
@@ -213,18 +222,44 @@ static int resume_at(void *arg, const char *topic, int32_t partition, int64_t *n
 	return rc;
 }
 
+/* A stream rewound to its checkpoint: one this agent keeps is read again from there (the
+ * revoked ones are their next owner's). */
+static void reread(void *arg, uint32_t stream, const char *name, int64_t offset)
+{
+	struct hooks *h = arg;
+
+	for (size_t i = 0; i < h->nrevoked; i++)
+		if (h->revoked[i] == stream)
+			return;
+	if (conn_source_kafka_seek(h->src, name, offset) < 0)
+		agent_log(AGENT_LOG_ERR, "checkpoint", "%s cannot be read again from offset %lld",
+			  name, (long long)offset);
+}
+
 static void revoked(void *arg, const uint32_t *streams, size_t n)
 {
-	struct agent_engine *e = arg;
+	struct hooks *h = arg;
+	int saved = agent_engine_checkpoint(h->e, 1) == 0;
 
-	if (agent_engine_checkpoint(e, 1) < 0)
-		agent_log(AGENT_LOG_ERR, "checkpoint",
-			  "partitions leave without a checkpoint: their records since the last "
-			  "one may be counted again by their next owner");
-	agent_log(AGENT_LOG_INFO, "source", "%zu partition%s revoked (checkpointed)", n,
-		  n == 1 ? "" : "s");
+	if (!saved) {
+		size_t w;
+
+		h->revoked = streams;
+		h->nrevoked = n;
+		w = agent_engine_rewind(h->e, reread, h);
+		h->revoked = NULL;
+		h->nrevoked = 0;
+		agent_log(
+		    AGENT_LOG_ERR, "checkpoint",
+		    "partitions leave and the store cannot take a checkpoint: what this agent "
+		    "counted since its last one is dropped (%zu window%s rewound), so that "
+		    "their next owner counts those records once, from the stored offsets",
+		    w, w == 1 ? "" : "s");
+	}
+	agent_log(AGENT_LOG_INFO, "source", "%zu partition%s revoked (%s)", n, n == 1 ? "" : "s",
+		  saved ? "checkpointed" : "rewound to the last checkpoint");
 	for (size_t i = 0; i < n; i++)
-		agent_engine_stream_gone(e, streams[i]);
+		agent_engine_stream_gone(h->e, streams[i]);
 }
 
 /* The census of the input partitions (coverage.h): the Kafka source's, for the --source topics
@@ -319,6 +354,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 	struct agent_engine *e = NULL;
 	struct dead_letters dl = { 0 };
 	struct census cen = { 0 };
+	struct hooks hk = { 0 };
 	struct agent_serve *http = NULL;
 	struct endpoints ep;
 	struct conn_msg msgs[BATCH];
@@ -392,8 +428,10 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 			  agent_serve_port(http));
 	}
 	if (checkpointing(c, &ep)) {
-		struct conn_kafka_hooks h = { e, resume_at, revoked };
+		struct conn_kafka_hooks h = { &hk, resume_at, revoked };
 
+		hk.e = e;
+		hk.src = src;
 		conn_source_kafka_hooks(src, &h);
 		cen.src = src;
 		cen.source = &ep.source;

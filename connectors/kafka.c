@@ -158,6 +158,8 @@ struct kafka_source {
 	struct stream_ids ids; /* (topic, partition) -> stream id */
 	int ids_oom;	       /* a new pair found no memory: the next batch fails */
 	struct kafka_census *census; /* every partition of the topics (with a group), or NULL */
+	rd_kafka_topic_partition_list_t *seeks; /* to do before the next poll, or NULL */
+	int deferred; /* held messages not handed out yet (announcements went first) */
 };
 
 static void release(struct kafka_source *s)
@@ -252,41 +254,66 @@ static int ids_check(struct kafka_source *s, int n)
 	return -1;
 }
 
+/* Hands out up to cap announcements of newly assigned partitions. */
+static int hellos(struct kafka_source *s, struct conn_msg *msgs, int cap)
+{
+	int k = 0;
+
+	while (s->nhello && k < cap) {
+		s->nhello--;
+		msgs[k++] = (struct conn_msg){ .data = "",
+					       .ts_ms = -1,
+					       .topic = s->hello_topic[s->nhello],
+					       .partition = s->hello_part[s->nhello],
+					       .stream = s->hello[s->nhello],
+					       .hello = 1 };
+	}
+	return k;
+}
+
 static int kafka_next(struct conn_source *base, struct conn_msg *msgs, int cap)
 {
 	struct kafka_source *s = (struct kafka_source *)base;
-	int got, n = 0;
+	int n = 0;
 
-	release(s);
+	if (!s->deferred)
+		release(s);
 	if (s->ids_oom)
 		return ids_check(s, 0);
 	if (cap > BATCH_MAX)
 		cap = BATCH_MAX;
 	/* announce newly assigned partitions first: they hold event time back until heard from */
-	if (s->nhello) {
-		int k = 0;
+	if (s->nhello)
+		return hellos(s, msgs, cap);
+	if (!s->deferred) {
+		if (s->seeks) { /* partitions rewound (conn_source_kafka_seek) */
+			rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, s->seeks, 5000);
 
-		while (s->nhello && k < cap) {
-			s->nhello--;
-			msgs[k++] = (struct conn_msg){ .data = "",
-						       .ts_ms = -1,
-						       .topic = s->hello_topic[s->nhello],
-						       .partition = s->hello_part[s->nhello],
-						       .stream = s->hello[s->nhello],
-						       .hello = 1 };
+			if (e)
+				rd_kafka_error_destroy(e);
+			rd_kafka_topic_partition_list_destroy(s->seeks);
+			s->seeks = NULL;
 		}
-		return k;
-	}
-	/* wait up to poll_ms for the first message, then take what is already there */
-	got = 0;
-	while (got < cap) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, got ? 0 : s->poll_ms);
+		/* wait up to poll_ms for the first message, then take what is already there; a
+		 * rebalance inside the poll may drop held messages of the partitions it revokes
+		 * (drop_held) */
+		while (s->nheld < (size_t)cap) {
+			rd_kafka_message_t *m =
+			    rd_kafka_consumer_poll(s->rk, s->nheld ? 0 : s->poll_ms);
 
-		if (!m)
-			break;
-		s->held[got++] = m;
+			if (!m)
+				break;
+			s->held[s->nheld++] = m;
+		}
+		/* partitions assigned inside the poll: announced before the messages polled with
+		 * them (a message of one partition must not move event time past another it
+		 * does not know of yet), which wait for the next call */
+		if (s->nhello) {
+			s->deferred = 1;
+			return hellos(s, msgs, cap);
+		}
 	}
-	s->nheld = (size_t)got;
+	s->deferred = 0;
 	for (size_t i = 0; i < s->nheld; i++) {
 		rd_kafka_message_t *m = s->held[i];
 		rd_kafka_timestamp_type_t tt;
@@ -400,6 +427,9 @@ static int kafka_close(struct conn_source *base)
 	release(s);
 	kafka_census_stop(s->census); /* first: it asks the brokers through s->rk */
 	s->census = NULL;
+	if (s->seeks)
+		rd_kafka_topic_partition_list_destroy(s->seeks);
+	s->seeks = NULL;
 	if (s->rk) {
 		if (close_bounded(s->rk) == 0)
 			rd_kafka_destroy(s->rk);
@@ -505,6 +535,24 @@ int conn_source_kafka_up(const struct conn_source *src)
 	return ((const struct kafka_source *)src)->brokers_up;
 }
 
+/* Drops the held messages of (topic, partition) not handed out yet: polled in this batch before
+ * a rebalance took the partition away (or rewound it), they are read again by its next owner
+ * (from the checkpointed offset) and must not be counted here too. */
+static void drop_held(struct kafka_source *s, const char *topic, int32_t partition)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nheld; i++) {
+		rd_kafka_message_t *m = s->held[i];
+
+		if (m->partition == partition && !strcmp(rd_kafka_topic_name(m->rkt), topic))
+			rd_kafka_message_destroy(m);
+		else
+			s->held[k++] = m;
+	}
+	s->nheld = k;
+}
+
 /* Tells the hooks that the partitions of l are leaving. */
 static void revoke(struct kafka_source *s, const rd_kafka_topic_partition_list_t *l)
 {
@@ -512,7 +560,9 @@ static void revoke(struct kafka_source *s, const rd_kafka_topic_partition_list_t
 	size_t n = 0;
 
 	if (!s->hooks.revoke)
-		return;
+		return; /* no checkpoints: librdkafka commits what it handed out, held included */
+	for (int i = 0; i < l->cnt; i++) /* not counted: the checkpoint below has not seen them */
+		drop_held(s, l->elems[i].topic, l->elems[i].partition);
 	for (int i = 0; i < l->cnt; i++) {
 		ids[n++] = stream_id(s, l->elems[i].topic, l->elems[i].partition);
 		if (n == BATCH_MAX || i + 1 == l->cnt) {
@@ -530,26 +580,52 @@ int conn_source_kafka_hooks(struct conn_source *src, const struct conn_kafka_hoo
 	return 0;
 }
 
-int conn_source_kafka_commit(struct conn_source *src, const char *stream, int64_t next)
+/* "TOPIC/PARTITION" into topic (cap bytes) and *part; -1 when malformed. */
+static int split_stream(const char *stream, char *topic, size_t cap, int32_t *part)
 {
-	struct kafka_source *s = (struct kafka_source *)src;
 	const char *slash = strrchr(stream, '/');
-	rd_kafka_topic_partition_list_t *l;
-	char topic[512], *end;
-	long part;
+	char *end;
+	long p;
 
-	if (src->ops != &kafka_source_ops || !slash || slash == stream ||
-	    (size_t)(slash - stream) >= sizeof topic)
+	if (!slash || slash == stream || (size_t)(slash - stream) >= cap)
 		return -1;
-	part = strtol(slash + 1, &end, 10);
-	if (*end || part < 0 || part > INT32_MAX)
+	p = strtol(slash + 1, &end, 10);
+	if (*end || slash[1] == '\0' || p < 0 || p > INT32_MAX)
 		return -1;
 	memcpy(topic, stream, (size_t)(slash - stream));
 	topic[slash - stream] = '\0';
+	*part = (int32_t)p;
+	return 0;
+}
+
+int conn_source_kafka_seek(struct conn_source *src, const char *stream, int64_t next)
+{
+	struct kafka_source *s = (struct kafka_source *)src;
+	char topic[512];
+	int32_t part;
+
+	if (src->ops != &kafka_source_ops || split_stream(stream, topic, sizeof topic, &part) < 0)
+		return -1;
+	if (!s->seeks && !(s->seeks = rd_kafka_topic_partition_list_new(4)))
+		return -1;
+	rd_kafka_topic_partition_list_add(s->seeks, topic, part)->offset = next;
+	drop_held(s, topic, part);
+	return 0;
+}
+
+int conn_source_kafka_commit(struct conn_source *src, const char *stream, int64_t next)
+{
+	struct kafka_source *s = (struct kafka_source *)src;
+	rd_kafka_topic_partition_list_t *l;
+	char topic[512];
+	int32_t part;
+
+	if (src->ops != &kafka_source_ops || split_stream(stream, topic, sizeof topic, &part) < 0)
+		return -1;
 	l = rd_kafka_topic_partition_list_new(1);
 	if (!l)
 		return -1;
-	rd_kafka_topic_partition_list_add(l, topic, (int32_t)part)->offset = next;
+	rd_kafka_topic_partition_list_add(l, topic, part)->offset = next;
 	rd_kafka_commit(s->rk, l, 1);
 	rd_kafka_topic_partition_list_destroy(l);
 	return 0;

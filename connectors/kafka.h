@@ -60,6 +60,12 @@ int conn_source_kafka_hooks(struct conn_source *src, const struct conn_kafka_hoo
  * malformed. */
 int conn_source_kafka_commit(struct conn_source *src, const char *stream, int64_t next);
 
+/* Makes the consumer read the stream "TOPIC/PARTITION" again from offset next (before its next
+ * poll); its messages already polled and not handed out are dropped. For a stream rewound to
+ * its checkpoint (the store unreachable at a rebalance). Callable from a revoke hook. -1 when
+ * src is not a Kafka source, the name is malformed or on no memory. */
+int conn_source_kafka_seek(struct conn_source *src, const char *stream, int64_t next);
+
 /* Whether the consumer has a broker connection up (librdkafka's statistics, every 2 s): 1 yes,
  * 0 none, -1 not known yet or not a Kafka source. */
 int conn_source_kafka_up(const struct conn_source *src);

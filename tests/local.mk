@@ -79,12 +79,17 @@ INTEGRATION_TESTS = tests/integration/driftctl.test tests/integration/replay.tes
 	tests/integration/kafka-log.test tests/integration/http-limits.test \
 	tests/integration/liveness.test tests/integration/group-stop.test \
 	tests/integration/takeover.test
+# churn (issue 11): three agents on six partitions, counted from the producer side (churn.sh)
+INTEGRATION_TESTS += tests/integration/churn-together.test \
+	tests/integration/churn-staggered.test tests/integration/churn-sigkill.test \
+	tests/integration/churn-sigterm.test tests/integration/churn-added.test \
+	tests/integration/churn-rolling.test
 # operators' packaging: alert rules, dashboard, man pages, deployment examples, make install
 INTEGRATION_TESTS += tests/integration/promtool-rules.test \
 	tests/integration/grafana-dashboard.test tests/integration/man-pages.test \
 	tests/integration/packaging.test tests/integration/install.test
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/churn.sh
 $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 
 # ---- fuzz targets: every parser has one. `make check` replays the committed corpus plus
@@ -164,8 +169,10 @@ tests_bench_bench_http_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS)
 tests_bench_bench_http_LDADD = $(CONN_LIBS)
 CLEANFILES += $(BENCHES)
 
-bench: $(BENCHES)
+bench: $(BENCHES) driftd$(EXEEXT) driftctl$(EXEEXT)
 	@for b in $(BENCHES); do ./$$b || exit 1; done
+	@top_srcdir=$(top_srcdir) top_builddir=. $(SHELL) $(top_srcdir)/tests/bench/bench_agents.sh
 .PHONY: bench
 
-EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h
+EXTRA_DIST += tests/gen/gen_stats_vectors.py tests/data tests/bench/benchutil.h tests/bench/benchsink.h \
+	tests/bench/bench_agents.sh

@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NREC	   3000
@@ -675,6 +676,79 @@ static void test_census_below_min(void **state)
 	}
 }
 
+/* The rewind of a rebalance while the store is unreachable: the streams that took messages
+ * since their commit, and where to read them again. */
+struct rewound {
+	int n;
+	int64_t offset[NPART];
+};
+
+static void on_rewind(void *arg, uint32_t stream, const char *name, int64_t offset)
+{
+	struct rewound *rw = arg;
+	char want[16];
+
+	assert_true(stream >= 1 && stream <= NPART);
+	snprintf(want, sizeof want, "t/%u", stream - 1);
+	assert_string_equal(name, want);
+	rw->offset[stream - 1] = offset;
+	rw->n++;
+}
+
+/* Partitions are revoked while the store cannot take a checkpoint: A drops what it counted
+ * since its last one (agent_engine_rewind), so that their next owner B, resuming at the stored
+ * offsets, counts those records once -- A's later commit (the store back) must not add them
+ * again. Every window once, on exactly its records. */
+static void test_rebalance_store_down(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A"), *b;
+	struct rewound rw = { 0 };
+	char path[160], away[176];
+
+	for (int p = 0; p < NPART; p++)
+		hello(a, p);
+	for (int i = 0; i < 900; i++) /* window 0 decided; window 1 open (t = 72 s) */
+		feed(a, i);
+	agent_engine_tick(a);
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	assert_int_equal(x->decided[0], 1);
+	for (int i = 900; i < 1200; i++) /* counted, not checkpointed */
+		feed(a, i);
+	/* the store fails: its checkpoint file is a directory now */
+	snprintf(path, sizeof path, "%s/store/ckpt/group-1/checkpoint", x->dir);
+	snprintf(away, sizeof away, "%s.away", path);
+	assert_int_equal(rename(path, away), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	{
+		char inside[200];
+		FILE *f;
+
+		snprintf(inside, sizeof inside, "%s/x", path);
+		assert_non_null(f = fopen(inside, "w"));
+		fclose(f);
+		assert_int_equal(agent_engine_checkpoint(a, 1), -1);
+		/* the revoke: rewound, then the partitions go */
+		assert_int_equal(agent_engine_rewind(a, on_rewind, &rw), 1); /* window 1 */
+		assert_int_equal(rw.n, NPART);
+		for (int p = 0; p < NPART; p++)
+			assert_int_equal(rw.offset[p], 300); /* records 900.. */
+		for (int p = 0; p < NPART; p++)
+			agent_engine_stream_gone(a, (uint32_t)p + 1);
+		assert_int_equal(unlink(inside), 0);
+	}
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rename(away, path), 0);
+	/* the store is back: A's commit holds what it had committed, nothing of 900-1199 */
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	agent_engine_free(a);
+	b = engine(x, "B");
+	resume_all(x, b);
+	agent_engine_finish(b);
+	agent_engine_free(b);
+	check_exactly_once(x);
+}
+
 /* The agent that did not decide a window must not move the stored decision state back: A
  * decides windows 0 and 1 while B (reading partition 2) only commits its counts; then B skips
  * window 0 (decided) and waits on window 1 (locked), commits; once A's lock expires B must still
@@ -876,6 +950,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_census_complete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_census_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_census_below_min, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebalance_store_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_no_state_regression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_state_regression, setup_redis, teardown),
