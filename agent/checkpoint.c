@@ -48,10 +48,11 @@ struct ck_stream {
 /* A window or pair this agent tracks, by address (sorted). */
 struct ck_ref {
 	const void *at;
-	uint64_t committed; /* windows: the change counter last committed */
-	int flag;	    /* windows: remote; pairs: the state changed since the last commit */
-	int64_t wait_from;  /* windows: wall ms it began to wait for partitions (0: not) */
-	uint8_t *snap;	    /* windows: the partial last committed (agent_ckpt_rewind), or NULL */
+	uint64_t committed;   /* windows: the change counter last committed */
+	int flag;	      /* windows: remote; pairs: the state changed since the last commit */
+	int64_t wait_from;    /* windows: wall ms it began to wait for partitions (0: not) */
+	uint64_t committed_n; /* windows: its record count last committed */
+	uint8_t *snap;	      /* windows: the partial last committed (agent_ckpt_rewind), or NULL */
 	size_t snaplen;
 };
 
@@ -674,6 +675,7 @@ static void committed(struct agent_ckpt *ck, const struct commit_buf *b)
 		if (!r)
 			continue;
 		r->committed = b->dirty[i]->updates;
+		r->committed_n = b->dirty[i]->n;
 		free(r->snap); /* kept: what the store holds of it (agent_ckpt_rewind) */
 		r->snap = (uint8_t *)b->partials[i].blob;
 		r->snaplen = b->partials[i].len;
@@ -978,6 +980,28 @@ static enum stored stored_state(struct agent_ckpt *ck, struct agent_pair *p,
 	return STORED_OPEN;
 }
 
+/* w was decided by another agent (or before a restart): the records this agent counted in it
+ * since its last commit are in no decision -- they came after the decider merged the partials
+ * -- and are counted late, like any record of a window already decided. */
+static enum agent_ckpt_close skipped(struct agent_ckpt *ck, const struct agent_pair *p,
+				     const struct agent_window *w)
+{
+	const struct ck_ref *r = ref_find(&ck->windows, w);
+	uint64_t after = w->n - (r && r->committed_n <= w->n ? r->committed_n : 0);
+
+	if (after) {
+		char s[AGENT_TIME_LEN];
+
+		ck->env.k->late += after;
+		agent_time_format(w->start_ms, s);
+		agent_log(AGENT_LOG_INFO, "checkpoint",
+			  "%s %s: the window of %s was decided elsewhere: %" PRIu64
+			  " record%s counted here since the last checkpoint are late",
+			  p->model, p->version, s, after, after == 1 ? "" : "s");
+	}
+	return AGENT_CKPT_SKIP;
+}
+
 enum agent_ckpt_close agent_ckpt_before_close(struct agent_ckpt *ck, struct agent_pair *p,
 					      struct agent_window *w, struct agent_coverage *cov)
 {
@@ -996,13 +1020,13 @@ enum agent_ckpt_close agent_ckpt_before_close(struct agent_ckpt *ck, struct agen
 		how = remote ? AGENT_CKPT_WAIT : AGENT_CKPT_DECIDE;
 		goto out;
 	}
-	if (wait_coverage(ck, p, w, cov)) {
-		how = AGENT_CKPT_WAIT;
-		goto out;
-	}
 	/* decided already? (then no lock is needed; checked again under the lock) */
 	if (stored_state(ck, p, w, pkey, plen) == STORED_DECIDED) {
-		how = AGENT_CKPT_SKIP;
+		how = skipped(ck, p, w);
+		goto out;
+	}
+	if (wait_coverage(ck, p, w, cov)) {
+		how = AGENT_CKPT_WAIT;
 		goto out;
 	}
 	lock_name(p, w, lock);
@@ -1015,7 +1039,7 @@ enum agent_ckpt_close agent_ckpt_before_close(struct agent_ckpt *ck, struct agen
 	if (rc == 0) {
 		st = stored_state(ck, p, w, pkey, plen);
 		if (st == STORED_DECIDED) {
-			how = AGENT_CKPT_SKIP;
+			how = skipped(ck, p, w);
 			goto out;
 		}
 		if (st == STORED_OPEN && conn_store_ckpt_partials(ck->env.store, ck->scope, key,

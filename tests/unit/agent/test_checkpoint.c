@@ -749,6 +749,32 @@ static void test_rebalance_store_down(void **state)
 	check_exactly_once(x);
 }
 
+/* A window another agent decided: what this agent counted in it after its last commit is in no
+ * decision (it came after the merge) and is counted late, not dropped silently. */
+static void test_skipped_counts_late(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A"), *b = engine(x, "B");
+
+	hello(a, 0);
+	hello(a, 1);
+	hello(b, 2);
+	for (int i = 0; i < 875; i++) /* up to t = 70 s: window 0 can close */
+		feed(i % NPART == 2 ? b : a, i);
+	assert_int_equal(agent_engine_checkpoint(b, 1), 0);
+	agent_engine_tick(a); /* A decides window 0 on both agents' counts */
+	assert_int_equal(x->decided[0], 1);
+	assert_int_equal(x->n[0], PER_WINDOW);
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	feed(b, 2); /* one more record of window 0 at B, after B's commit */
+	agent_engine_tick(b);
+	assert_int_equal(x->decided[0], 1); /* skipped: decided by A */
+	assert_int_equal(agent_engine_counters(b)->windows_skipped, 1);
+	assert_int_equal(agent_engine_counters(b)->late, 1);
+	agent_engine_free(a);
+	agent_engine_free(b);
+}
+
 /* The agent that did not decide a window must not move the stored decision state back: A
  * decides windows 0 and 1 while B (reading partition 2) only commits its counts; then B skips
  * window 0 (decided) and waits on window 1 (locked), commits; once A's lock expires B must still
@@ -951,6 +977,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_census_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_census_below_min, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebalance_store_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skipped_counts_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents_short_locks, setup_redis, teardown),
 		cmocka_unit_test_setup_teardown(test_no_state_regression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_state_regression, setup_redis, teardown),
