@@ -97,7 +97,7 @@ $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 # with libFuzzer (clang) for real fuzzing. ----
 FUZZ_TARGETS = tests/fuzz/fuzz_hist tests/fuzz/fuzz_sketch tests/fuzz/fuzz_cat \
 	tests/fuzz/fuzz_record tests/fuzz/fuzz_label tests/fuzz/fuzz_config tests/fuzz/fuzz_baseline tests/fuzz/fuzz_window \
-	tests/fuzz/fuzz_alertmanager tests/fuzz/fuzz_text
+	tests/fuzz/fuzz_alertmanager tests/fuzz/fuzz_text tests/fuzz/fuzz_http
 check_PROGRAMS += $(FUZZ_TARGETS)
 TESTS += $(FUZZ_TARGETS)
 tests_fuzz_fuzz_hist_SOURCES = tests/fuzz/fuzz_hist.c tests/fuzz/replay.c
@@ -122,6 +122,11 @@ tests_fuzz_fuzz_alertmanager_LDADD = $(CONN_LIBS)
 tests_fuzz_fuzz_text_SOURCES = tests/fuzz/fuzz_text.c tests/fuzz/replay.c
 tests_fuzz_fuzz_text_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS) -DFUZZ_NAME='"text"'
 tests_fuzz_fuzz_text_LDADD = $(CONN_LIBS)
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c tests/fuzz/replay.c
+# a request over loopback per input, up to 20 ms each: fewer inputs than the other targets
+tests_fuzz_fuzz_http_CPPFLAGS = $(TEST_CPPFLAGS) $(CONN_CPPFLAGS) -DFUZZ_NAME='"http"' \
+	-DFUZZ_REPLAY_ITERATIONS=2000
+tests_fuzz_fuzz_http_LDADD = $(CONN_LIBS) -lpthread
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/replay.c
 tests_fuzz_fuzz_config_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"config"'
 tests_fuzz_fuzz_config_LDADD = $(AGENT_LIBS)
@@ -131,11 +136,16 @@ tests_fuzz_fuzz_window_LDADD = $(AGENT_LIBS)
 tests_fuzz_fuzz_baseline_SOURCES = tests/fuzz/fuzz_baseline.c tests/fuzz/replay.c
 tests_fuzz_fuzz_baseline_CPPFLAGS = $(TEST_AGENT_CPPFLAGS) -DFUZZ_NAME='"baseline"'
 tests_fuzz_fuzz_baseline_LDADD = $(AGENT_LIBS)
-EXTRA_DIST += tests/fuzz/fuzz.h tests/fuzz/run-libfuzzer.sh
+EXTRA_DIST += tests/fuzz/fuzz.h tests/fuzz/run-libfuzzer.sh tests/fuzz/corpus
 
 fuzz:
 	$(SHELL) $(top_srcdir)/tests/fuzz/run-libfuzzer.sh $(FUZZ_SECONDS)
-.PHONY: fuzz
+# CI (.ci/run): every target for FUZZ_SMOKE_SECONDS (60) under libFuzzer, two at a time
+FUZZ_SMOKE_SECONDS = 60
+fuzz-smoke:
+	FUZZ_DIR=$(abs_top_builddir)/_fuzz $(SHELL) $(top_srcdir)/tests/fuzz/run-libfuzzer.sh \
+		$(FUZZ_SMOKE_SECONDS)
+.PHONY: fuzz fuzz-smoke
 
 # ---- project checks (layering, format, generated docs) ----
 TOOL_CHECKS = tests/tools/check-layering.sh tests/tools/check-format.sh \

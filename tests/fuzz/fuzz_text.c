@@ -190,10 +190,15 @@ static void check_endpoint(const char *spec)
 			FUZZ_CHECK(0);
 		}
 		FUZZ_CHECK(ep.db >= 0);
-		if (ep.password) {
+		if (ep.password) { /* the whole display fits a buffer of the spec's length + 4 */
+			size_t cap = strlen(spec) + 4;
+			char *all = malloc(cap);
+
+			FUZZ_CHECK(all != NULL);
 			FUZZ_CHECK(ep.password_len >= 1);
-			FUZZ_CHECK(conn_endpoint_mask(spec, shown, sizeof shown) < sizeof shown);
-			FUZZ_CHECK(strstr(shown, "***") != NULL);
+			FUZZ_CHECK(conn_endpoint_mask(spec, all, cap) < cap);
+			FUZZ_CHECK(strstr(all, "***") != NULL);
+			free(all);
 		}
 		conn_endpoint_free(&ep);
 	}

@@ -1,17 +1,23 @@
 /*
  * replay.c -- runs a fuzz target under `make check` without libFuzzer: every seed, then seeded
  * mutations of the seeds (bit flips, byte sets, truncations, extensions, splices) and random
- * byte strings. Deterministic (fixed seed, bounded count) so a failure reproduces; prints TAP.
- * Environment: FUZZ_ITERATIONS (default 20000); FUZZ_WRITE_SEEDS=DIR writes the seeds as files
- * into DIR and exits (to seed a libFuzzer corpus, tests/fuzz/run-libfuzzer.sh).
+ * byte strings, then every file of the committed corpus tests/fuzz/corpus/NAME. Deterministic
+ * (fixed seed, bounded count) so a failure reproduces; prints TAP. Environment: FUZZ_ITERATIONS
+ * (default FUZZ_REPLAY_ITERATIONS: 20000, or the target's own -DFUZZ_REPLAY_ITERATIONS=N when each
+ * input is costly); FUZZ_WRITE_SEEDS=DIR writes the seeds as files into DIR and exits (to seed a
+ * libFuzzer corpus, tests/fuzz/run-libfuzzer.sh).
  */
 #include "fuzz.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAXLEN 65536
+#ifndef FUZZ_REPLAY_ITERATIONS
+#define FUZZ_REPLAY_ITERATIONS 20000
+#endif
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 
@@ -21,6 +27,38 @@ static uint64_t next(void)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
+}
+
+/* Every file of the committed corpus, $top_srcdir/tests/fuzz/corpus/NAME (the inputs fuzzing
+ * found interesting, and every input that ever crashed a target: a regression test each); the
+ * count. */
+static unsigned replay_corpus(uint8_t *buf)
+{
+	const char *top = getenv("top_srcdir");
+	char dir[4096], path[8192];
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", top ? top : ".", FUZZ_NAME);
+	if (!(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		FILE *f;
+		size_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (!(f = fopen(path, "rb")))
+			continue;
+		len = fread(buf, 1, MAXLEN, f);
+		fclose(f);
+		LLVMFuzzerTestOneInput(buf, len);
+		n++;
+	}
+	closedir(d);
+	return n;
 }
 
 static size_t mutate(uint8_t *buf, size_t len, const uint8_t *other, size_t olen)
@@ -77,7 +115,7 @@ int main(void)
 	static uint8_t buf[MAXLEN];
 	size_t seedlen[64];
 	unsigned nseeds = 0;
-	unsigned long iterations = 20000;
+	unsigned long iterations = FUZZ_REPLAY_ITERATIONS;
 	const char *env = getenv("FUZZ_ITERATIONS");
 
 	if (env)
@@ -100,7 +138,7 @@ int main(void)
 		return 0;
 	}
 
-	printf("1..3\n");
+	printf("1..4\n");
 	for (unsigned i = 0; i < nseeds; i++)
 		LLVMFuzzerTestOneInput(seeds[i], seedlen[i]);
 	printf("ok 1 - %s: %u seeds\n", FUZZ_NAME, nseeds);
@@ -122,5 +160,6 @@ int main(void)
 		LLVMFuzzerTestOneInput(buf, len);
 	}
 	printf("ok 3 - %s: %lu random inputs\n", FUZZ_NAME, iterations / 4);
+	printf("ok 4 - %s: %u inputs of the committed corpus\n", FUZZ_NAME, replay_corpus(buf));
 	return 0;
 }
