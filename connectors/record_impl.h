@@ -116,6 +116,16 @@ int conn_json_number(const char *s, size_t len, double *out);
  * replaced by a marked string, its length in *outlen, and returns 0; 1 when there is nothing to
  * rewrite (the text is used as it is); -2 when memory is short. */
 int conn_nonfinite_rewrite(const char *buf, size_t len, char **out, size_t *cap, size_t *outlen);
+/* The longest text a walker is handed for a message of at most max_message bytes: the rewrite
+ * makes a message of len bytes up to len * 4 + 16 long, when that is at most CONN_MESSAGE_MAX. */
+static inline size_t conn_nonfinite_max_text(size_t max_message)
+{
+	size_t grown = max_message * 4 + 16;
+
+	if (grown > CONN_MESSAGE_MAX)
+		grown = CONN_MESSAGE_MAX;
+	return grown > max_message ? grown : max_message;
+}
 /* 1 with *num (NaN, +inf, -inf) when the unescaped string s[0..len) is a mark, else 0. */
 int conn_nonfinite_mark(const char *s, size_t len, double *num);
 

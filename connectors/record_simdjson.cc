@@ -25,7 +25,7 @@
  *     handed to the exact validator, which answers NOT_OBJECT, TOO_DEEP or BAD_JSON.
  *
  * Memory. The message is copied into a buffer with SIMDJSON_PADDING zeroed bytes after it; that
- * buffer, the parser's capacity and the key sets grow geometrically up to what max_message
+ * buffer, the parser's capacity and the key sets grow geometrically up to what the longest text
  * needs and are reused. The record's strings point into the parser's string buffer, valid until
  * the next iterate(), i.e. the next walk.
  */
@@ -135,17 +135,17 @@ enum walk_status {
 
 /* The walker's state: one per decoder. */
 struct conn_simdjson {
-	od::parser parser;  /* its capacity grows up to max_message */
-	char *buf;	    /* padded copy of the message: cap + SIMDJSON_PADDING bytes */
-	size_t cap;	    /* message bytes buf can hold */
-	size_t max_message; /* limits.max_message */
-	size_t max_depth;   /* limits.max_depth */
-	key_set top;	    /* keys of the top object */
-	key_set feat;	    /* keys of "features" */
-	bool dup;	    /* a repeated key was seen in this message */
-	bool escapes;	    /* the message holds a backslash */
-	const char *end;    /* the end of the message in buf */
-	conn_raw scratch;   /* where values of unknown keys are read to */
+	od::parser parser; /* its capacity grows up to max_text */
+	char *buf;	   /* padded copy of the message: cap + SIMDJSON_PADDING bytes */
+	size_t cap;	   /* message bytes buf can hold */
+	size_t max_text;   /* the longest text a walk sees (conn_nonfinite_max_text) */
+	size_t max_depth;  /* limits.max_depth */
+	key_set top;	   /* keys of the top object */
+	key_set feat;	   /* keys of "features" */
+	bool dup;	   /* a repeated key was seen in this message */
+	bool escapes;	   /* the message holds a backslash */
+	const char *end;   /* the end of the message in buf */
+	conn_raw scratch;  /* where values of unknown keys are read to */
 
 	explicit conn_simdjson(size_t max) noexcept : parser(max)
 	{
@@ -404,8 +404,8 @@ int reserve(conn_simdjson *s, size_t len)
 
 	while (cap < len)
 		cap *= 2;
-	if (cap > s->max_message && len <= s->max_message) /* record.c checks len first; a */
-		cap = s->max_message; /* rewritten text (non-finite literals) may be longer */
+	if (cap > s->max_text && len <= s->max_text) /* record.c checks len first; a */
+		cap = s->max_text; /* rewritten text (non-finite literals) may be longer */
 	if (cap != s->cap) {
 		char *b = static_cast<char *>(realloc(s->buf, cap + simdjson::SIMDJSON_PADDING));
 
@@ -426,14 +426,18 @@ int reserve(conn_simdjson *s, size_t len)
 /* record_impl.h. No allocation beyond the state itself until the first message. */
 extern "C" struct conn_simdjson *conn_simdjson_new(const struct conn_limits *l)
 {
-	conn_simdjson *s = new (std::nothrow) conn_simdjson(l->max_message);
+	/* the parser's largest capacity: the longest text a walk sees, a rewrite of non-finite
+	 * literals included (with max_message alone, a message with them near max_message was
+	 * refused too_large where jansson, rightly, judged its JSON) */
+	conn_simdjson *s =
+	    new (std::nothrow) conn_simdjson(conn_nonfinite_max_text(l->max_message));
 	struct timespec ts;
 
 	if (!s)
 		return nullptr;
 	s->buf = nullptr;
 	s->cap = 0;
-	s->max_message = l->max_message;
+	s->max_text = conn_nonfinite_max_text(l->max_message);
 	s->max_depth = l->max_depth;
 	s->top = key_set{};
 	s->feat = key_set{};
