@@ -65,6 +65,14 @@ AGENT_UNIT_TESTS = \
 	tests/unit/agent/test_admin
 
 UNIT_TESTS = $(STATS_UNIT_TESTS) $(CONN_UNIT_TESTS) $(AGENT_UNIT_TESTS)
+# `make check-valgrind` (./dev valgrind, CI): the unit tests again under valgrind memcheck, in a
+# log of their own; any error or definitely lost block fails the test (exit 99)
+VALGRIND_CMD = valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite --track-fds=no
+check-valgrind: $(UNIT_TESTS)
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS)" LOG_COMPILER="$(VALGRIND_CMD)" \
+		TEST_SUITE_LOG=test-suite-valgrind.log
+.PHONY: check-valgrind
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 

@@ -1850,14 +1850,15 @@ static void suite_ckpt_races(void **state)
 			snprintf(inst, sizeof inst, "i%d", i);
 			rc = conn_store_lock(s, "race", "window/1", inst, 30000);
 			for (int r = 0; r < ROUNDS; r++) {
+				/* the names first: the items below take their lengths */
+				int bl = snprintf(blob, sizeof blob, "%d/%d", i, r);
 				const struct conn_ckpt_offset off = { stream, r, r, r };
 				const struct conn_ckpt_item p[] = { { "shared", 6, blob,
-								      strlen(blob) } };
+								      (size_t)bl } };
 				const struct conn_ckpt_item st[] = { { inst, strlen(inst), blob,
-								       strlen(blob) } };
+								       (size_t)bl } };
 
 				snprintf(stream, sizeof stream, "t/%d", i);
-				snprintf(blob, sizeof blob, "%d/%d", i, r);
 				bad |= conn_store_ckpt_commit(s, "race",
 							      &(struct conn_ckpt){ inst, &off, 1, p,
 										   1, NULL, 0, st,
