@@ -100,6 +100,13 @@ TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/churn.sh
 $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 
+# ---- the fault matrix (issue 12, doc/reliability.md): one scenario per script, on
+# tests/integration/lib.sh ----
+FAULT_TESTS = tests/faults/redis-at-start.test
+TESTS += $(FAULT_TESTS)
+EXTRA_DIST += $(FAULT_TESTS)
+$(FAULT_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
+
 # ---- fuzz targets: every parser has one. `make check` replays the committed corpus plus
 # seeded random and mutated inputs through each (tests/fuzz/replay.c); `make fuzz` builds them
 # with libFuzzer (clang) for real fuzzing. ----
