@@ -503,14 +503,11 @@ static void hello(struct agent_engine *e, int part)
 	agent_engine_feed(e, &m, agent_time_now_ms());
 }
 
-static void two_agents(struct fx *x, int64_t lock_ttl_ms)
+/* A (partitions 0 and 1) and B (partition 2) announce their partitions and take every record,
+ * ticking and committing in turns, then one more record per partition past the last window's
+ * end (and its grace). */
+static void two_agents_feed(struct agent_engine *a, struct agent_engine *b)
 {
-	struct agent_engine *a = engine(x, "A"), *b = engine(x, "B");
-
-	if (lock_ttl_ms) {
-		agent_engine_checkpoint_lock_ttl(a, lock_ttl_ms);
-		agent_engine_checkpoint_lock_ttl(b, lock_ttl_ms);
-	}
 	hello(a, 0);
 	hello(a, 1);
 	hello(b, 2);
@@ -543,6 +540,17 @@ static void two_agents(struct fx *x, int64_t lock_ttl_ms)
 			agent_engine_feed(p == 2 ? b : a, &m, agent_time_now_ms());
 		}
 	}
+}
+
+static void two_agents(struct fx *x, int64_t lock_ttl_ms)
+{
+	struct agent_engine *a = engine(x, "A"), *b = engine(x, "B");
+
+	if (lock_ttl_ms) {
+		agent_engine_checkpoint_lock_ttl(a, lock_ttl_ms);
+		agent_engine_checkpoint_lock_ttl(b, lock_ttl_ms);
+	}
+	two_agents_feed(a, b);
 	for (int k = 0; k < 4; k++) {
 		agent_engine_tick(a);
 		agent_engine_tick(b);
@@ -581,8 +589,6 @@ static int census(void *arg, agent_census_each_fn each, void *earg)
 static void two_agents_census(struct fx *x, int ncensus, double wait_s)
 {
 	struct agent_engine *a, *b;
-	char line[128];
-	int n;
 
 	x->ncensus = ncensus;
 	x->c.coverage_wait_s = wait_s;
@@ -590,32 +596,7 @@ static void two_agents_census(struct fx *x, int ncensus, double wait_s)
 	b = engine(x, "B");
 	agent_engine_census(a, census, x);
 	agent_engine_census(b, census, x);
-	hello(a, 0);
-	hello(a, 1);
-	hello(b, 2);
-	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
-	assert_int_equal(agent_engine_checkpoint(b, 1), 0);
-	for (int i = 0; i < NREC; i += 30) {
-		for (int j = i; j < i + 30 && j < NREC; j++)
-			feed(j % NPART == 2 ? b : a, j);
-		agent_engine_tick(a);
-		agent_engine_tick(b);
-		agent_engine_checkpoint(a, 1);
-		agent_engine_checkpoint(b, 1);
-	}
-	n = snprintf(line, sizeof line, "{\"model\":\"m\",\"version\":\"v2\",\"ts\":%lld}",
-		     (long long)(T0 + NWINDOWS * WINDOW_MS + 10000));
-	for (int p = 0; p < NPART; p++) {
-		struct conn_msg m = { .data = line,
-				      .len = (size_t)n,
-				      .ts_ms = -1,
-				      .offset = NREC / NPART + 1,
-				      .stream = (uint32_t)p + 1,
-				      .topic = "t",
-				      .partition = p };
-
-		agent_engine_feed(p == 2 ? b : a, &m, agent_time_now_ms());
-	}
+	two_agents_feed(a, b);
 	for (int k = 0; k < 500 && x->decided[NWINDOWS - 1] == 0; k++) {
 		agent_engine_tick(a);
 		agent_engine_tick(b);
