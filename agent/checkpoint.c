@@ -50,7 +50,7 @@ struct ck_ref {
 	const void *at;
 	uint64_t committed;   /* windows: the change counter last committed */
 	int flag;	      /* windows: remote; pairs: the state changed since the last commit */
-	int64_t wait_from;    /* windows: wall ms it began to wait for partitions (0: not) */
+	int64_t wait_from;    /* windows: monotonic ms it began to wait for partitions (0: not) */
 	uint64_t committed_n; /* windows: its record count last committed */
 	uint8_t *snap;	      /* windows: the partial last committed (agent_ckpt_rewind), or NULL */
 	size_t snaplen;
@@ -66,8 +66,8 @@ struct agent_ckpt {
 	char *scope, *instance;
 	int64_t interval_ms;
 	int64_t lock_ttl_ms;	      /* how long a window's lock is held (LOCK_TTL_MS) */
-	int64_t last_commit;	      /* wall ms of the last commit attempt */
-	int64_t failing_since;	      /* wall ms of the first failed commit since the last
+	int64_t last_commit;	      /* monotonic ms of the last commit attempt */
+	int64_t failing_since;	      /* monotonic ms of the first failed commit since the last
 				       * success (INT64_MIN: none) */
 	struct conn_ckpt_item *drops; /* window keys decided since the last commit (keys owned) */
 	char **unlocks; /* with each drop: the window's lock, released once committed */
@@ -388,7 +388,7 @@ int agent_ckpt_restore(struct agent_ckpt *ck, char *err, size_t errlen)
 		snprintf(err, errlen, "restoring checkpoints: %s", conn_store_error(st));
 		return -1;
 	}
-	ck->last_commit = agent_time_now_ms();
+	ck->last_commit = agent_time_mono_ms();
 	return 0;
 }
 
@@ -715,7 +715,7 @@ int agent_ckpt_commit(struct agent_ckpt *ck, int force)
 	uint64_t t0;
 	int rc = -1;
 
-	now = agent_time_now_ms();
+	now = agent_time_mono_ms();
 	if (!force && now - ck->last_commit < ck->interval_ms)
 		return 0;
 	ck->last_commit = now;
@@ -915,11 +915,11 @@ static int judge(struct agent_ckpt *ck, int64_t need, int64_t now, struct agent_
 static int wait_coverage(struct agent_ckpt *ck, const struct agent_pair *p,
 			 const struct agent_window *w, struct agent_coverage *cov)
 {
-	int64_t now = agent_time_now_ms();
+	int64_t now = agent_time_mono_ms(); /* the wait; the stored marks are on the wall clock */
 	struct ck_ref *r;
 	char s[AGENT_TIME_LEN];
 
-	judge(ck, w->end_ms + ck->env.grace_ms, now, cov);
+	judge(ck, w->end_ms + ck->env.grace_ms, agent_time_now_ms(), cov);
 	if (agent_coverage_complete(cov))
 		return 0;
 	if (!(r = ref_get(&ck->windows, w)))

@@ -97,7 +97,7 @@ void agent_ckpt_committed_offsets(struct agent_ckpt *ck, agent_offset_fn fn, voi
  * the offset to read it again from. Returns the windows rewound. */
 size_t agent_ckpt_rewind(struct agent_ckpt *ck, agent_rewind_fn fn, void *arg);
 
-/* How long (ms, at wall time now) commits have been failing: 0 after a success. */
+/* How long (ms, at monotonic time now) commits have been failing: 0 after a success. */
 int64_t agent_ckpt_failing_ms(const struct agent_ckpt *ck, int64_t now);
 
 #endif

@@ -216,7 +216,7 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 	struct agent_traffic t;
 	struct conn_msg msgs[512];
 	uint64_t produced = 0;
-	int64_t wall0 = agent_time_now_ms();
+	int64_t wall0 = agent_time_mono_ms(); /* the run's pace, on the monotonic clock */
 
 	if (parse(argc, argv, &duration, &windows, &keep) < 0) {
 		fprintf(err, "usage: driftd demo [--duration SECONDS] [--windows N] [--keep]\n");
@@ -268,7 +268,7 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 	agent_traffic_init(&t, 11, "fraud", "v2.4.0");
 	for (int w = 0; w < windows; w++) {
 		int64_t deadline = wall0 + (int64_t)(duration * 1000.0 * (w + 1) / windows);
-		int64_t give_up = agent_time_now_ms() + 15000;
+		int64_t give_up = agent_time_mono_ms() + 15000;
 
 		if (w == d.degraded_from) {
 			t.drift_shift = 1.0;
@@ -295,7 +295,7 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 			int n = conn_source_next(src, msgs, 512);
 			int64_t now = agent_time_now_ms();
 
-			if (n < 0 || now > give_up) {
+			if (n < 0 || agent_time_mono_ms() > give_up) {
 				fprintf(err, "driftd demo: consuming stalled: %s\n",
 					n < 0 ? conn_source_error(src) : "timeout");
 				goto out;
@@ -304,7 +304,7 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 				agent_engine_feed(e, &msgs[i], now);
 			agent_engine_tick(e);
 		}
-		sleep_ms(deadline - agent_time_now_ms());
+		sleep_ms(deadline - agent_time_mono_ms());
 	}
 	agent_engine_finish(e);
 	if (!d.event) {
@@ -325,7 +325,7 @@ int agent_demo_main(int argc, char **argv, FILE *out, FILE *err)
 		json_decref(j);
 	}
 	fprintf(out, "\n%" PRIu64 " records in %.1f s. Try: driftctl --store %s history fraud\n",
-		produced, (double)(agent_time_now_ms() - wall0) / 1000.0, store);
+		produced, (double)(agent_time_mono_ms() - wall0) / 1000.0, store);
 	rc = 0;
 out:
 	agent_engine_free(e);

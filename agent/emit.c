@@ -136,7 +136,7 @@ size_t agent_emit_pending(const struct agent_emitter *em)
 
 static int64_t now_ms(void)
 {
-	return agent_time_now_ms();
+	return agent_time_mono_ms(); /* its times are all durations: leases, retries, waits */
 }
 
 /* ---- the latch and hold in memory ---- */

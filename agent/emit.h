@@ -54,7 +54,8 @@ enum agent_emit {
 enum agent_emit agent_emit(struct agent_emitter *em, const char *model, const char *version,
 			   const struct agent_event *ev);
 /* Outcomes, claims and sends still to do, lock renewals, latches to write back, and every
- * AGENT_OUTBOX_ADOPT_MS the store's pending list. Never blocks on the sink. */
+ * AGENT_OUTBOX_ADOPT_MS the store's pending list, at now_ms on the monotonic clock
+ * (agent_time_mono_ms). Never blocks on the sink. */
 void agent_emit_tick(struct agent_emitter *em, int64_t now_ms);
 /* Ticks until the outbox in memory is empty or timeout_ms passed (waiting on the sink between
  * ticks); the events left (still pending in the store when they were claimed). */

@@ -40,6 +40,7 @@ struct agent_engine {
 	struct agent_late_labels *ll; /* NULL: no labels topic */
 	int64_t grace_ms, cooldown_ms;
 	int64_t last_wall; /* the latest receive time: records added directly are heard then */
+	int64_t last_mono; /* last_wall on the monotonic clock: when streams were last heard */
 	struct agent_counters k;
 	agent_window_fn fn;
 	void *fn_arg;
@@ -419,7 +420,7 @@ enum agent_alert_result agent_engine_alert(struct agent_engine *e, const struct 
 void agent_engine_tick(struct agent_engine *e)
 {
 	uint64_t closed = e->k.windows + e->k.windows_skipped;
-	int64_t now = agent_time_now_ms(), wm;
+	int64_t now = agent_time_mono_ms(), wm; /* durations only: a wall-clock step is none */
 
 	agent_emit_tick(e->em, now);
 	if (e->ll)
@@ -464,7 +465,7 @@ size_t agent_engine_store_lost(const struct agent_engine *e)
 
 int64_t agent_engine_checkpoint_failing_ms(const struct agent_engine *e)
 {
-	return e->ck ? agent_ckpt_failing_ms(e->ck, agent_time_now_ms()) : 0;
+	return e->ck ? agent_ckpt_failing_ms(e->ck, agent_time_mono_ms()) : 0;
 }
 
 size_t agent_engine_drain(struct agent_engine *e, int timeout_ms)
@@ -562,8 +563,9 @@ static void add_record_at(struct agent_engine *e, const struct conn_record *r, i
 	agent_window_add(w, r, e->c->accuracy_threshold);
 	p->last_wall = now;
 	e->k.accepted++;
-	if (mark)
-		agent_watermark_mark(e->wm, stream, ts, now);
+	if (mark) /* stream heard at last_mono: its silence is measured on the monotonic clock */
+		agent_watermark_mark(e->wm, stream, ts,
+				     now == e->last_wall ? e->last_mono : agent_time_mono_at(now));
 }
 
 void agent_engine_add(struct agent_engine *e, const struct conn_record *r, int64_t ts)
@@ -667,26 +669,29 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 		agent_watermark_at_end(e->wm, m->stream);
 		return;
 	}
+	if (now_ms != e->last_wall) { /* a batch shares its receive time: one clock read each */
+		e->last_wall = now_ms;
+		e->last_mono = agent_time_mono_at(now_ms);
+	}
 	if (m->hello) {
 		if (m->topic)
 			agent_log(AGENT_LOG_INFO, "source", "assigned %s/%d", m->topic,
 				  (int)m->partition);
 		if (labels) {
-			agent_watermark_labels(e->wm, m->stream, e->last_wall);
+			agent_watermark_labels(e->wm, m->stream, e->last_mono);
 		} else {
-			agent_watermark_hello(e->wm, m->stream, now_ms);
+			agent_watermark_hello(e->wm, m->stream, e->last_mono);
 			agent_pairs_set_horizon(e->pairs, INT64_MIN); /* it holds time back */
 			if (e->ck && m->topic)
 				agent_ckpt_hello(e->ck, m);
 		}
 		return;
 	}
-	e->last_wall = now_ms;
 	if (labels) {
 		if (e->ck)
 			agent_ckpt_note_offset(e->ck, m);
-		agent_watermark_labels(e->wm, m->stream, now_ms);
-		why = agent_late_labels_message(e->ll, m, now_ms);
+		agent_watermark_labels(e->wm, m->stream, e->last_mono);
+		why = agent_late_labels_message(e->ll, m, e->last_mono);
 		if (why != CONN_REJECT_NONE && e->reject_fn)
 			e->reject_fn(e->reject_arg, m, conn_reject_name(why));
 		return;
@@ -730,7 +735,7 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 		add_record(e, &r, ts, m->stream, now_ms, m);
 	}
 	if (e->ll && e->k.accepted != accepted)
-		agent_late_labels_remember(e->ll, &r, ts, now_ms);
+		agent_late_labels_remember(e->ll, &r, ts, e->last_mono);
 }
 
 /* ---- checkpoints (checkpoint.h) ---- */

@@ -30,6 +30,8 @@ void agent_late_labels_free(struct agent_late_labels *ll);
 
 /* Whether m is a message of the labels topic. */
 int agent_late_labels_owns(const struct agent_late_labels *ll, const struct conn_msg *m);
+/* now_ms below: the receive time on the monotonic clock (agent_time_mono_ms), which the TTL
+ * runs on. */
 /* Decodes label message m and scores it when it joins its prediction (received at now_ms).
  * Returns CONN_REJECT_NONE, or why m was rejected (counted). */
 enum conn_reject agent_late_labels_message(struct agent_late_labels *ll, const struct conn_msg *m,

@@ -90,10 +90,11 @@ static int64_t pace_gap(int64_t gap_ms, const struct agent_config *c)
 	return gap_ms < 0 ? 0 : gap_ms > cap ? cap : gap_ms;
 }
 
+/* Sleeps until target_ms on the monotonic clock (or a stop). */
 static void sleep_until(int64_t target_ms)
 {
 	while (!stop_requested) {
-		int64_t left = target_ms - agent_time_now_ms();
+		int64_t left = target_ms - agent_time_mono_ms();
 		struct timespec ts;
 
 		if (left <= 0)
@@ -478,7 +479,7 @@ int agent_run_observed(const struct agent_config *c, agent_window_fn fn, void *a
 			if (c->replay_speed > 0 && agent_engine_watermark(e, &ts) == 0) {
 				if (!paced) {
 					paced = 1;
-					wall0 = (double)agent_time_now_ms();
+					wall0 = (double)agent_time_mono_ms();
 					ts0 = ts;
 				}
 				wall0 += (double)pace_gap(ts - ts0, c) / c->replay_speed;

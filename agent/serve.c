@@ -14,6 +14,7 @@
 #include "agent/metrics_snapshot.h"
 #include "agent/timefmt.h"
 #include "connectors/alertmanager.h"
+#include "connectors/clock.h"
 #include "connectors/endpoint.h"
 #include "connectors/http.h"
 #include "connectors/kafka.h"
@@ -52,7 +53,7 @@ struct agent_serve {
 	int brokers_up; /* conn_source_kafka_up: -1 not known yet */
 	double start_s;
 	/* liveness: the loop's heartbeat (agent_serve_publish), watched by its own thread */
-	_Atomic int64_t beat; /* wall ms of the loop's last call */
+	_Atomic int64_t beat; /* monotonic ms of the loop's last call */
 	int64_t liveness_ms;
 	pthread_t watchdog;
 	int watchdog_on;
@@ -76,7 +77,7 @@ static void *watch(void *arg)
 
 	pthread_mutex_lock(&s->live_mu);
 	while (!s->stop) {
-		int64_t silent = agent_time_now_ms() - atomic_load(&s->beat);
+		int64_t silent = agent_time_mono_ms() - atomic_load(&s->beat);
 
 		if (!s->stalled && silent > s->liveness_ms) {
 			char body[96];
@@ -91,12 +92,7 @@ static void *watch(void *arg)
 				  "not alive: the loop has not run for %lld s (/healthz 503)",
 				  (long long)(silent / 1000));
 		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 250 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = conn_clock_deadline(250);
 		pthread_cond_timedwait(&s->live_cv, &s->live_mu, &until);
 	}
 	pthread_mutex_unlock(&s->live_mu);
@@ -106,7 +102,7 @@ static void *watch(void *arg)
 /* The loop calls in: its heartbeat, and /healthz alive again after a stall. */
 static void heartbeat(struct agent_serve *s)
 {
-	atomic_store(&s->beat, agent_time_now_ms());
+	atomic_store(&s->beat, agent_time_mono_ms());
 	pthread_mutex_lock(&s->live_mu);
 	if (s->stalled) {
 		s->stalled = 0;
@@ -191,8 +187,10 @@ struct agent_serve *agent_serve_start(const struct agent_config *c, char *err, s
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->live_mu, NULL);
-	pthread_cond_init(&s->live_cv, NULL);
-	atomic_init(&s->beat, agent_time_now_ms());
+	/* the watchdog's sleeps and the loop's silence on the monotonic clock: a step of the
+	 * wall clock neither fakes a stall nor hides one */
+	conn_clock_cond_init(&s->live_cv);
+	atomic_init(&s->beat, agent_time_mono_ms());
 	s->liveness_ms = (int64_t)(c->liveness_timeout_s * 1000.0);
 	s->ready = -1;
 	s->ready_without_partitions = c->ready_without_partitions;
@@ -335,7 +333,7 @@ static void publish_ready(struct agent_serve *s, int kafka_source)
 void agent_serve_publish(struct agent_serve *s, struct agent_engine *e, struct conn_store *store,
 			 struct conn_source *src, int force)
 {
-	int64_t now = agent_time_now_ms();
+	int64_t now = agent_time_mono_ms();
 	struct agent_serve_stats st;
 	char *page;
 	size_t len;

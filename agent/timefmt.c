@@ -1,7 +1,8 @@
 /*
- * timefmt.c -- RFC 3339 UTC formatting and the wall clock (see timefmt.h).
+ * timefmt.c -- RFC 3339 UTC formatting, the wall clock and the monotonic clock (see timefmt.h).
  */
 #include "agent/timefmt.h"
+#include "connectors/clock.h"
 
 #include <time.h>
 
@@ -16,4 +17,14 @@ int64_t agent_time_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+int64_t agent_time_mono_ms(void)
+{
+	return conn_clock_mono_ms();
+}
+
+int64_t agent_time_mono_at(int64_t wall)
+{
+	return agent_time_mono_ms() - (agent_time_now_ms() - wall);
 }

@@ -23,6 +23,7 @@
  * so the watchdog never touches a descriptor that was reused.
  */
 #include "connectors/http.h"
+#include "connectors/clock.h"
 #include "connectors/text.h"
 
 #include <arpa/inet.h>
@@ -674,12 +675,7 @@ static void *watchdog(void *arg)
 		size_t ncut = 0;
 		double now;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += WATCH_PERIOD_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = conn_clock_deadline(WATCH_PERIOD_MS);
 		pthread_cond_timedwait(&h->watch_cond, &h->watch_lock, &ts);
 		now = mono();
 		for (struct track *t = h->tracks; t && !h->stop; t = t->next) {
@@ -783,7 +779,6 @@ void conn_http_conf_default(struct conn_http_conf *c)
 struct conn_http *conn_http_new(const struct conn_http_conf *c, char *errbuf, size_t errlen)
 {
 	struct conn_http *h;
-	pthread_condattr_t ca;
 
 	if (!c->listen || strlen(c->listen) >= sizeof h->listen_buf) {
 		snprintf(errbuf, errlen, "listen address missing or too long");
@@ -813,10 +808,7 @@ struct conn_http *conn_http_new(const struct conn_http_conf *c, char *errbuf, si
 	}
 	pthread_mutex_init(&h->snap_lock, NULL);
 	pthread_mutex_init(&h->watch_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->watch_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	conn_clock_cond_init(&h->watch_cond);
 	return h;
 }
 

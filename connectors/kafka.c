@@ -2,6 +2,7 @@
  * kafka.c -- the librdkafka consumer source, producer, Kafka sink and mock cluster of kafka.h.
  */
 #include "connectors/io_impl.h"
+#include "connectors/clock.h"
 #include "connectors/kafka.h"
 #include "connectors/kafka_census.h"
 
@@ -160,6 +161,12 @@ struct kafka_source {
 	struct kafka_census *census; /* every partition of the topics (with a group), or NULL */
 	rd_kafka_topic_partition_list_t *seeks; /* to do before the next poll, or NULL */
 	int deferred; /* held messages not handed out yet (announcements went first) */
+	/* the rebalance callback runs in the thread that polls, or in close_bounded's closer; once
+	 * a close is abandoned (it outlived CLOSE_TIMEOUT_S) the callback must no longer reach the
+	 * hooks, whose engine the caller frees next: it holds cb_mu throughout, and finds
+	 * abandoned set */
+	pthread_mutex_t cb_mu;
+	int abandoned;
 };
 
 static void release(struct kafka_source *s)
@@ -397,14 +404,13 @@ static int close_bounded(rd_kafka_t *rk)
 	}
 	c->rk = rk;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	conn_clock_cond_init(&c->cv);
 	if (pthread_create(&t, NULL, close_consumer, c) != 0) {
 		closer_free(c);
 		rd_kafka_consumer_close(rk);
 		return 0;
 	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += CLOSE_TIMEOUT_S;
+	until = conn_clock_deadline(CLOSE_TIMEOUT_S * 1000);
 	pthread_mutex_lock(&c->mu);
 	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
 		;
@@ -430,12 +436,17 @@ static int kafka_close(struct conn_source *base)
 	if (s->seeks)
 		rd_kafka_topic_partition_list_destroy(s->seeks);
 	s->seeks = NULL;
-	if (s->rk) {
-		if (close_bounded(s->rk) == 0)
-			rd_kafka_destroy(s->rk);
-		else /* still inside librdkafka: not destroyed, the process is ending */
-			rc = -1;
+	if (s->rk && close_bounded(s->rk) < 0) {
+		/* still inside librdkafka: the consumer is not destroyed, nor s (its callbacks'
+		 * opaque), the process is ending; a callback running now finishes first */
+		pthread_mutex_lock(&s->cb_mu);
+		s->abandoned = 1;
+		pthread_mutex_unlock(&s->cb_mu);
+		return -1;
 	}
+	if (s->rk)
+		rd_kafka_destroy(s->rk);
+	pthread_mutex_destroy(&s->cb_mu);
 	free(s->topics);
 	ids_free(&s->ids);
 	free(s);
@@ -639,7 +650,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	struct kafka_source *s = opaque;
 	int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
 
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+	rd_kafka_error_t *e = NULL;
+
+	pthread_mutex_lock(&s->cb_mu);
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !s->abandoned) {
 		note_assigned(s, parts);
 		for (int i = 0; s->hooks.resume && i < parts->cnt; i++) {
 			int64_t next;
@@ -648,26 +662,21 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 					    parts->elems[i].partition, &next) == 0)
 				parts->elems[i].offset = next;
 		}
-		if (coop) {
-			rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
-
-			if (e)
-				rd_kafka_error_destroy(e);
-		} else {
+		if (coop)
+			e = rd_kafka_incremental_assign(rk, parts);
+		else
 			rd_kafka_assign(rk, parts);
-		}
-	} else if (coop) {
-		rd_kafka_error_t *e;
-
-		revoke(s, parts);
-		e = rd_kafka_incremental_unassign(rk, parts);
-
-		if (e)
-			rd_kafka_error_destroy(e);
-	} else {
-		revoke(s, parts);
-		rd_kafka_assign(rk, NULL);
+	} else if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		if (!s->abandoned) /* else the caller has gone on (kafka_close): only give up */
+			revoke(s, parts);
+		if (coop)
+			e = rd_kafka_incremental_unassign(rk, parts);
+		else
+			rd_kafka_assign(rk, NULL);
 	}
+	if (e)
+		rd_kafka_error_destroy(e);
+	pthread_mutex_unlock(&s->cb_mu);
 }
 
 /* Adds every partition of topic, from the beginning, to tl (metadata within 10 s). */
@@ -742,6 +751,7 @@ struct conn_source *conn_source_open_kafka(const char *topics, const char *broke
 	s->base.ops = &kafka_source_ops;
 	s->poll_ms = poll_ms;
 	s->max_message = max_message;
+	pthread_mutex_init(&s->cb_mu, NULL);
 	conf = make_conf(props, ours, 1, errbuf, errlen);
 	if (!conf)
 		goto error;
@@ -1070,4 +1080,128 @@ int conn_kafka_mock_topic(struct conn_kafka_mock *m, const char *topic, int part
 		return -1;
 	}
 	return 0;
+}
+
+/* The brokers the mock cluster has (ids 1..n): n, from its bootstrap list. */
+static int mock_brokers(const struct conn_kafka_mock *m)
+{
+	const char *b = rd_kafka_mock_cluster_bootstraps(m->mcluster);
+	int n = 1;
+
+	for (; *b; b++)
+		n += *b == ',';
+	return n;
+}
+
+int conn_kafka_mock_broker_up(struct conn_kafka_mock *m, int broker, int up, char *errbuf,
+			      size_t errlen)
+{
+	int n = mock_brokers(m);
+
+	if (broker != -1 && (broker < 1 || broker > n)) {
+		snprintf(errbuf, errlen, "no broker %d (1..%d)", broker, n);
+		return -1;
+	}
+	for (int id = broker == -1 ? 1 : broker; id <= (broker == -1 ? n : broker); id++) {
+		rd_kafka_resp_err_t e = up ? rd_kafka_mock_broker_set_up(m->mcluster, id)
+					   : rd_kafka_mock_broker_set_down(m->mcluster, id);
+
+		if (e) {
+			snprintf(errbuf, errlen, "broker %d: %s", id, rd_kafka_err2str(e));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int conn_kafka_mock_broker_rtt(struct conn_kafka_mock *m, int broker, int rtt_ms, char *errbuf,
+			       size_t errlen)
+{
+	int n = mock_brokers(m);
+
+	if (broker != -1 && (broker < 1 || broker > n)) {
+		snprintf(errbuf, errlen, "no broker %d (1..%d)", broker, n);
+		return -1;
+	}
+	for (int id = broker == -1 ? 1 : broker; id <= (broker == -1 ? n : broker); id++) {
+		rd_kafka_resp_err_t e = rd_kafka_mock_broker_set_rtt(m->mcluster, id, rtt_ms);
+
+		if (e) {
+			snprintf(errbuf, errlen, "broker %d: %s", id, rd_kafka_err2str(e));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int conn_kafka_mock_request_errors(struct conn_kafka_mock *m, int api, int n, int err, char *errbuf,
+				   size_t errlen)
+{
+	rd_kafka_resp_err_t *errs;
+
+	if (api < 0 || api > 100 || n < 1 || n > 100000) {
+		snprintf(errbuf, errlen, "bad API key %d or count %d", api, n);
+		return -1;
+	}
+	if (!(errs = malloc((size_t)n * sizeof *errs))) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		errs[i] = (rd_kafka_resp_err_t)err;
+	rd_kafka_mock_push_request_errors_array(m->mcluster, (int16_t)api, (size_t)n, errs);
+	free(errs);
+	return 0;
+}
+
+int conn_kafka_mock_broker_errors(struct conn_kafka_mock *m, int broker, int api, int n, int err,
+				  char *errbuf, size_t errlen)
+{
+	if (broker < 1 || broker > mock_brokers(m) || api < 0 || api > 100 || n < 1 || n > 100000) {
+		snprintf(errbuf, errlen, "bad broker %d, API key %d or count %d", broker, api, n);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) { /* one (error, rtt) a call: the stack keeps their order */
+		rd_kafka_resp_err_t e = rd_kafka_mock_broker_push_request_error_rtts(
+		    m->mcluster, broker, (int16_t)api, 1, (rd_kafka_resp_err_t)err, 0);
+
+		if (e) {
+			snprintf(errbuf, errlen, "broker %d: %s", broker, rd_kafka_err2str(e));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int conn_kafka_mock_leader(struct conn_kafka_mock *m, const char *topic, int partition, int broker,
+			   char *errbuf, size_t errlen)
+{
+	rd_kafka_resp_err_t e;
+
+	if (broker < 1 || broker > mock_brokers(m) || partition < 0) {
+		snprintf(errbuf, errlen, "bad broker %d or partition %d", broker, partition);
+		return -1;
+	}
+	e = rd_kafka_mock_partition_set_leader(m->mcluster, topic, partition, broker);
+	if (e) {
+		snprintf(errbuf, errlen, "%s/%d: %s", topic, partition, rd_kafka_err2str(e));
+		return -1;
+	}
+	return 0;
+}
+
+int conn_kafka_error_code(const char *name)
+{
+	const struct rd_kafka_err_desc *d;
+	size_t n;
+	char *end;
+	long v = strtol(name, &end, 10);
+
+	if (*name && !*end)
+		return v >= -200 && v <= 200 ? (int)v : -1;
+	rd_kafka_get_err_descs(&d, &n);
+	for (size_t i = 0; i < n; i++)
+		if (d[i].name && !strcmp(d[i].name, name))
+			return d[i].code;
+	return -1;
 }

@@ -115,5 +115,25 @@ void conn_kafka_mock_free(struct conn_kafka_mock *m);
 const char *conn_kafka_mock_bootstraps(const struct conn_kafka_mock *m);
 int conn_kafka_mock_topic(struct conn_kafka_mock *m, const char *topic, int partitions,
 			  char *errbuf, size_t errlen);
+/* Fault injection (librdkafka's mock API), for `driftd mock-kafka --control`; broker -1: every
+ * broker. 0, or -1 with a message. */
+/* Takes broker down (its connections closed, new ones refused) or up again. */
+int conn_kafka_mock_broker_up(struct conn_kafka_mock *m, int broker, int up, char *errbuf,
+			      size_t errlen);
+/* Delays every response of broker by rtt_ms (0: none). */
+int conn_kafka_mock_broker_rtt(struct conn_kafka_mock *m, int broker, int rtt_ms, char *errbuf,
+			       size_t errlen);
+/* The next n requests of Kafka API key api (0 Produce, 1 Fetch, ...) fail with error err. */
+int conn_kafka_mock_request_errors(struct conn_kafka_mock *m, int api, int n, int err, char *errbuf,
+				   size_t errlen);
+/* The same, for the requests broker (one broker) answers: before the cluster-wide ones. */
+int conn_kafka_mock_broker_errors(struct conn_kafka_mock *m, int broker, int api, int n, int err,
+				  char *errbuf, size_t errlen);
+/* Makes broker the leader of topic's partition. */
+int conn_kafka_mock_leader(struct conn_kafka_mock *m, const char *topic, int partition, int broker,
+			   char *errbuf, size_t errlen);
+/* The code of a Kafka error named as librdkafka names it (NOT_ENOUGH_REPLICAS, the "name" of
+ * rd_kafka_get_err_descs), or of its number; -1 when unknown. */
+int conn_kafka_error_code(const char *name);
 
 #endif

@@ -3,6 +3,7 @@
  * brokers by a thread of its own (kafka_census.h).
  */
 #include "connectors/kafka_census.h"
+#include "connectors/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -121,13 +122,7 @@ static void *census_main(void *arg)
 		struct timespec until;
 
 		round_once(c);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += CONN_KAFKA_CENSUS_MS / 1000;
-		until.tv_nsec += (long)(CONN_KAFKA_CENSUS_MS % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = conn_clock_deadline(CONN_KAFKA_CENSUS_MS);
 		pthread_mutex_lock(&c->mu);
 		while (!c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
 			;
@@ -151,7 +146,7 @@ struct kafka_census *kafka_census_start(rd_kafka_t *rk, const char *topics, size
 	c->len = len;
 	c->rk = rk;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	conn_clock_cond_init(&c->cv);
 	if (pthread_create(&c->thread, NULL, census_main, c) != 0) {
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);

@@ -9,6 +9,7 @@ connectors_libconnectors_a_CXXFLAGS = $(AM_CXXFLAGS) -fno-exceptions $(SIMDJSON_
 connectors_libconnectors_a_SOURCES = \
 	connectors/versions.h connectors/versions.c \
 	connectors/text.h connectors/text.c \
+	connectors/clock.h connectors/clock.c \
 	connectors/endpoint.h connectors/endpoint.c \
 	connectors/buf.h connectors/hash.h \
 	connectors/record.h connectors/record_impl.h connectors/record.c \

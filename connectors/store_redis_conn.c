@@ -27,6 +27,7 @@
  * larger value written by someone else costs at most 64 MiB before it is refused.
  */
 #include "connectors/store_redis_conn.h"
+#include "connectors/clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -85,10 +86,7 @@ const char *conn_redis_key_show(const struct redis_key *k, char *buf, size_t cap
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return conn_clock_mono_ms();
 }
 
 /* hiredis writes with write(2): a server that went away would raise SIGPIPE. The guard blocks

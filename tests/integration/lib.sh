@@ -66,7 +66,10 @@
 #                             `driftd mock-kafka OPTION...` (librdkafka's mock cluster; its
 #                             output: $tmp/mock.out); sets KAFKA_BROKERS from the bootstrap
 #                             line it prints; returns 1 when none came within 5 s;
-#                             MOCK_KAFKA_PID
+#                             MOCK_KAFKA_PID. Its fault-injection FIFO is $tmp/mock.ctl
+#   mock_kafka_ctl CMD...     one `driftd mock-kafka --control` command (broker down|up ID|all,
+#                             broker rtt ID|all MS, errors API N ERROR; agent/mockkafka.h):
+#                             returns 1 unless it answered ok within 5 s
 #   mock_kafka_stop           stop it (SIGTERM), wait; always returns 0
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -293,10 +296,17 @@ MOCK_KAFKA_PID=
 KAFKA_BROKERS=
 
 mock_kafka_start() {
-	spawn MOCK_KAFKA_PID "$D" mock-kafka "$@" >"$tmp/mock.out" 2>&1
+	spawn MOCK_KAFKA_PID "$D" mock-kafka --control "$tmp/mock.ctl" "$@" >"$tmp/mock.out" 2>&1
 	wait_until 5 'grep -q "^bootstrap=" "$tmp/mock.out"' || :
 	KAFKA_BROKERS=$(sed -n 's/^bootstrap=//p' "$tmp/mock.out")
 	[ -n "$KAFKA_BROKERS" ]
+}
+
+mock_kafka_ctl() {
+	_lib_n=$(grep -c "^control: " "$tmp/mock.out" || :)
+	printf '%s\n' "$*" >"$tmp/mock.ctl"
+	wait_until 5 '[ "$(grep -c "^control: " "$tmp/mock.out" || :)" -gt "$_lib_n" ]' || return 1
+	grep "^control: " "$tmp/mock.out" | tail -n 1 | grep -q ": ok$"
 }
 
 mock_kafka_stop() {
