@@ -396,6 +396,19 @@ static int lock(struct agent_emitter *em, struct entry *e, int64_t now)
 	return rc;
 }
 
+/* After e's tries-th send failed: when it is tried again (AGENT_RETRY_MIN_MS doubling up to
+ * AGENT_RETRY_MAX_MS: a topic the broker refuses for good costs a send every 10 s, not every
+ * tick), and whether the failure is logged (the 1st, 2nd, 4th, 8th, ...: every one is counted
+ * in event_errors). */
+static int retry_later(struct entry *e, int64_t now)
+{
+	unsigned k = e->tries > 1 ? e->tries - 1 : 0;
+	int64_t delay = AGENT_RETRY_MIN_MS << (k < 10 ? k : 10);
+
+	e->next_ms = now + (delay < AGENT_RETRY_MAX_MS ? delay : AGENT_RETRY_MAX_MS);
+	return (e->tries & (e->tries - 1)) == 0;
+}
+
 /* Sends READY e (its lock taken first; an event delivered meanwhile by another agent leaves):
  * FLIGHT, or READY again. 1 when e left the outbox. */
 static int send(struct agent_emitter *em, struct entry *e, int64_t now)
@@ -439,13 +452,15 @@ static int send(struct agent_emitter *em, struct entry *e, int64_t now)
 	}
 	em->k->event_errors++;
 	unlock(em, e); /* nothing in flight: another agent may send it meanwhile */
+	if (!retry_later(e, now))
+		return 0;
 	if (e->tries == 1)
 		agent_log(AGENT_LOG_ERR, "events", "%s: %s (kept for retry)", e->a.id,
 			  conn_sink_error(em->sink));
 	else
-		agent_log(AGENT_LOG_WARNING, "events", "%s: retry failed: %s (%zu waiting)",
-			  e->a.id, conn_sink_error(em->sink), em->nq);
-	e->next_ms = now;
+		agent_log(AGENT_LOG_WARNING, "events",
+			  "%s: retry %u failed: %s (%zu waiting; next in %gs)", e->a.id, e->tries,
+			  conn_sink_error(em->sink), em->nq, (double)(e->next_ms - now) / 1000.0);
 	return 0;
 }
 
@@ -464,9 +479,10 @@ static void on_outcome(void *arg, uint64_t token, const char *err)
 		}
 		em->k->event_errors++;
 		unlock(em, e);
-		agent_log(AGENT_LOG_WARNING, "events", "%s: %s (sent again)", e->a.id, err);
 		e->st = ST_READY;
-		e->next_ms = 0;
+		if (retry_later(e, now_ms()))
+			agent_log(AGENT_LOG_WARNING, "events", "%s: %s (sent again in %gs)",
+				  e->a.id, err, (double)(e->next_ms - now_ms()) / 1000.0);
 		return;
 	}
 }

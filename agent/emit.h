@@ -4,8 +4,9 @@
  * (conn_store_outbox_claim), before any send; it is then sent from the outbox, under a lock in
  * the store (so that two agents never send one event at once), and marked delivered only when
  * the sink reports it delivered (Kafka: the broker's acknowledgement). The sink is never given
- * an event again while it still holds it; a refused or failed one is sent again on a later
- * tick (every retry counted in event_retries, every failure logged at warning). Events pending
+ * an event again while it still holds it; a refused or failed one is sent again after
+ * AGENT_RETRY_MIN_MS, doubling up to AGENT_RETRY_MAX_MS (every retry counted in event_retries,
+ * every failure in event_errors, and the 1st, 2nd, 4th, 8th, ... logged). Events pending
  * in the store -- decided by an agent that died, or by us before a restart -- are adopted from
  * the store's pending list every AGENT_OUTBOX_ADOPT_MS and sent the same way.
  *
@@ -30,6 +31,8 @@
 #define AGENT_OUTBOX_ADOPT_MS 10000  /* how often the store's pending list is read */
 #define AGENT_OUTBOX_LEASE_MS 10000  /* the send lock's lease, renewed while held */
 #define AGENT_OUTBOX_WAIT_MS  600000 /* an outcome not reported by then counts as failed */
+#define AGENT_RETRY_MIN_MS    100    /* a failed send is tried again after this, doubling */
+#define AGENT_RETRY_MAX_MS    10000  /* up to this */
 
 struct agent_counters;
 struct agent_emitter;
