@@ -478,13 +478,13 @@ void agent_ckpt_note_offset(struct agent_ckpt *ck, const struct conn_msg *m)
 	cs->next_offset = m->offset + 1;
 }
 
-void agent_ckpt_hello(struct agent_ckpt *ck, const struct conn_msg *m)
+int64_t agent_ckpt_hello(struct agent_ckpt *ck, const struct conn_msg *m)
 {
 	struct ck_stream *cs = stream_of(ck, m);
 	struct conn_ckpt_offset o;
 
 	if (!cs)
-		return;
+		return -1;
 	if (conn_store_ckpt_offset_get(ck->env.store, ck->scope, cs->name, &o) ==
 	    CONN_STORE_FOUND) {
 		if (cs->next_offset < 0)
@@ -492,6 +492,7 @@ void agent_ckpt_hello(struct agent_ckpt *ck, const struct conn_msg *m)
 		cs->stored_hwm = o.hwm_ms;
 	}
 	cs->announce = 1;
+	return cs->stored_hwm;
 }
 
 int agent_ckpt_resume_offset(struct agent_ckpt *ck, const char *topic, int32_t partition,

@@ -77,8 +77,9 @@ void agent_ckpt_window_forget(struct agent_ckpt *ck, const struct agent_window *
 /* Notes the position of message m of a topic (its stream's next offset). */
 void agent_ckpt_note_offset(struct agent_ckpt *ck, const struct conn_msg *m);
 /* A partition was assigned (hello m): its presence is committed with the next checkpoint, so
- * that other agents' windows wait for its records. */
-void agent_ckpt_hello(struct agent_ckpt *ck, const struct conn_msg *m);
+ * that other agents' windows wait for its records. Returns its stored high-water mark (the
+ * largest record time counted of it, by any agent), or -1 when none is stored. */
+int64_t agent_ckpt_hello(struct agent_ckpt *ck, const struct conn_msg *m);
 /* A stream was taken away. */
 void agent_ckpt_gone(struct agent_ckpt *ck, uint32_t stream);
 

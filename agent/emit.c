@@ -167,17 +167,31 @@ static struct latch *latch_of(struct agent_emitter *em, const char *model, const
 	return g;
 }
 
-/* A version decided: latched in memory now, in the store as soon as it answers. */
-static void latch_now(struct agent_emitter *em, const char *model, const char *version)
+/* A version decided: latched in memory now. Its event not claimed in the store yet, the store's
+ * latch waits (latch_now, latch_write_back): a crash between a stored latch and the claim
+ * would leave the version latched with no event, and its decision, made again after the
+ * restart, blocked by the latch. */
+static struct latch *latch_mem(struct agent_emitter *em, const char *model, const char *version)
 {
 	struct latch *l = latch_of(em, model, version, 1);
 
 	if (!l) {
 		agent_log(AGENT_LOG_CRIT, "events", "out of memory latching %s %s", model, version);
-		return;
+		return NULL;
 	}
 	l->on = 1;
 	l->dirty = 1;
+	return l;
+}
+
+/* A version decided, its event claimed: latched in memory now, in the store as soon as it
+ * answers. */
+static void latch_now(struct agent_emitter *em, const char *model, const char *version)
+{
+	struct latch *l = latch_mem(em, model, version);
+
+	if (!l)
+		return;
 	if (conn_store_latch_set(em->store, model, version, 1) == 0) {
 		l->dirty = 0;
 		return;
@@ -188,12 +202,23 @@ static void latch_now(struct agent_emitter *em, const char *model, const char *v
 		  version, conn_store_error(em->store));
 }
 
+/* Whether the event that latches (model, version) still waits for its claim. */
+static int claim_waits(const struct agent_emitter *em, const char *model, const char *version)
+{
+	for (size_t i = 0; i < em->nq; i++)
+		if (em->q[i].st == ST_CLAIM && em->q[i].latch && !strcmp(em->q[i].latch, version) &&
+		    !strcmp(em->q[i].model, model))
+			return 1;
+	return 0;
+}
+
 static void latch_write_back(struct agent_emitter *em)
 {
 	for (size_t i = 0; i < em->nlatches; i++) {
 		struct latch *l = &em->latches[i];
 
-		if (!l->dirty || conn_store_latch_set(em->store, l->model, l->version, 1) < 0)
+		if (!l->dirty || claim_waits(em, l->model, l->version) ||
+		    conn_store_latch_set(em->store, l->model, l->version, 1) < 0)
 			continue;
 		l->dirty = 0;
 		agent_log(AGENT_LOG_NOTICE, "store", "latch %s %s written back", l->model,
@@ -346,13 +371,14 @@ static enum agent_emit claim(struct agent_emitter *em, struct entry *e, int *gon
 		e->st = ST_CLAIM;
 		return AGENT_EMIT_KEPT;
 	}
+	if (e->latch) /* the claim is stored (now, or before a crash): the latch may follow */
+		latch_now(em, e->model, e->latch);
 	if (rc == 0) {
 		e->st = ST_READY;
 		return AGENT_EMIT_SENT; /* for now: sent next */
 	}
 	em->k->duplicates++;
 	agent_log(AGENT_LOG_NOTICE, "events", "%s already decided: not emitted again", e->a.id);
-	/* (its version is latched already: agent_emit latches before it claims) */
 	switch (conn_store_outbox_get(em->store, e->a.id, &m, &d)) {
 	case CONN_OUTBOX_PENDING:
 		/* on the pending list again, in case a crash came between its claim and its index
@@ -641,8 +667,8 @@ enum agent_emit agent_emit(struct agent_emitter *em, const char *model, const ch
 		return AGENT_EMIT_KEPT;
 	}
 	(void)version; /* the event's own from_version is latched */
-	if (e->latch)  /* decided: latched now, whatever the store can take */
-		latch_now(em, e->model, e->latch);
+	if (e->latch)  /* decided: latched in memory now, whatever the store can take */
+		latch_mem(em, e->model, e->latch);
 	how = claim(em, e, &gone);
 	if (how != AGENT_EMIT_SENT)
 		return how; /* a duplicate pending in the store, or a claim to retry: next tick */

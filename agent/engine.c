@@ -657,6 +657,19 @@ static enum admit admit(struct agent_engine *e, int64_t ts, int64_t now)
 	return ADMIT_HOLD;
 }
 
+/* A partition assigned: announced in the checkpoint; counted before (by this agent before a
+ * restart, or by another), it holds its stored mark as if its last record had just come --
+ * until it stays silent -- and not, as a partition that never delivered a record does, nothing
+ * once it is at its end: its producer may only be behind (the records of the others would
+ * otherwise close windows without its own). */
+static void hello_mark(struct agent_engine *e, const struct conn_msg *m)
+{
+	int64_t hwm = agent_ckpt_hello(e->ck, m);
+
+	if (hwm >= 0 && hwm != INT64_MAX)
+		agent_watermark_mark(e->wm, m->stream, hwm, e->last_mono);
+}
+
 void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t now_ms)
 {
 	struct conn_record r;
@@ -683,7 +696,7 @@ void agent_engine_feed(struct agent_engine *e, const struct conn_msg *m, int64_t
 			agent_watermark_hello(e->wm, m->stream, e->last_mono);
 			agent_pairs_set_horizon(e->pairs, INT64_MIN); /* it holds time back */
 			if (e->ck && m->topic)
-				agent_ckpt_hello(e->ck, m);
+				hello_mark(e, m);
 		}
 		return;
 	}

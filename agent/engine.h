@@ -7,7 +7,7 @@
  * Time: a record's time is its "ts", else the transport's timestamp, else the receive time. Each
  * input stream (a Kafka partition; a file is one stream) has its own high-water mark, the largest
  * record time seen on it; the watermark is the smallest of them over the active streams --
- * heard from within the last AGENT_STREAM_IDLE_MS of wall time and not at their end (a Kafka
+ * heard from within the last AGENT_STREAM_IDLE_MS (monotonic clock) and not at their end (a Kafka
  * partition-EOF) -- minus the grace; with no active stream, the largest record time seen minus
  * the grace (so an idle or caught-up partition never holds time back). A window [start, end) of any
  * (model, version) closes when the watermark reaches its end, and is then evaluated (rules.h),

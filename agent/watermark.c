@@ -8,7 +8,7 @@
 struct mark {
 	uint32_t id;
 	int64_t max_ts;	   /* largest record time seen on it (INT64_MIN: none yet) */
-	int64_t last_wall; /* wall time it was last heard from (INT64_MIN: at its end) */
+	int64_t last_wall; /* monotonic ms it was last heard from (INT64_MIN: at its end) */
 	int labels;	   /* a partition of the labels topic: holds no event time */
 };
 

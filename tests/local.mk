@@ -103,7 +103,8 @@ $(INTEGRATION_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)
 # ---- the fault matrix (issue 12, doc/reliability.md): one scenario per script, on
 # tests/integration/lib.sh ----
 FAULT_TESTS = tests/faults/redis-at-start.test tests/faults/redis-slow.test \
-	tests/faults/wall-clock.test tests/faults/kafka-down.test tests/faults/events-errors.test
+	tests/faults/wall-clock.test tests/faults/kafka-down.test tests/faults/events-errors.test \
+	tests/faults/sigkill-random.test
 TESTS += $(FAULT_TESTS)
 EXTRA_DIST += $(FAULT_TESTS)
 $(FAULT_TESTS:.test=.log): driftd$(EXEEXT) driftctl$(EXEEXT)

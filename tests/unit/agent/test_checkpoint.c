@@ -503,6 +503,52 @@ static void hello(struct agent_engine *e, int part)
 	agent_engine_feed(e, &m, agent_time_now_ms());
 }
 
+/* A restarted agent whose partition is behind: A counts partitions 0 and 1 up to t = 72 s and
+ * partition 2 only up to t = 24 s (its producer is behind), checkpoints and crashes. B takes
+ * over; partition 2 is at its end (nothing new yet) while partitions 0 and 1 bring records up to
+ * t = 96 s. Partition 2 must hold window 0 at its stored mark, as it did in A -- a partition
+ * that never delivered a record in this run used to hold nothing at its end, and window 0 was
+ * decided without its records of 24-60 s, which then came late. */
+static void test_restart_partition_behind(void **state)
+{
+	struct fx *x = *state;
+	struct agent_engine *a = engine(x, "A"), *b;
+	struct conn_msg eof = {
+		.data = "", .ts_ms = -1, .stream = 3, .topic = "t", .partition = 2, .eof = 1
+	};
+	int64_t from[NPART];
+
+	for (int p = 0; p < NPART; p++)
+		hello(a, p);
+	for (int i = 0; i < 900; i++)
+		if (i % NPART != 2 || i < 300)
+			feed(a, i);
+	agent_engine_tick(a);
+	assert_int_equal(agent_engine_checkpoint(a, 1), 0);
+	assert_int_equal(x->decided[0], 0); /* partition 2 holds it */
+	agent_engine_free(a);		    /* the crash */
+
+	b = engine(x, "B");
+	for (int p = 0; p < NPART; p++) {
+		hello(b, p);
+		assert_int_equal(agent_engine_resume_offset(b, "t", p, &from[p]), 0);
+	}
+	agent_engine_feed(b, &eof, agent_time_now_ms());
+	for (int i = 0; i < 1200; i++)
+		if (i % NPART != 2 && i / NPART >= from[i % NPART])
+			feed(b, i);
+	agent_engine_tick(b);
+	assert_int_equal(x->decided[0], 0); /* still: partition 2 was heard from just now */
+	for (int i = 0; i < 1200; i++)	    /* partition 2 catches up */
+		if (i % NPART == 2 && i / NPART >= from[2])
+			feed(b, i);
+	agent_engine_tick(b);
+	assert_int_equal(x->decided[0], 1);
+	assert_int_equal(x->n[0], PER_WINDOW);
+	assert_int_equal(agent_engine_counters(b)->late, 0);
+	agent_engine_free(b);
+}
+
 /* A (partitions 0 and 1) and B (partition 2) announce their partitions and take every record,
  * ticking and committing in turns, then one more record per partition past the last window's
  * end (and its grace). */
@@ -934,6 +980,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_crash_and_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_partition_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_and_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_crashes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_agents, setup, teardown),
